@@ -1,0 +1,188 @@
+"""Parsing tool calls written as text, in the shapes agent corpora and model replies use.
+
+One module serves the readers (ReAct corpora, ToolLLaMA, AgentInstruct) and the evaluation's reply
+classifier, so a call is recognised the same way when we train on it and when we score it. Nothing here
+evaluates code: Python-style calls are parsed with `ast` and only literals are accepted.
+
+>>> parse_react("Thought: I need the weather.\\nAction: weather\\nAction Input: {\\"city\\": \\"Paris\\"}")
+ReactStep(thought='I need the weather.', action='weather', action_input='{"city": "Paris"}', final_answer=None)
+>>> parse_bracket_call("search[best kick boxer]")
+('search', 'best kick boxer')
+>>> parse_python_call("get_weather(city='Paris', days=3)")
+('get_weather', {'city': 'Paris', 'days': 3})
+"""
+
+from __future__ import annotations
+
+import ast
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from agentflan.errors import RecordError
+
+
+@dataclass(frozen=True)
+class ReactStep:
+    thought: str | None
+    action: str | None
+    action_input: str | None  # raw text after "Action Input:", not yet parsed
+    final_answer: str | None
+
+
+# Keyword lines of ReAct-style text. Order matters: "Action Input" before "Action".
+_REACT_KEYS = {
+    "thought": r"Thought|THOUGHT|Think",
+    "action_input": r"Action Input|Action input|ACTION INPUT",
+    "action": r"Action|ACTION|Act",
+    "final_answer": r"Final Answer|Final answer|FINAL ANSWER",
+}
+_REACT_LINE = re.compile(
+    r"^[ \t]*(?P<key>" + "|".join(f"(?:{v})" for v in _REACT_KEYS.values()) + r")[ \t]*:[ \t]?", re.MULTILINE
+)
+REACT_KEYWORDS = ("Thought:", "Action:", "Action Input:", "Final Answer:")
+
+
+def _key_name(raw: str) -> str:
+    for name, pattern in _REACT_KEYS.items():
+        if re.fullmatch(pattern, raw):
+            return name
+    raise AssertionError(raw)
+
+
+def react_sections(text: str) -> list[tuple[str, str, int, int]]:
+    """Split ReAct text into (section name, body, start, end) in order; text before the first keyword is a
+    ``preamble`` section. Offsets let callers label spans of the original text."""
+    sections: list[tuple[str, str, int, int]] = []
+    matches = list(_REACT_LINE.finditer(text))
+    if not matches:
+        return [("preamble", text, 0, len(text))] if text else []
+    if matches[0].start() > 0:
+        sections.append(("preamble", text[: matches[0].start()], 0, matches[0].start()))
+    for m, nxt in zip(matches, [*matches[1:], None], strict=True):
+        end = nxt.start() if nxt else len(text)
+        sections.append((_key_name(m.group("key")), text[m.end() : end], m.end(), end))
+    return sections
+
+
+def parse_react(text: str) -> ReactStep:
+    """The thought, action, raw action input and final answer of one ReAct assistant turn.
+
+    Raises `RecordError("unparseable_react")` when the text has none of the ReAct keywords, or a keyword
+    appears twice (two actions in one turn cannot be ordered against their observations).
+    """
+    found: dict[str, str] = {}
+    for name, body, _, _ in react_sections(text):
+        if name == "preamble":
+            if body.strip():
+                found["preamble"] = body
+            continue
+        if name in found:
+            raise RecordError("unparseable_react", f"{name.replace('_', ' ')} appears twice in one turn")
+        found[name] = body
+    if not ({"thought", "action", "final_answer"} & found.keys()):
+        raise RecordError("unparseable_react", "no Thought:/Action:/Final Answer: in the turn")
+    thought = found.get("thought")
+    if thought is None and "preamble" in found:
+        thought = found["preamble"]
+    return ReactStep(
+        thought=thought.strip() if thought is not None else None,
+        action=found["action"].strip() if "action" in found else None,
+        action_input=found["action_input"].strip() if "action_input" in found else None,
+        final_answer=found["final_answer"].strip() if "final_answer" in found else None,
+    )
+
+
+_BRACKET = re.compile(r"^\s*(?P<name>[A-Za-z_][\w.\-]*)\s*\[(?P<args>.*)\]\s*$", re.DOTALL)
+
+
+def parse_bracket_call(text: str) -> tuple[str, str] | None:
+    """``name[args]`` → (name, args text), or None when the text is not of that shape."""
+    m = _BRACKET.match(text)
+    return (m.group("name"), m.group("args")) if m else None
+
+
+def _literal(node: ast.AST) -> Any:
+    try:
+        return ast.literal_eval(node)
+    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
+        raise ValueError(f"not a literal: {ast.dump(node)[:80]}") from exc
+
+
+def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
+    """``name(k=v, ...)`` → (name, {k: v}) with literal values only; positional arguments become ``arg0``...
+
+    Returns None for text that is not a single call expression; raises `ValueError` for a call whose
+    arguments are not literals (a call attempt that does not parse).
+    """
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    node = tree.body
+    if not isinstance(node, ast.Call):
+        return None
+    name = _dotted_name(node.func)
+    if name is None:
+        return None
+    args: dict[str, Any] = {f"arg{i}": _literal(a) for i, a in enumerate(node.args)}
+    for kw in node.keywords:
+        if kw.arg is None:
+            raise ValueError("**kwargs in a call")
+        args[kw.arg] = _literal(kw.value)
+    return name, args
+
+
+def _dotted_name(node: ast.AST) -> str | None:
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = _dotted_name(node.value)
+        return f"{base}.{node.attr}" if base else None
+    return None
+
+
+def parse_arguments(text: str | dict[str, Any] | None) -> dict[str, Any]:
+    """Arguments given as a dict or a JSON string → dict. Raises `RecordError("args_not_json")` otherwise.
+
+    Python-literal dicts (single quotes, True/None) are accepted via `ast.literal_eval`, since several corpora
+    write them; anything else is rejected rather than guessed.
+    """
+    if text is None:
+        return {}
+    if isinstance(text, dict):
+        return text
+    if not isinstance(text, str):
+        raise RecordError("args_not_json", f"arguments of type {type(text).__name__}")
+    stripped = strip_fence(text.strip())
+    if stripped == "":
+        return {}
+    try:
+        value = json.loads(stripped)
+    except json.JSONDecodeError as exc:
+        try:
+            value = ast.literal_eval(stripped)
+        except (ValueError, SyntaxError, MemoryError, RecursionError):
+            raise RecordError("args_not_json", f"arguments are not JSON ({exc.msg} at column {exc.colno}): "
+                              f"{stripped[:120]!r}") from None
+    if isinstance(value, str):
+        # Double-encoded arguments ("{\"a\": 1}") appear in scraped corpora; decode one more level.
+        return parse_arguments(value)
+    if not isinstance(value, dict):
+        raise RecordError("args_not_json", f"arguments must be an object, got {type(value).__name__}")
+    return value
+
+
+_FENCE = re.compile(r"^```[\w+-]*\s*\n(?P<body>.*?)\n?```\s*$", re.DOTALL)
+
+
+def strip_fence(text: str) -> str:
+    """The body of a fenced code block (```lang ... ```), or the text unchanged."""
+    m = _FENCE.match(text.strip())
+    return m.group("body") if m else text
+
+
+def find_fenced_blocks(text: str) -> list[tuple[str, str]]:
+    """Every fenced block as (language, body), in order."""
+    return [(m.group(1) or "", m.group(2)) for m in re.finditer(r"```([\w+-]*)[ \t]*\n(.*?)\n?```", text, re.DOTALL)]

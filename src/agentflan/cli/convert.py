@@ -1,0 +1,52 @@
+"""``agentflan convert``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from agentflan.cli._common import console, handle_errors
+
+
+@handle_errors
+def convert_command(
+    inputs: Annotated[list[Path], typer.Argument(help="Input files or directories (JSONL, JSON, Parquet; .gz/.zst).")],
+    output: Annotated[Path, typer.Option("-o", "--output", help="Output file; .jsonl, .jsonl.gz, .jsonl.zst or .parquet.")],
+    from_format: Annotated[str, typer.Option("--from", help="Input format, or 'auto' to detect per file.")] = "auto",
+    to_format: Annotated[str, typer.Option("--to", help="Output format.")] = "openai",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+) -> None:
+    """Convert agent trajectories between formats, through the canonical model.
+
+    Writes OUTPUT, OUTPUT.rejects.jsonl (every record that could not be used, with file, line and reason) and
+    OUTPUT.manifest.json (counts that add up: read = written + rejected; inputs with sha256).
+
+    Example:
+
+        agentflan convert ../shared/data/FireAct/gpt_format/hotpotqa.jsonl --from auto --to openai -o out/hotpotqa.jsonl
+    """
+    from agentflan.formats import readers, writers
+    from agentflan.pipeline.convert import convert
+
+    del readers, writers  # imported to fail early on a broken format module
+    result = convert(list(inputs), from_format, to_format, output, show_progress=not quiet)
+    if quiet:
+        return
+    m = result.manifest
+    table = Table(title=f"convert → {to_format}", show_lines=False)
+    for col in ("input", "format", "read", "accepted", "rejected"):
+        table.add_column(col, justify="left" if col in ("input", "format") else "right")
+    for s in m["inputs"]:
+        table.add_row(s["path"], s["format"] or "?", str(s["read"]), str(s["accepted"]), str(s["rejected"]))
+    console.print(table)
+    console.print(f"written {m['written']} → {result.output}; rejected {m['rejected']} → {result.rejects}; "
+                  f"manifest → {result.manifest_path}")
+    if m["rejects_by_reason"]:
+        console.print("rejects by reason: " + ", ".join(f"{k}={v}" for k, v in m["rejects_by_reason"].items()))
+
+
+def register(app: typer.Typer) -> None:
+    app.command("convert", no_args_is_help=True)(convert_command)

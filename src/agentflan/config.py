@@ -1,0 +1,89 @@
+"""YAML configuration shared by every command that takes a file: load, apply ``--set dotted.key=value``
+overrides, validate with pydantic, and report problems naming the file and the field.
+
+>>> from pydantic import BaseModel
+>>> class Cfg(BaseModel):
+...     lr: float = 1e-5
+...     data: dict = {}
+>>> apply_overrides({"lr": 1e-5}, ["lr=2e-5", "data.path=x.jsonl"])
+{'lr': 2e-05, 'data': {'path': 'x.jsonl'}}
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, TypeVar
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from agentflan.errors import ConfigError
+
+M = TypeVar("M", bound=BaseModel)
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``a.b=value`` → (["a", "b"], value parsed as YAML, so numbers, booleans and lists get their types)."""
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected dotted.key=value")
+    key, raw = text.split("=", 1)
+    if not key.strip():
+        raise ConfigError(f"--set {text!r}: empty key")
+    try:
+        value = yaml.safe_load(raw) if raw != "" else ""
+    except yaml.YAMLError:
+        value = raw
+    return key.strip().split("."), value
+
+
+def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = data
+        for k in keys[:-1]:
+            child = node.get(k)
+            if not isinstance(child, dict):
+                child = {}
+                node[k] = child
+            node = child
+        node[keys[-1]] = value
+    return data
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{p}: the top level must be a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+def format_validation_error(source: str, exc: ValidationError) -> str:
+    lines = [f"{source}: invalid configuration"]
+    for err in exc.errors():
+        field = ".".join(str(p) for p in err["loc"]) or "<root>"
+        msg = "unknown key (not a setting of this file)" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"  {field}: {msg}")
+    return "\n".join(lines)
+
+
+def validate(model: type[M], data: dict[str, Any], source: str) -> M:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(source, exc)) from None
+
+
+def load_config(path: str | Path, model: type[M], overrides: list[str] | None = None) -> M:
+    """Read ``path``, apply ``overrides``, validate against ``model`` (which should forbid extra keys)."""
+    data = apply_overrides(load_yaml(path), overrides or [])
+    return validate(model, data, str(path))

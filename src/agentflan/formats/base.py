@@ -1,0 +1,90 @@
+"""The contract between formats and the pipeline.
+
+A *reader* turns one raw record (a decoded JSON value) into canonical trajectories. A record may hold several
+trajectories (a ToolBench answer file holds one per training sequence): the reader yields each, and yields an
+`ItemRejected` for each part it cannot parse, so one bad part loses nothing else. A reader that handles one
+trajectory per record may simply raise `RecordError`. Readers never invent data: what they cannot parse they
+reject.
+
+A *writer* turns one trajectory into one output record (a JSON-ready dict); it raises `RecordError` when the
+trajectory cannot be expressed in its format.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentflan.errors import RecordError
+from agentflan.schema import Provenance, Trajectory
+
+
+@dataclass(frozen=True)
+class RecordContext:
+    """Where the record being read came from; readers use it for ids and provenance."""
+
+    path: str
+    index: int
+    format: str
+    line: int | None = None
+    licence: str | None = None
+
+    def provenance(self, item: str | None = None) -> Provenance:
+        return Provenance(
+            source=self.path, format=self.format, line=self.line, index=self.index, item=item, licence=self.licence
+        )
+
+    def default_id(self, item: str | None = None) -> str:
+        """An id stable across runs when the record has none: file stem, index and item path."""
+        base = f"{Path(self.path).stem}:{self.index}"
+        return f"{base}:{item}" if item is not None else base
+
+
+@dataclass(frozen=True)
+class ItemRejected:
+    """One part of a record that could not be read (the other parts still are)."""
+
+    error: RecordError
+    item: str | None = None
+
+
+ReadFn = Callable[[Any, RecordContext], Iterable[Trajectory | ItemRejected]]
+DetectFn = Callable[[Any, str], bool]
+WriteFn = Callable[[Trajectory], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Reader:
+    name: str
+    read: ReadFn
+    detect: DetectFn  # (first record of a file, file path) -> does this reader handle the file?
+    description: str
+    priority: int = 50  # lower is tried first by `--from auto`; specific formats before generic ones
+
+
+@dataclass(frozen=True)
+class Writer:
+    name: str
+    write: WriteFn
+    description: str
+    # Whether read(write(t)) == t for every canonical trajectory (tested with hypothesis).
+    lossless: bool = False
+    # Files a format needs beside the output (e.g. LLaMA-Factory's dataset_info.json entry).
+    companion: Callable[[Path], None] | None = None
+
+
+def require(record: Any, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:
+    """``record[key]`` checked for presence and type, or a `RecordError` naming the field."""
+    field = f"{where}.{key}" if where else key
+    if not isinstance(record, dict):
+        raise RecordError("wrong_type", f"expected an object at {where or '<record>'}, got {type(record).__name__}",
+                          where or None)
+    if key not in record:
+        raise RecordError("missing_field", f"{field} is missing", field)
+    value = record[key]
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else "|".join(k.__name__ for k in kind)
+        raise RecordError("wrong_type", f"{field} should be {names}, got {type(value).__name__}", field)
+    return value

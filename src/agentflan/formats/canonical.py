@@ -1,0 +1,45 @@
+"""``canonical``: agentflan's own JSON form of a `Trajectory`, lossless by construction.
+
+Use it between pipeline steps and for anything that must keep parts, capabilities, flags and provenance.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+from pydantic import ValidationError
+
+from agentflan.errors import RecordError
+from agentflan.formats.base import Reader, RecordContext, Writer
+from agentflan.schema import Trajectory
+
+
+def pydantic_error(exc: ValidationError) -> RecordError:
+    """The first validation problem as a `RecordError` naming the field (dotted path)."""
+    err = exc.errors()[0]
+    field = ".".join(str(p) for p in err["loc"])
+    reason = "missing_field" if err["type"] == "missing" else "invalid_field"
+    return RecordError(reason, f"{field}: {err['msg']}", field or None)
+
+
+def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
+    try:
+        traj = Trajectory.model_validate(value)
+    except ValidationError as exc:
+        raise pydantic_error(exc) from None
+    yield traj
+
+
+def detect(value: Any, path: str) -> bool:
+    return isinstance(value, dict) and "messages" in value and "id" in value and (
+        "provenance" in value or any(isinstance(m, dict) and "parts" in m for m in value.get("messages") or [])
+    )
+
+
+def write(traj: Trajectory) -> dict[str, Any]:
+    return traj.to_dict()
+
+
+READER = Reader("canonical", read, detect, "agentflan's own lossless JSON (Trajectory.to_dict)", priority=5)
+WRITER = Writer("canonical", write, "agentflan's own lossless JSON (Trajectory.to_dict)", lossless=True)

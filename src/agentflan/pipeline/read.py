@@ -1,0 +1,111 @@
+"""The read stage shared by `convert`, `build` and `audit`: files in, canonical trajectories or rejects out,
+with per-input counts that add up (``read == accepted + rejected``)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentflan import formats
+from agentflan.errors import RecordError
+from agentflan.formats.base import ItemRejected, Reader, RecordContext
+from agentflan.pipeline.provenance import licence_for
+from agentflan.pipeline.sinks import sha256_file
+from agentflan.pipeline.sources import Reject, SourceRecord, iter_records
+from agentflan.schema import Trajectory
+from agentflan.validate import call_flags, with_flags
+
+
+@dataclass
+class InputStats:
+    path: str
+    sha256: str
+    format: str | None = None
+    licence: str | None = None
+    read: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    rejects_by_reason: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "sha256": self.sha256,
+            "format": self.format,
+            "licence": self.licence,
+            "read": self.read,
+            "accepted": self.accepted,
+            "rejected": self.rejected,
+            "rejects_by_reason": dict(sorted(self.rejects_by_reason.items())),
+        }
+
+
+def read_file(
+    path: str | Path, fmt: str = "auto", stats: InputStats | None = None, flag_calls: bool = True
+) -> Iterator[Trajectory | Reject]:
+    """Trajectories from one file, or a `Reject` for each record (or part of a record) that cannot be read.
+
+    ``fmt="auto"`` picks the reader from the file's first decodable record. Doubtful calls (unknown tool,
+    arguments breaking the schema) are flagged on the trajectory, not rejected.
+    """
+    p = str(path)
+    stats = stats if stats is not None else InputStats(p, sha256_file(p))
+    stats.licence = stats.licence or licence_for(p)
+    chosen: Reader | None = None if fmt == "auto" else formats.reader(fmt)
+    stats.format = chosen.name if chosen else None
+    empty = True
+
+    def rejected(rej: Reject) -> Reject:
+        stats.read += 1
+        stats.rejected += 1
+        stats.rejects_by_reason[rej.reason] += 1
+        return rej
+
+    for rec in iter_records(p):
+        empty = False
+        if isinstance(rec, Reject):
+            yield rejected(rec)
+            continue
+        if chosen is None:
+            chosen = formats.detect_reader(rec.value, p)
+            if chosen is None:
+                yield rejected(Reject(p, "unknown_format", "no reader recognises this file's records (use --from)",
+                                      line=rec.line, index=rec.index, raw=rec.value))
+                # Every record of an undetectable file is rejected, so counts still add up.
+                continue
+            stats.format = chosen.name
+        yield from _read_record(chosen, rec, stats, rejected, flag_calls)
+    if empty:
+        yield rejected(Reject(p, "empty_file", "the file holds no records"))
+
+
+def _read_record(reader: Reader, rec: SourceRecord, stats: InputStats, rejected: Any,
+                 flag_calls: bool) -> Iterator[Trajectory | Reject]:
+    ctx = RecordContext(path=rec.path, index=rec.index, format=reader.name, line=rec.line, licence=stats.licence)
+    try:
+        for item in reader.read(rec.value, ctx):
+            if isinstance(item, ItemRejected):
+                err = item.error
+                yield rejected(Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index,
+                                      field=err.field, item=item.item))
+                continue
+            stats.read += 1
+            stats.accepted += 1
+            yield with_flags(item, call_flags(item)) if flag_calls else item
+    except RecordError as err:
+        yield rejected(Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index, field=err.field,
+                              raw=rec.value))
+
+
+def read_inputs(
+    paths: list[Path], fmt: str = "auto", stats: dict[str, InputStats] | None = None
+) -> Iterator[Trajectory | Reject]:
+    """`read_file` over several files; ``stats`` (if given) receives one `InputStats` per path."""
+    for path in paths:
+        s = InputStats(str(path), sha256_file(path))
+        if stats is not None:
+            stats[str(path)] = s
+        yield from read_file(path, fmt, s)
