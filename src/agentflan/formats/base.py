@@ -62,6 +62,9 @@ class Reader:
     detect: DetectFn  # (first record of a file, file path) -> does this reader handle the file?
     description: str
     priority: int = 50  # lower is tried first by `--from auto`; specific formats before generic ones
+    # When True the whole file is one record: `read` receives the list of all its decoded lines (API-Bank
+    # writes one dialogue per file, one turn per line).
+    group_file: bool = False
 
 
 @dataclass(frozen=True)

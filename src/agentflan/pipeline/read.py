@@ -64,7 +64,10 @@ def read_file(
         stats.rejects_by_reason[rej.reason] += 1
         return rej
 
-    for rec in iter_records(p):
+    records = iter_records(p)
+    if chosen is not None and chosen.group_file:
+        records = _grouped(p, records)
+    for rec in records:
         empty = False
         if isinstance(rec, Reject):
             yield rejected(rec)
@@ -77,9 +80,44 @@ def read_file(
                 # Every record of an undetectable file is rejected, so counts still add up.
                 continue
             stats.format = chosen.name
+            if chosen.group_file:
+                yield from _read_grouped(chosen, rec, records, p, stats, rejected, flag_calls)
+                return
         yield from _read_record(chosen, rec, stats, rejected, flag_calls)
     if empty:
         yield rejected(Reject(p, "empty_file", "the file holds no records"))
+
+
+def _grouped(path: str, records: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
+    """All lines of a file as one record; a file with an undecodable line is one reject (a dialogue with a
+    missing turn cannot be used)."""
+    values: list[Any] = []
+    bad: list[Reject] = []
+    for rec in records:
+        if isinstance(rec, Reject):
+            bad.append(rec)
+        else:
+            values.append(rec.value)
+    if bad:
+        lines = ", ".join(str(b.line) for b in bad[:10])
+        yield Reject(path, bad[0].reason, f"{len(bad)} undecodable line(s) in a one-record file (lines {lines}): "
+                     f"{bad[0].detail}", line=bad[0].line, index=0)
+    elif values:
+        yield SourceRecord(path, 0, values, line=1)
+
+
+def _read_grouped(reader: Reader, first: SourceRecord, rest: Iterator[SourceRecord | Reject], path: str,
+                  stats: InputStats, rejected: Any, flag_calls: bool) -> Iterator[Trajectory | Reject]:
+    for rec in _grouped(path, _chain(first, rest)):
+        if isinstance(rec, Reject):
+            yield rejected(rec)
+        else:
+            yield from _read_record(reader, rec, stats, rejected, flag_calls)
+
+
+def _chain(first: SourceRecord, rest: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
+    yield first
+    yield from rest
 
 
 def _read_record(reader: Reader, rec: SourceRecord, stats: InputStats, rejected: Any,
