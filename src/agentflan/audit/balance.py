@@ -1,0 +1,55 @@
+"""Capability balance (paper observation 2): supervised tokens and turns per capability, per source, against
+the weights the paper trains with."""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from agentflan.audit.record import AuditedRecord, share
+from agentflan.schema import CAPABILITIES
+
+# Paper App. A: reasoning : retrieval : understanding = 1 : 0.25 : 0.75. The released file name
+# (`r10r5u7`) suggests 1 : 0.5 : 0.7; both are reported so a reader can judge.
+PAPER_WEIGHTS = {"reasoning": 1.0, "retrieval": 0.25, "understanding": 0.75}
+RELEASE_WEIGHTS = {"reasoning": 1.0, "retrieval": 0.5, "understanding": 0.7}
+
+
+class CapabilityBalance:
+    def __init__(self) -> None:
+        self.tokens: dict[str, Counter[str]] = {}
+        self.turns: dict[str, Counter[str]] = {}
+        self.records: Counter[str] = Counter()
+
+    def add(self, rec: AuditedRecord) -> None:
+        self.tokens.setdefault(rec.source, Counter()).update(rec.tokens)
+        turns = self.turns.setdefault(rec.source, Counter())
+        for cap in {(s.capability, s.message) for s in rec.spans}:
+            turns[cap[0]] += 1
+        self.records[rec.source] += 1
+
+    @staticmethod
+    def _summary(tokens: Counter[str], turns: Counter[str]) -> dict[str, Any]:
+        total = sum(tokens.values())
+        reasoning = tokens.get("reasoning", 0)
+        return {
+            "tokens": {c: tokens.get(c, 0) for c in CAPABILITIES},
+            "turns": {c: turns.get(c, 0) for c in CAPABILITIES},
+            "shares": {c: share(tokens.get(c, 0), total) for c in CAPABILITIES},
+            # Relative to reasoning, the way the paper states its weights; None when there is no reasoning.
+            "ratio_to_reasoning": {c: (round(tokens.get(c, 0) / reasoning, 4) if reasoning else None)
+                                   for c in PAPER_WEIGHTS},
+        }
+
+    def result(self) -> dict[str, Any]:
+        all_tokens: Counter[str] = Counter()
+        all_turns: Counter[str] = Counter()
+        for source in self.tokens:
+            all_tokens.update(self.tokens[source])
+            all_turns.update(self.turns[source])
+        return {
+            **self._summary(all_tokens, all_turns),
+            "paper_weights": PAPER_WEIGHTS,
+            "release_weights": RELEASE_WEIGHTS,
+            "by_source": {s: self._summary(self.tokens[s], self.turns[s]) for s in self.tokens},
+        }

@@ -1,0 +1,92 @@
+"""Contamination: word n-gram overlap between the corpus's user queries and evaluation sets (``--against``).
+
+A record is contaminated when one of its queries shares an n-gram with an evaluation query (default n = 8, the
+size used for Llama 2's contamination study), or, for queries shorter than n words, when the whole normalised
+query equals a short evaluation query. Evaluation files are read with the same readers as the corpus.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from agentflan.audit.record import AuditedRecord, share, user_queries
+from agentflan.schema import Trajectory
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def ngrams(text: str, n: int) -> set[str]:
+    words = _WORD.findall(text.lower())
+    if len(words) < n:
+        return {"\x00" + " ".join(words)} if words else set()  # whole short query, kept apart from n-grams
+    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+class EvalIndex:
+    """n-gram → (evaluation file, id) of the first evaluation query that holds it."""
+
+    def __init__(self, n: int = 8) -> None:
+        self.n = n
+        self.grams: dict[str, tuple[str, str]] = {}
+        self.records: Counter[str] = Counter()
+
+    def add(self, source: str, traj: Trajectory) -> None:
+        self.records[source] += 1
+        for query in user_queries(traj):
+            for gram in ngrams(query, self.n):
+                self.grams.setdefault(gram, (source, traj.id))
+
+    def add_all(self, source: str | Path, trajs: Iterable[Trajectory]) -> None:
+        for t in trajs:
+            self.add(str(source), t)
+
+
+class Contamination:
+    def __init__(self, index: EvalIndex | None, examples: int = 20) -> None:
+        self.index = index
+        self.limit = examples
+        self.n = 0
+        self.hits: list[dict[str, Any]] = []
+        self.contaminated = 0
+        self.by_against: Counter[str] = Counter()
+        self.by_source: Counter[str] = Counter()
+
+    def add(self, rec: AuditedRecord) -> None:
+        self.n += 1
+        if self.index is None:
+            return
+        grams: set[str] = set()
+        for query in user_queries(rec.traj):
+            grams |= ngrams(query, self.index.n)
+        matched = [g for g in grams if g in self.index.grams]
+        if not matched:
+            return
+        self.contaminated += 1
+        self.by_source[rec.source] += 1
+        against = {self.index.grams[g] for g in matched}
+        for source, _ in against:
+            self.by_against[source] += 1
+        if len(self.hits) < self.limit:
+            first = sorted(against)[0]
+            self.hits.append({"id": rec.id, "source": rec.source, "against": first[0], "against_id": first[1],
+                              "overlap": share(len(matched), len(grams)),
+                              "ngram": sorted(matched)[0].lstrip("\x00")[:200]})
+
+    def result(self) -> dict[str, Any]:
+        if self.index is None:
+            return {"checked": False, "contaminated": 0, "share": 0.0, "overlaps": []}
+        return {
+            "checked": True,
+            "n": self.index.n,
+            "against": dict(self.index.records),
+            "contaminated": self.contaminated,
+            "share": share(self.contaminated, self.n),
+            "by_source": dict(self.by_source),
+            "by_against": dict(self.by_against),
+            "overlaps": self.hits,
+            "examples": [h["id"] for h in self.hits[:5]],
+        }
