@@ -32,6 +32,11 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
 
 
 def detect(value: Any, path: str) -> bool:
+    tools = value.get("tools") if isinstance(value, dict) else None
+    if isinstance(tools, list) and (not tools or any(isinstance(t, dict) and "function" in t for t in tools)):
+        # OpenAI-shaped tools, or the empty list the openai writer always writes (to_dict omits it): an openai
+        # record that carries agentflan's extra keys, not a canonical one.
+        return False
     return isinstance(value, dict) and "messages" in value and "id" in value and (
         "provenance" in value or any(isinstance(m, dict) and "parts" in m for m in value.get("messages") or [])
     )
