@@ -186,3 +186,84 @@ def strip_fence(text: str) -> str:
 def find_fenced_blocks(text: str) -> list[tuple[str, str]]:
     """Every fenced block as (language, body), in order."""
     return [(m.group(1) or "", m.group(2)) for m in re.finditer(r"```([\w+-]*)[ \t]*\n(.*?)\n?```", text, re.DOTALL)]
+
+
+# --- Primitives for reading calls out of free-form model replies (used by agentflan.evaluate) ---------------
+
+
+def find_tagged_blocks(text: str, tag: str = "tool_call") -> list[tuple[str, bool]]:
+    """Bodies of ``<tag>...</tag>`` blocks (Hermes/Qwen ``<tool_call>``) in order, each with whether it was
+    closed. A last block without its closing tag runs to the end of the text: generation stopped inside it (or
+    the server stripped the closing tag as a stop sequence), and the caller decides whether its body parses.
+    """
+    blocks: list[tuple[str, bool]] = []
+    opening, closing = f"<{tag}>", f"</{tag}>"
+    pos = 0
+    while (start := text.find(opening, pos)) != -1:
+        body_start = start + len(opening)
+        end = text.find(closing, body_start)
+        if end == -1:
+            blocks.append((text[body_start:], False))
+            break
+        blocks.append((text[body_start:end], True))
+        pos = end + len(closing)
+    return blocks
+
+
+def parse_python_calls(text: str) -> list[tuple[str, dict[str, Any]]] | None:
+    """One Python-style call or a list/tuple of them (``[f(a=1), g(b=2)]``, BFCL's answer shape) → [(name,
+    args)]. None when the text is not such an expression; `ValueError` when a call's arguments are not
+    literals. Parsed with `ast`, never evaluated."""
+    try:
+        tree = ast.parse(text.strip(), mode="eval")
+    except SyntaxError:
+        return None
+    node = tree.body
+    elements = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
+    if not elements or not all(isinstance(e, ast.Call) and _dotted_name(e.func) for e in elements):
+        return None
+    calls = [parse_python_call(ast.unparse(e)) for e in elements]
+    return [c for c in calls if c is not None]
+
+
+_JSON_DECODER = json.JSONDecoder()
+
+
+def json_values(text: str) -> list[tuple[Any, int, int]]:
+    """Every complete JSON object or array embedded in free text, as (value, start, end), outermost only and in
+    order. Text between them is ignored, so prose around a call does not hide it."""
+    found: list[tuple[Any, int, int]] = []
+    pos = 0
+    while True:
+        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i != -1]
+        if not starts:
+            return found
+        start = min(starts)
+        try:
+            value, end = _JSON_DECODER.raw_decode(text, start)
+        except json.JSONDecodeError:
+            pos = start + 1
+            continue
+        found.append((value, start, end))
+        pos = end
+
+
+def json_call(value: Any) -> tuple[str, Any] | None:
+    """The (name, raw arguments) of a call written as a JSON object, or None when the object is not one.
+
+    Shapes: ``{"name", "arguments"}`` (Hermes, Agent-FLAN), ``{"name", "parameters"}`` (Llama 3.x, Agent-FLAN's
+    ``json`` fence), and OpenAI's ``{"type": "function", "function": {"name", "arguments"}}``. The arguments
+    are returned as written (a dict or a JSON string) for `parse_arguments`.
+    """
+    if not isinstance(value, dict):
+        return None
+    if isinstance(value.get("function"), dict) and "name" in value["function"]:
+        return json_call(value["function"])
+    name = value.get("name")
+    if not isinstance(name, str) or not name.strip():
+        return None
+    for key in ("arguments", "parameters"):
+        if key in value:
+            return name.strip(), value[key]
+    # A bare {"name": ...} is a call with no arguments only when nothing else is in the object.
+    return (name.strip(), {}) if set(value) == {"name"} else None

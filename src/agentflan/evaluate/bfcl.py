@@ -1,0 +1,129 @@
+"""BFCL v4 (Berkeley Function Calling Leaderboard), single-turn categories, scored strictly.
+
+- ``irrelevance``, ``live_irrelevance``: no offered tool fits; success = the reply makes no call **and no call
+  attempt** (``abstain``). BFCL itself counts a reply whose call fails to parse as a correct abstention
+  (gorilla #443, #1362); that lenient rate is reported beside ours as ``no_call_rate_bfcl``.
+- ``live_relevance``: a tool fits; success = a well-formed call (any arguments: BFCL has no ground truth here).
+- ``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``, ``live_simple``, ``live_multiple``,
+  ``live_parallel``, ``live_parallel_multiple``: success = ``call_correct`` against ``possible_answer`` with
+  BFCL's type and value rules (`evaluate.matching`).
+
+Data is read with the ``bfcl`` format reader (`agentflan.formats.bfcl.load_bfcl`), which attaches
+``metadata["bfcl"] = {"category", "ground_truth"}`` from the sibling ``possible_answer/`` file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from agentflan.errors import RecordError, UsageError
+from agentflan.evaluate.classify import CALL_OUTCOMES
+from agentflan.evaluate.metrics import outcome_summary, percent
+from agentflan.evaluate.samples import Sample, prompt_messages, tool_dicts
+
+IRRELEVANCE = ("irrelevance", "live_irrelevance")
+RELEVANCE = ("live_relevance",)
+ACCURACY = ("simple_python", "multiple", "parallel", "parallel_multiple", "live_simple", "live_multiple",
+            "live_parallel", "live_parallel_multiple")
+CATEGORIES: tuple[str, ...] = IRRELEVANCE + RELEVANCE + ACCURACY
+
+
+def categories_for(names: Iterable[str]) -> list[str]:
+    """``bfcl`` → every category; ``bfcl.simple_python`` (or ``bfcl:...``) → one; unknown names are a usage error."""
+    out: list[str] = []
+    for name in names:
+        if name == "bfcl":
+            out.extend(c for c in CATEGORIES if c not in out)
+            continue
+        category = name.split(".", 1)[1] if "." in name else name.split(":", 1)[1] if ":" in name else name
+        if category not in CATEGORIES:
+            raise UsageError(f"unknown BFCL category {category!r}; choose from: {', '.join(CATEGORIES)}")
+        if category not in out:
+            out.append(category)
+    return out
+
+
+def bfcl_file(root: Path, category: str) -> Path:
+    return root / f"BFCL_v4_{category}.json"
+
+
+def load_samples(root: Path, categories: Iterable[str], limit: int | None = None
+                 ) -> Iterator[Sample | RecordError]:
+    """Samples of each category (the first ``limit`` per category), or a `RecordError` per unusable record."""
+    from agentflan.formats.bfcl import load_bfcl
+
+    for category in categories:
+        taken = 0
+        for item in load_bfcl(bfcl_file(root, category)):
+            if limit is not None and taken >= limit:
+                break
+            if not hasattr(item, "messages"):  # a reject from the reader
+                yield item if isinstance(item, RecordError) else RecordError("bfcl_reject", str(item))
+                continue
+            try:
+                yield to_sample(item, category)
+                taken += 1
+            except RecordError as err:
+                yield err
+
+
+def to_sample(traj: Any, category: str | None = None) -> Sample:
+    info = traj.metadata.get("bfcl") or {}
+    category = category or info.get("category")
+    if category not in CATEGORIES:
+        raise RecordError("bfcl_category", f"{traj.id}: category {category!r} is not scored here", "metadata.bfcl")
+    expected: list[dict[str, Any]] | None
+    if category in IRRELEVANCE:
+        expected = []
+    elif category in RELEVANCE:
+        expected = None
+    else:
+        ground_truth = info.get("ground_truth")
+        if not isinstance(ground_truth, list) or not ground_truth:
+            raise RecordError("no_ground_truth", f"{traj.id}: no possible_answer entry", "metadata.bfcl.ground_truth")
+        expected = ground_truth
+    return Sample(id=traj.id, bench="bfcl", category=category, messages=prompt_messages(traj),
+                  tools=tool_dicts(traj), expected=expected, meta={"source": "bfcl_v4"})
+
+
+def success(category: str, outcome: str) -> bool:
+    """Whether one classified reply scores on its category (strict: malformed is never a success)."""
+    if category in IRRELEVANCE:
+        return outcome == "abstain"
+    if category in RELEVANCE:
+        return outcome in CALL_OUTCOMES
+    return outcome == "call_correct"
+
+
+def metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Per-category metrics from scored records (``category``, ``outcome``)."""
+    by_category: dict[str, list[dict[str, Any]]] = {}
+    for rec in records:
+        by_category.setdefault(rec["category"], []).append(rec)
+    out: dict[str, Any] = {}
+    for category in [c for c in CATEGORIES if c in by_category]:
+        recs = by_category[category]
+        n = len(recs)
+        entry: dict[str, Any] = {"n": n, **outcome_summary(r["outcome"] for r in recs)}
+        wins = sum(success(category, r["outcome"]) for r in recs)
+        if category in IRRELEVANCE:
+            entry["no_call_rate"] = percent(wins, n)
+            lenient = sum(r["outcome"] in ("abstain", "malformed") for r in recs)
+            entry["no_call_rate_bfcl"] = percent(lenient, n)
+        elif category in RELEVANCE:
+            entry["call_rate"] = percent(wins, n)
+        else:
+            entry["accuracy"] = percent(wins, n)
+        out[category] = entry
+    acc = [out[c]["accuracy"] for c in ACCURACY if c in out and out[c]["accuracy"] is not None]
+    irr = [out[c]["no_call_rate"] for c in IRRELEVANCE if c in out and out[c]["no_call_rate"] is not None]
+    summary: dict[str, Any] = {}
+    if acc:
+        summary["mean_accuracy"] = round(sum(acc) / len(acc), 2)
+    if irr:
+        summary["mean_no_call_rate"] = round(sum(irr) / len(irr), 2)
+    if summary:
+        out["summary"] = summary
+    return out

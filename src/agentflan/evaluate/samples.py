@@ -1,0 +1,55 @@
+"""One evaluation item, whatever the benchmark: the prompt a backend sends and what scoring needs.
+
+Every benchmark (Agent-H, BFCL) turns its data into `Sample`s, every backend answers them, and every reply is
+classified the same way, so one reply parser and one matcher serve all benchmarks.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from agentflan.errors import RecordError
+from agentflan.schema import Trajectory
+
+
+@dataclass
+class Sample:
+    id: str
+    bench: str  # "agent-h" | "bfcl"
+    category: str  # Agent-H circumstance a/b/c/d, or the BFCL category
+    messages: list[dict[str, Any]]  # the prompt: system/user/assistant/tool turns, OpenAI-shaped
+    tools: list[dict[str, Any]] = field(default_factory=list)  # offered functions {name, description, parameters}
+    expected: list[dict[str, Any]] | None = None  # expected calls; [] = no call is right; None = not scored
+    native_tools: bool = True  # pass ``tools`` to the chat template / API (False: the prompt lists them itself)
+    meta: dict[str, Any] = field(default_factory=dict)  # format level, source, ...
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Sample:
+        try:
+            return cls(**data)
+        except TypeError as exc:
+            raise RecordError("bad_sample", str(exc)) from None
+
+
+def tool_dicts(traj: Trajectory) -> list[dict[str, Any]]:
+    return [{"name": t.name, "description": t.description, "parameters": t.parameters} for t in traj.tools]
+
+
+def prompt_messages(traj: Trajectory) -> list[dict[str, Any]]:
+    """The turns before the first assistant turn: what a model is asked to continue."""
+    out: list[dict[str, Any]] = []
+    for msg in traj.messages:
+        if msg.role == "assistant":
+            break
+        out.append({"role": msg.role, "content": msg.content})
+    if not any(m["role"] == "user" for m in out):
+        raise RecordError("no_user_turn", f"{traj.id}: no user turn before the first assistant turn", "messages")
+    return out
+
+
+def first_user_text(traj: Trajectory) -> str | None:
+    return next((m.content for m in traj.messages if m.role == "user" and m.content.strip()), None)
