@@ -1,0 +1,318 @@
+"""Tokenisation with per-token labels: which tokens are supervised, with which capability and loss weight.
+
+Each sample is rendered through the model's own chat template, every assistant part is located in the rendered
+text (searching forward, so templates may add or reformat what lies around it), the characters are labelled,
+and the offset mapping of a fast tokenizer carries the labels to tokens.
+
+Before / after (ChatML template, ``|`` marks token boundaries)::
+
+    assistant part "I should look it up." (reasoning), call weather({"city": "Paris"})
+    → ...|<|im_start|>|assistant|\\n|I| should| look| it| up|.|\\n|<tool_call>|{"name": "|weather|", "arguments": |{"city": "Paris"}|}</tool_call>|<|im_end|>|...
+          ----------- not supervised ---------  reasoning ........... scaffolding ..........  retrieval  scaffolding understanding ...... scaffolding ........
+
+Rules (``LabelConfig``):
+- supervised characters are those of assistant parts (and tool-call names and arguments) whose resolved ``loss``
+  is true (`agentflan.capabilities.spans` resolves defaults: assistant turns get loss unless a flag says no);
+- with ``scaffolding`` on, the template's own text inside a supervised assistant turn (call wrappers, the
+  end-of-turn token) is supervised too, labelled ``instruction_following``: with ``{% generation %}`` tags the
+  turn is what the tags enclose, without them it ends at the first special token after the last part;
+- a token is supervised when any of its characters is; its capability and weight are those of its first
+  supervised character.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from agentflan.capabilities import Span, spans
+from agentflan.errors import AgentflanError, RecordError
+from agentflan.pipeline.sources import Reject
+from agentflan.schema import CAPABILITIES, Trajectory
+from agentflan.train.chat import hf_messages, hf_tools, template_has_tool_role
+from agentflan.train.config import LabelConfig
+
+IGNORE = -100
+NONE = -1  # capability id of an unsupervised token
+CAPABILITY_ID = {c: i for i, c in enumerate(CAPABILITIES)}
+SCAFFOLDING = CAPABILITY_ID["instruction_following"]
+_GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
+
+
+class TemplateError(AgentflanError):
+    """The chat template cannot express a sample (no tool support, or it raised): the run stops."""
+
+
+@dataclass
+class Example:
+    """One tokenised sample. ``capability[i]`` is the label of token i (NONE = not supervised)."""
+
+    id: str
+    source: str
+    input_ids: np.ndarray  # int64
+    capability: np.ndarray  # int8
+    weight: np.ndarray | None  # float32, None when every weight is 1
+
+    def __len__(self) -> int:
+        return len(self.input_ids)
+
+    def labels(self) -> np.ndarray:
+        return np.where(self.capability >= 0, self.input_ids, IGNORE)
+
+
+@dataclass
+class LabelStats:
+    samples: int = 0
+    used: int = 0
+    truncated: int = 0
+    dropped_overlong: int = 0
+    rejected: int = 0
+    rejects_by_reason: Counter[str] = field(default_factory=Counter)
+    tokens: int = 0
+    supervised_tokens: Counter[str] = field(default_factory=Counter)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"samples": self.samples, "used": self.used, "truncated": self.truncated,
+                "dropped_overlong": self.dropped_overlong, "rejected": self.rejected,
+                "rejects_by_reason": dict(sorted(self.rejects_by_reason.items())), "tokens": self.tokens,
+                "supervised_tokens": dict(sorted(self.supervised_tokens.items()))}
+
+
+@dataclass
+class Rendered:
+    text: str
+    capability: np.ndarray  # per character, NONE where not supervised
+    weight: np.ndarray  # per character
+
+
+def source_name(traj: Trajectory) -> str:
+    """The name per-source losses are grouped under: the build's ``metadata.source``, else the file stem."""
+    name = traj.metadata.get("source")
+    if isinstance(name, str) and name:
+        return name
+    if traj.provenance is not None:
+        return Path(traj.provenance.source).stem or traj.provenance.source
+    return "unknown"
+
+
+def describe(traj: Trajectory) -> str:
+    where = ""
+    if traj.provenance is not None:
+        where = f" ({traj.provenance.source}" + (f":{traj.provenance.line}" if traj.provenance.line else "") + ")"
+    return f"sample {traj.id!r}{where}"
+
+
+class Labeller:
+    """Renders samples with one tokenizer's chat template and labels them; see the module docstring."""
+
+    def __init__(self, tokenizer: Any, config: LabelConfig | None = None, template_name: str | None = None) -> None:
+        self.tokenizer = tokenizer
+        self.config = config or LabelConfig()
+        template = tokenizer.chat_template
+        if not isinstance(template, str) or not template:
+            raise TemplateError(f"tokenizer {getattr(tokenizer, 'name_or_path', '?')!r} has no chat template; "
+                                "set model.chat_template")
+        self.template = template
+        self.name = template_name or getattr(tokenizer, "name_or_path", "") or "chat template"
+        self.generation_tags = bool(_GENERATION_TAG.search(template))
+        role = self.config.tool_role
+        self.tool_role = template_has_tool_role(template) if role == "auto" else role == "tool"
+        self.renders_calls = "tool_calls" in template
+        self.renders_tools = "tools" in template
+        # End-of-turn tokens: special tokens that may close an assistant turn (not ones that open one).
+        specials = {t for t in getattr(tokenizer, "all_special_tokens", []) if t}
+        specials |= {str(t) for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if getattr(t, "special", False)}
+        opening = {tokenizer.bos_token, tokenizer.pad_token}
+        self.end_tokens = sorted((t for t in specials if t not in opening), key=len, reverse=True)
+
+    # -- rendering ------------------------------------------------------------------------------------------------
+    def render(self, traj: Trajectory) -> Rendered:
+        """The rendered text with per-character labels. Raises `TemplateError` (stop) or `RecordError` (reject)."""
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        if traj.calls() and not self.renders_calls:
+            raise TemplateError(f"chat template of {self.name} cannot render tool calls (it never reads "
+                                f"`tool_calls`): {describe(traj)}")
+        if traj.tools and not self.renders_tools:
+            raise TemplateError(f"chat template of {self.name} cannot render tools (it never reads `tools`): "
+                                f"{describe(traj)}")
+        messages = hf_messages(traj, tool_role=self.tool_role)
+        try:
+            texts, blocks = render_jinja_template(
+                conversations=[messages], tools=hf_tools(traj), chat_template=self.template,
+                return_assistant_tokens_mask=self.generation_tags, **self.tokenizer.special_tokens_map)
+        except Exception as exc:  # jinja raise_exception(), undefined variables, type errors in the template
+            raise TemplateError(f"chat template of {self.name} failed on {describe(traj)}: "
+                                f"{type(exc).__name__}: {exc}") from None
+        text = texts[0]
+        if traj.tools and not any(t.name in text for t in traj.tools):
+            raise TemplateError(f"chat template of {self.name} dropped the tools of {describe(traj)}")
+        capability, weight = self._label_chars(traj, text, blocks[0] if self.generation_tags else None)
+        return Rendered(text, capability, weight)
+
+    def _label_chars(self, traj: Trajectory, text: str,
+                     blocks: list[tuple[int, int]] | None) -> tuple[np.ndarray, np.ndarray]:
+        cap = np.full(len(text), NONE, dtype=np.int8)
+        weight = np.ones(len(text), dtype=np.float32)
+        use_weights = self.config.use_weights
+        by_message: dict[int, list[Span]] = defaultdict(list)
+        for span in spans(traj, supervised_only=False):
+            if span.text.strip():
+                by_message[span.message].append(span)
+        cursor = 0
+        for index, message in enumerate(traj.messages):
+            if message.role != "assistant":
+                found = _find(text, message.content, cursor) if message.content.strip() else None
+                if found is not None:
+                    cursor = found[1]
+                continue
+            located: list[tuple[int, int, int, float, bool]] = []  # start, end, capability id, weight, loss
+            for n, span in enumerate(by_message[index]):
+                # Text parts come first, then each call's name and arguments (the order of `spans`).
+                is_call = n >= len(by_message[index]) - 2 * len(message.tool_calls)
+                found = (_find_call_text if is_call else _find)(text, span.text, cursor)
+                if found is None:
+                    if span.loss:
+                        raise RecordError("span_not_found", f"message {index}: {span.capability} text "
+                                          f"{span.text[:60]!r} not found in the text rendered by {self.name}",
+                                          f"messages.{index}")
+                    continue
+                located.append((found[0], found[1], CAPABILITY_ID[span.capability], span.weight, span.loss))
+                cursor = found[1]
+            if not any(span[4] for span in located):
+                continue
+            if self.config.scaffolding:
+                start, end = located[0][0], located[-1][1]
+                if blocks is not None:
+                    block = next((b for b in blocks if b[0] <= start < b[1]), None)
+                    if block is not None:
+                        start, end = min(start, block[0]), max(end, block[1])
+                else:
+                    end = self._end_of_turn(text, end)
+                cap[start:end] = SCAFFOLDING
+                cursor = max(cursor, end)
+            for s, e, c, w, loss in located:
+                cap[s:e] = c if loss else NONE
+                if loss and use_weights and w != 1.0:
+                    weight[s:e] = w
+        return cap, weight
+
+    def _end_of_turn(self, text: str, end: int) -> int:
+        """Extend a turn over whitespace and the special token that closes it (if one follows at once)."""
+        probe = end
+        while probe < len(text) and text[probe] in " \n" and probe - end < 4:
+            probe += 1
+        for token in self.end_tokens:
+            if text.startswith(token, probe):
+                return probe + len(token)
+        return end
+
+    # -- tokenisation -----------------------------------------------------------------------------------------------
+    def examples(self, trajectories: Iterable[Trajectory], stats: LabelStats,
+                 rejects: list[Reject] | None = None, batch_size: int = 64) -> Iterator[Example]:
+        """Tokenised, labelled samples; rejected ones are counted in ``stats`` (and listed in ``rejects``)."""
+        batch: list[tuple[Trajectory, Rendered]] = []
+        for traj in trajectories:
+            stats.samples += 1
+            try:
+                batch.append((traj, self.render(traj)))
+            except RecordError as err:
+                stats.rejected += 1
+                stats.rejects_by_reason[err.reason] += 1
+                if rejects is not None:
+                    rejects.append(_reject(traj, err))
+                continue
+            if len(batch) >= batch_size:
+                yield from self._tokenize(batch, stats)
+                batch = []
+        if batch:
+            yield from self._tokenize(batch, stats)
+
+    def _tokenize(self, batch: list[tuple[Trajectory, Rendered]], stats: LabelStats) -> Iterator[Example]:
+        enc = self.tokenizer([r.text for _, r in batch], add_special_tokens=False, return_offsets_mapping=True)
+        max_length = self.config.max_length
+        for (traj, rendered), ids, offsets in zip(batch, enc["input_ids"], enc["offset_mapping"], strict=True):
+            if len(ids) > max_length:
+                if self.config.overlong == "drop":
+                    stats.dropped_overlong += 1
+                    continue
+                stats.truncated += 1
+                ids, offsets = ids[:max_length], offsets[:max_length]
+            capability, weight = token_labels(rendered, np.asarray(offsets, dtype=np.int64).reshape(-1, 2))
+            if not (capability >= 0).any():
+                stats.rejected += 1
+                stats.rejects_by_reason["no_supervised_tokens"] += 1
+                continue
+            stats.used += 1
+            stats.tokens += len(ids)
+            counts = np.bincount(capability[capability >= 0], minlength=len(CAPABILITIES))
+            for cid in np.flatnonzero(counts):
+                stats.supervised_tokens[CAPABILITIES[cid]] += int(counts[cid])
+            yield Example(traj.id, source_name(traj), np.asarray(ids, dtype=np.int64), capability,
+                          weight if weight is not None and (weight != 1.0).any() else None)
+
+
+def token_labels(rendered: Rendered, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    """Per-token (capability, weight) from per-character labels: a token takes the label of its first
+    supervised character. Vectorised, because it runs over every token of the corpus."""
+    n_chars = len(rendered.text)
+    sup = rendered.capability >= 0
+    if not sup.any() or len(offsets) == 0:
+        return np.full(len(offsets), NONE, dtype=np.int8), None
+    # next_sup[i]: index of the first supervised character at or after i (n_chars when none).
+    idx = np.where(sup, np.arange(n_chars), n_chars)
+    next_sup = np.append(np.minimum.accumulate(idx[::-1])[::-1], n_chars)
+    starts = np.clip(offsets[:, 0], 0, n_chars)
+    ends = offsets[:, 1]
+    first = next_sup[starts]
+    hit = (first < ends) & (ends > starts)
+    safe = np.minimum(first, n_chars - 1)
+    capability = np.where(hit, rendered.capability[safe], NONE).astype(np.int8)
+    weight = np.where(hit, rendered.weight[safe], 1.0).astype(np.float32)
+    return capability, weight
+
+
+def _find(text: str, needle: str, start: int) -> tuple[int, int] | None:
+    """``needle`` in ``text`` from ``start``; templates often trim a turn, so the stripped text is tried next."""
+    pos = text.find(needle, start)
+    if pos >= 0:
+        return pos, pos + len(needle)
+    stripped = needle.strip()
+    if stripped and stripped != needle:
+        pos = text.find(stripped, start)
+        if pos >= 0:
+            return pos, pos + len(stripped)
+    return None
+
+
+def _find_call_text(text: str, needle: str, start: int) -> tuple[int, int] | None:
+    """A call's name or arguments as templates write them: the name quoted or bare; the arguments as
+    ``json.dumps`` writes them by default (``tojson``), compact, or with non-ASCII escaped."""
+    if needle.startswith("{"):
+        candidates = [needle]
+        try:
+            value = json.loads(needle)
+            candidates += [json.dumps(value, ensure_ascii=False, separators=(",", ":")),
+                           json.dumps(value), json.dumps(value, separators=(",", ":")),
+                           json.dumps(value, ensure_ascii=False, indent=2), json.dumps(value, indent=4)]
+        except ValueError:
+            pass
+        found = [f for c in dict.fromkeys(candidates) if (f := _find(text, c, start)) is not None]
+        return min(found) if found else None
+    quoted = _find(text, f'"{needle}"', start)
+    if quoted is not None:
+        return quoted[0] + 1, quoted[1] - 1
+    return _find(text, needle, start)
+
+
+def _reject(traj: Trajectory, err: RecordError) -> Reject:
+    prov = traj.provenance
+    return Reject(prov.source if prov else "?", err.reason, err.detail, line=prov.line if prov else None,
+                  index=prov.index if prov else None, field=err.field, extra={"id": traj.id})

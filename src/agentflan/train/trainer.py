@@ -1,0 +1,325 @@
+"""The training recipe, top to bottom: data → tokenizer → labels → rows → model → `transformers.Trainer` with a
+capability-aware loss → model, metrics, plot.
+
+`train(config)` is all `agentflan train` does. Under ``accelerate launch`` every process runs it; files are
+written by the main process only. The per-capability losses come from the training loss itself
+(`agentflan.train.metrics.LossTracker`), so tracking them costs no extra forward pass.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import torch
+from transformers import Trainer, TrainingArguments
+
+from agentflan.errors import ConfigError
+from agentflan.pipeline.progress import RecordProgress
+from agentflan.pipeline.read import InputStats, read_file
+from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.sources import Reject
+from agentflan.schema import Trajectory
+from agentflan.seeding import rng_for
+from agentflan.train.collator import Collator, RowDataset, pack
+from agentflan.train.config import TrainConfig
+from agentflan.train.labels import Example, Labeller, LabelStats
+from agentflan.train.metrics import METRICS_FILE, PLOT_FILE, LossTracker, MetricsFile, plot
+
+SUMMARY_FILE = "train_summary.json"
+REJECTS_FILE = "rejects.jsonl"
+MODEL_DIR = "model"
+TOKENIZER_DIR = "tokenizer"  # the locally trained tokenizer of a tiny model, kept for resuming
+
+
+class CapabilityTrainer(Trainer):
+    """`transformers.Trainer` whose loss is computed by a `LossTracker` from the same logits, and whose logs
+    carry ``loss/<capability>`` and ``loss/source/<name>`` (so TensorBoard / W&B get them too)."""
+
+    # Our loss is divided by the supervised tokens of the whole accumulated batch (``num_items_in_batch``).
+    loss_is_scaled_for_ga = True
+
+    def __init__(self, *args: Any, tracker: LossTracker, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.tracker = tracker
+        # Makes the Trainer count supervised tokens across gradient accumulation (and devices) for us.
+        self.model_accepts_loss_kwargs = True
+
+    def compute_loss(self, model: Any, inputs: dict[str, Any], return_outputs: bool = False,
+                     num_items_in_batch: Any = None) -> Any:
+        labels = inputs.pop("labels")
+        capability_ids = inputs.pop("capability_ids")
+        source_ids = inputs.pop("source_ids")
+        weights = inputs.pop("loss_weights", None)
+        outputs = model(**inputs, use_cache=False)
+        loss = self.tracker.loss(outputs.logits, labels, capability_ids, source_ids, weights, num_items_in_batch)
+        if self.args.average_tokens_across_devices and num_items_in_batch is not None:
+            # num_items_in_batch counts every process's tokens, and DDP averages gradients over processes.
+            loss = loss * self.accelerator.num_processes
+        return (loss, outputs) if return_outputs else loss
+
+    def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
+        if "loss" in logs:  # a training logging step (reached by every process at once)
+            logs.update(self.tracker.collect(self._sum_over_processes))
+        super().log(logs, start_time)
+
+    def _sum_over_processes(self, t: torch.Tensor) -> torch.Tensor:
+        if self.accelerator.num_processes == 1:
+            return t
+        return self.accelerator.reduce(t.to(self.accelerator.device), reduction="sum").cpu()
+
+
+def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
+    from accelerate import PartialState
+    from transformers import set_seed
+    from transformers.trainer_utils import get_last_checkpoint
+
+    state = PartialState()
+    out = Path(cfg.output_dir)
+    set_seed(cfg.seed)
+    checkpoint = _checkpoint(cfg, out, get_last_checkpoint)
+
+    # 1. Data: every supported format, rejects counted and kept.
+    trajectories, inputs, rejects = read_data(cfg, show_progress and state.is_main_process)
+    if not trajectories:
+        raise ConfigError(f"data: no usable sample in {', '.join(s['path'] for s in inputs)}")
+
+    # 2. Tokenizer: the model's own (with its chat template), or one trained on this data for a tiny model.
+    with state.main_process_first():
+        tokenizer = load_tokenizer(cfg, trajectories, out, reuse=checkpoint is not None,
+                                   save=state.is_main_process)
+
+    # 3. Labels: render through the chat template, label every token (supervised? which capability?).
+    labeller = Labeller(tokenizer, cfg.labels, template_name=cfg.model.chat_template or cfg.model.name_or_path
+                        or "the tiny model's ChatML template")
+    label_stats = LabelStats()
+    with RecordProgress("tokenising", total=len(trajectories), enabled=show_progress and state.is_main_process) \
+            as progress:
+        examples = []
+        for ex in labeller.examples(_counted(trajectories, progress), label_stats, rejects):
+            examples.append(ex)
+    if not examples:
+        raise ConfigError(f"no sample has supervised tokens after labelling: {label_stats.to_dict()}")
+
+    # 4. Rows: one sample each, or packed up to max_length without crossing sample boundaries.
+    sources = tracked_sources(examples, cfg.labels.max_sources)
+    if cfg.packing:
+        order = list(examples)
+        rng_for(cfg.seed, "pack").shuffle(order)
+        rows = pack(order, cfg.labels.max_length)
+    else:
+        rows = [[ex] for ex in examples]
+    collator = Collator({s: i for i, s in enumerate(sources)}, tokenizer.pad_token_id, packed=cfg.packing)
+
+    # 5. Model: pretrained or tiny random-initialised; LoRA/QLoRA adapters when configured.
+    model = load_model(cfg, tokenizer)
+
+    # 6. The Trainer, with our loss and metrics.
+    if state.is_main_process:
+        write_start_files(out, cfg, inputs, label_stats, rejects, sources, len(rows), resuming=checkpoint)
+    args = training_arguments(cfg, out)
+    trainer = CapabilityTrainer(model=model, args=args, train_dataset=RowDataset(rows), data_collator=collator,
+                                processing_class=tokenizer, tracker=LossTracker(sources),
+                                callbacks=[MetricsFile(out / METRICS_FILE)])
+    result = trainer.train(resume_from_checkpoint=checkpoint)
+
+    # 7. Outputs: final model + tokenizer, summary, plot.
+    trainer.save_model(str(out / MODEL_DIR))
+    summary: dict[str, Any] = {}
+    if state.is_main_process:
+        tokenizer.save_pretrained(str(out / MODEL_DIR))
+        summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
+        summary["result"] = {"global_step": result.global_step, "training_loss": result.training_loss,
+                             **result.metrics}
+        if cfg.plot and (out / METRICS_FILE).exists():
+            summary["plot"] = str(plot(out / METRICS_FILE, out / PLOT_FILE))
+        write_json_atomic(out / SUMMARY_FILE, summary)
+    return summary
+
+
+# -- the steps, as plain functions ------------------------------------------------------------------------------
+
+def read_data(cfg: TrainConfig, show_progress: bool) -> tuple[list[Trajectory], list[dict[str, Any]], list[Reject]]:
+    """All trajectories of the configured files (any readable format), with per-file counts and rejects."""
+    trajectories: list[Trajectory] = []
+    rejects: list[Reject] = []
+    inputs: list[dict[str, Any]] = []
+    with RecordProgress("reading", enabled=show_progress) as progress:
+        for path in cfg.data_files():
+            stats = InputStats(str(path), sha256_file(path))
+            for item in read_file(path, stats=stats):
+                progress.advance()
+                if isinstance(item, Reject):
+                    rejects.append(item)
+                else:
+                    trajectories.append(item)
+            inputs.append(stats.to_dict())
+    return trajectories, inputs, rejects
+
+
+def _counted(items: list[Trajectory], progress: RecordProgress) -> Any:
+    for item in items:
+        progress.advance()
+        yield item
+
+
+def load_tokenizer(cfg: TrainConfig, trajectories: list[Trajectory], out: Path, reuse: bool, save: bool) -> Any:
+    from transformers import AutoTokenizer
+
+    if cfg.model.tiny is not None:
+        saved = out / TOKENIZER_DIR
+        if (reuse or not save) and saved.is_dir():
+            tokenizer = AutoTokenizer.from_pretrained(str(saved))
+        else:
+            from agentflan.train.tiny import train_tokenizer
+
+            tokenizer = train_tokenizer(trajectories, cfg.model.tiny)
+            if save:
+                tokenizer.save_pretrained(str(saved))
+    else:
+        assert cfg.model.name_or_path is not None
+        tokenizer = AutoTokenizer.from_pretrained(cfg.model.name_or_path,
+                                                  trust_remote_code=cfg.model.trust_remote_code)
+    if cfg.model.chat_template:
+        p = Path(cfg.model.chat_template)
+        tokenizer.chat_template = p.read_text(encoding="utf-8") if p.is_file() else cfg.model.chat_template
+    if tokenizer.pad_token_id is None:
+        # Padding is never supervised (labels are -100 there), so any token will do.
+        tokenizer.pad_token = tokenizer.eos_token
+    if not getattr(tokenizer, "is_fast", False):
+        raise ConfigError(f"model.name_or_path: {cfg.model.name_or_path} has no fast tokenizer; labelling needs "
+                          "character offsets (a `tokenizers` tokenizer)")
+    return tokenizer
+
+
+def tracked_sources(examples: list[Example], limit: int) -> list[str]:
+    """The ``limit`` most frequent sources (sorted by name), plus "other" for the rest."""
+    counts = Counter(ex.source for ex in examples)
+    top = sorted(name for name, _ in counts.most_common(limit))
+    return [*top, "other"] if len(counts) > limit else top
+
+
+def use_bf16(cfg: TrainConfig) -> bool:
+    if cfg.bf16 == "auto":
+        return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
+    return bool(cfg.bf16)
+
+
+def load_model(cfg: TrainConfig, tokenizer: Any) -> Any:
+    if cfg.model.tiny is not None:
+        from agentflan.train.tiny import build_model
+
+        model = build_model(cfg.model.tiny, tokenizer, cfg.seed)
+    else:
+        from transformers import AutoModelForCausalLM
+
+        kwargs: dict[str, Any] = {"trust_remote_code": cfg.model.trust_remote_code,
+                                  "dtype": torch.bfloat16 if use_bf16(cfg) else torch.float32}
+        if cfg.model.attn_implementation:
+            kwargs["attn_implementation"] = cfg.model.attn_implementation
+        if cfg.lora is not None and cfg.lora.quantize_4bit:
+            kwargs["quantization_config"] = _four_bit()
+        model = AutoModelForCausalLM.from_pretrained(cfg.model.name_or_path, **kwargs)
+    if cfg.lora is not None:
+        from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
+
+        if cfg.lora.quantize_4bit:
+            model = prepare_model_for_kbit_training(model, use_gradient_checkpointing=cfg.gradient_checkpointing)
+        model = get_peft_model(model, LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha,
+                                                 lora_dropout=cfg.lora.dropout,
+                                                 target_modules=cfg.lora.target_modules, task_type="CAUSAL_LM"))
+    return model
+
+
+def _four_bit() -> Any:
+    try:
+        import bitsandbytes  # noqa: F401
+    except ImportError:
+        raise ConfigError("lora.quantize_4bit needs bitsandbytes (pip install bitsandbytes) and a CUDA GPU") from None
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_quant_type="nf4", bnb_4bit_use_double_quant=True,
+                              bnb_4bit_compute_dtype=torch.bfloat16)
+
+
+def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
+    return TrainingArguments(
+        output_dir=str(out),
+        num_train_epochs=cfg.epochs,
+        max_steps=cfg.max_steps,
+        learning_rate=cfg.lr,
+        lr_scheduler_type=cfg.scheduler,
+        warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        per_device_train_batch_size=cfg.per_device_batch_size,
+        gradient_accumulation_steps=cfg.gradient_accumulation_steps,
+        weight_decay=cfg.weight_decay,
+        max_grad_norm=cfg.max_grad_norm,
+        optim=cfg.optim,
+        bf16=use_bf16(cfg),
+        **_checkpointing(cfg.gradient_checkpointing),
+        logging_steps=cfg.logging_steps,
+        save_steps=cfg.save_steps,
+        save_total_limit=cfg.save_total_limit,
+        report_to=list(cfg.report_to) or "none",
+        seed=cfg.seed,
+        data_seed=cfg.seed,
+        remove_unused_columns=False,  # our collator needs the whole Example
+        dataloader_num_workers=cfg.dataloader_num_workers,
+        dataloader_pin_memory=torch.cuda.is_available(),
+        disable_tqdm=not sys.stderr.isatty(),
+    )
+
+
+def _checkpointing(on: bool) -> dict[str, Any]:
+    # transformers 5 renamed gradient_checkpointing to activation_checkpointing (the old name warns).
+    import dataclasses
+
+    name = "activation_checkpointing" if any(
+        f.name == "activation_checkpointing" for f in dataclasses.fields(TrainingArguments)) else "gradient_checkpointing"
+    return {name: on, f"{name}_kwargs": {"use_reentrant": False} if on else None}
+
+
+def _checkpoint(cfg: TrainConfig, out: Path, last: Any) -> str | None:
+    if cfg.resume_from_checkpoint is False:
+        return None
+    if cfg.resume_from_checkpoint is True:
+        found = last(str(out)) if out.is_dir() else None
+        if found is None:
+            raise ConfigError(f"resume_from_checkpoint: no checkpoint-* directory in {out}")
+        return found
+    if not Path(cfg.resume_from_checkpoint).is_dir():
+        raise ConfigError(f"resume_from_checkpoint: {cfg.resume_from_checkpoint} is not a directory")
+    return cfg.resume_from_checkpoint
+
+
+def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]], label_stats: LabelStats,
+                      rejects: list[Reject], sources: list[str], rows: int, resuming: str | None) -> None:
+    """``train_summary.json`` (what went in), ``rejects.jsonl``, and ``metrics.jsonl`` reset (or, when
+    resuming, cut back to the checkpoint's step so no step is logged twice)."""
+    out.mkdir(parents=True, exist_ok=True)
+    metrics = out / METRICS_FILE
+    if resuming is None:
+        metrics.unlink(missing_ok=True)
+    elif metrics.exists():
+        step = json.loads((Path(resuming) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
+        kept = [line for line in metrics.read_text(encoding="utf-8").splitlines()
+                if line.strip() and json.loads(line).get("step", 0) <= step and "train_runtime" not in line]
+        tmp = metrics.with_name(f".{metrics.name}.tmp-{os.getpid()}")
+        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
+        os.replace(tmp, metrics)
+    with RecordSink(out / REJECTS_FILE) as sink:
+        for rej in rejects:
+            sink.write(rej.to_dict())
+    write_json_atomic(out / SUMMARY_FILE, {
+        "config": cfg.model_dump(mode="json"),
+        "inputs": inputs,
+        "read_rejected": sum(s["rejected"] for s in inputs),
+        "labels": label_stats.to_dict(),
+        "rows": rows,
+        "sources": sources,
+        "resumed_from": resuming,
+    })
