@@ -23,6 +23,17 @@ def pydantic_error(exc: ValidationError) -> RecordError:
     return RecordError(reason, f"{field}: {err['msg']}", field or None)
 
 
+def validated(model: type[Any], where: str, **fields: Any) -> Any:
+    """``model`` built from ``fields``; a validation failure becomes a `RecordError` whose field is prefixed by
+    ``where`` (the record path of the object being built, e.g. ``messages.3``)."""
+    try:
+        return model.model_validate(fields)
+    except ValidationError as exc:
+        err = pydantic_error(exc)
+        field = f"{where}.{err.field}" if err.field else where
+        raise RecordError(err.reason, f"{field}: {exc.errors()[0]['msg']}", field) from None
+
+
 def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     try:
         traj = Trajectory.model_validate(value)

@@ -29,12 +29,10 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from pydantic import ValidationError
-
 from agentflan.callsyntax import parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
-from agentflan.formats.canonical import pydantic_error
+from agentflan.formats.canonical import validated
 from agentflan.schema import Flag, Message, Provenance, Tool, ToolCall, Trajectory
 from agentflan.toolschema import normalise_schema
 
@@ -44,16 +42,6 @@ _MESSAGE_KEYS = {"role", "content", "tool_calls", "tool_call_id", "name", "funct
 _CALL_LABELS = ("name_loss", "arguments_loss", "name_weight", "arguments_weight")
 _MESSAGE_LABELS = ("parts", "capability", "loss", "weight")
 _ROLE_ALIASES = {"function": "tool", "developer": "system"}
-
-
-def _validated(model: type, where: str, **fields: Any) -> Any:
-    """``model(**fields)``, a validation failure becoming a `RecordError` whose field is prefixed by ``where``."""
-    try:
-        return model.model_validate(fields)
-    except ValidationError as exc:
-        err = pydantic_error(exc)
-        field = f"{where}.{err.field}" if err.field else where
-        raise RecordError(err.reason, f"{field}: {exc.errors()[0]['msg']}", field) from None
 
 
 def _decode_json_string(value: Any, field: str) -> Any:
@@ -86,7 +74,7 @@ def parse_tools(value: Any, field: str = "tools") -> list[Tool]:
         if not isinstance(description, str):
             raise RecordError("wrong_type", f"{where}.description should be str", f"{where}.description")
         parameters = _decode_json_string(item.get("parameters"), f"{where}.parameters")
-        tools.append(_validated(Tool, where, name=name, description=description,
+        tools.append(validated(Tool, where, name=name, description=description,
                                 parameters=normalise_schema(parameters)))
     return tools
 
@@ -131,7 +119,7 @@ def _call(raw: Any, where: str) -> ToolCall:
     args = arguments(fn.get("arguments"), f"{fn_where}.arguments")
     call_id = raw.get("id")
     labels = {k: raw[k] for k in _CALL_LABELS if raw.get(k) is not None}
-    return _validated(ToolCall, where, id=str(call_id) if call_id is not None else None, name=name,
+    return validated(ToolCall, where, id=str(call_id) if call_id is not None else None, name=name,
                       arguments=args, **labels)
 
 
@@ -154,7 +142,7 @@ def _message(raw: Any, where: str) -> Message:
     if extra:
         metadata = {**metadata, "openai_fields": extra} if isinstance(metadata, dict) else metadata
     tool_call_id = raw.get("tool_call_id")
-    return _validated(
+    return validated(
         Message, where, role=role, content=_content(raw.get("content"), f"{where}.content"), tool_calls=calls,
         tool_call_id=str(tool_call_id) if tool_call_id is not None else None,
         name=raw.get("name"), metadata=metadata, **fields,
@@ -172,7 +160,7 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     if isinstance(record_id, bool) or not isinstance(record_id, str | int) or record_id == "":
         record_id = ctx.default_id()
     provenance = value["provenance"] if "provenance" in value else ctx.provenance()
-    yield _validated(
+    yield validated(
         Trajectory, "<record>", id=str(record_id), tools=tools, messages=messages,
         provenance=provenance, flags=value.get("flags") or [], metadata=value.get("metadata") or {},
     )
