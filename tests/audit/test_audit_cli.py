@@ -105,3 +105,11 @@ def test_built_output_has_all_circumstances_and_low_format(tmp_path: Path) -> No
     assert r["negative_coverage"]["negative_types"] == {"irrelevant_tools_needs_tool": 1, "no_tools_needs_tool": 1,
                                                         "tools_given_no_need": 1}
     assert r["capability_tokens"]["general"] > 0 and r["capability_tokens"]["abstain"] > 0
+
+
+def test_every_listed_example_id_resolves(corpus: Path, tmp_path: Path) -> None:
+    _audit(str(corpus), "-o", str(tmp_path / "h"), "-q")
+    r = json.loads((tmp_path / "h" / "report.json").read_text())
+    listed = set(r["negative_coverage"]["examples"]["tools_call"]) | set(r["format"]["examples"])
+    listed |= {i for g in r["duplicates"]["exact"]["examples"] for i in g["ids"]}
+    assert listed and listed <= set(r["examples"])

@@ -50,8 +50,8 @@ def view_of(traj: Trajectory) -> str:
 
 def _is_toolllama(traj: Trajectory) -> bool:
     """ToolLLaMA conversations come through the toolbench reader but are ReAct text in the source."""
-    style = traj.metadata.get("style") or traj.metadata.get("toolbench_format") or traj.metadata.get("source_format")
-    return isinstance(style, str) and "toolllama" in style.lower()
+    return any(isinstance(traj.metadata.get(k), str) and "toolllama" in traj.metadata[k].lower()
+               for k in ("format", "style"))
 
 
 def model_view(traj: Trajectory) -> tuple[str, list[Span]]:

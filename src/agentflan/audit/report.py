@@ -21,8 +21,11 @@ def _ids_in(value: Any) -> set[str]:
     found: set[str] = set()
     if isinstance(value, dict):
         for key, item in value.items():
-            if key in ("examples", "ids") and isinstance(item, list):
-                found.update(x for x in item if isinstance(x, str))
+            if key in ("examples", "ids"):
+                lists = item.values() if isinstance(item, dict) else [item]
+                for ids in lists:
+                    if isinstance(ids, list):
+                        found.update(x for x in ids if isinstance(x, str))
             elif key == "id" and isinstance(item, str):
                 found.add(item)
             found |= _ids_in(item)
