@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 
 import pytest
 from hypothesis import given, settings
@@ -17,7 +18,8 @@ SEARCH = {"name": "search", "parameters": {"type": "object", "properties": {"que
                                            "required": ["query"]}}
 TOOLS = [WEATHER, SEARCH]
 
-names = st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,6})?", fullmatch=True)
+names = st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,6})?", fullmatch=True).filter(
+    lambda n: not any(keyword.iskeyword(part) for part in n.split(".")))  # "if(...)" is no Python call
 scalars = st.one_of(st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=15),
                     st.floats(allow_nan=False, allow_infinity=False, width=32))
 values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=5), scalars, max_size=2))

@@ -53,3 +53,25 @@ def prompt_messages(traj: Trajectory) -> list[dict[str, Any]]:
 
 def first_user_text(traj: Trajectory) -> str | None:
     return next((m.content for m in traj.messages if m.role == "user" and m.content.strip()), None)
+
+
+def plain_schema(value: Any) -> Any:
+    """A tool or schema as a person would write it: without the ``x-`` bookkeeping keys normalisation adds
+    (what prompts and chat templates show the model)."""
+    if isinstance(value, dict):
+        return {k: plain_schema(v) for k, v in value.items() if not (isinstance(k, str) and k.startswith("x-"))}
+    if isinstance(value, list):
+        return [plain_schema(v) for v in value]
+    return value
+
+
+def openai_tools(tools: list[dict[str, Any]], rename: Any = None) -> list[dict[str, Any]]:
+    """Functions → ``[{"type": "function", "function": {...}}]`` for chat templates and OpenAI-style APIs;
+    ``rename`` maps tool names (OpenAI's API forbids dots)."""
+    out = []
+    for tool in tools:
+        fn = plain_schema(tool)
+        if rename is not None:
+            fn = {**fn, "name": rename(fn["name"])}
+        out.append({"type": "function", "function": fn})
+    return out

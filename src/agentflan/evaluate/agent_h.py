@@ -1,0 +1,346 @@
+"""Open Agent-H: the paper's hallucination benchmark (§4.3), rebuilt from data anyone can obtain.
+
+The paper's Agent-H (1,845 samples from glaive-function-calling-v2) was never released. This one follows its
+design: the four circumstances of Fig. 6, each posed at two format levels.
+
+=============  ==============================  ================================  ========================
+circumstance   tools in the prompt             query                             right reply
+=============  ==============================  ================================  ========================
+``a``          relevant (BFCL simple/multiple) needs a tool                      the gold call
+``b``          irrelevant (BFCL irrelevance,   cannot use them / needs no tool   plain answer, no call
+               or a BFCL tool set + a general
+               query)
+``c``          none                            needs a tool (ToolBench, BFCL,    plain answer, no call
+                                               ToolTalk, API-Bank queries)
+``d``          none                            general (self-instruct, MT-Bench) plain answer, no call
+=============  ==============================  ================================  ========================
+
+Format levels: ``react`` (a system prompt asking for ``Thought:/Action:/Action Input:``) and ``general`` (a
+system prompt asking for a JSON call). The same query appears at both levels.
+
+Metrics, exactly as the paper defines them, over the no-call samples (b, c, d) of each level: H_ReAct and
+H_General = percent of replies that show the level's call keywords (ReAct: ``Thought:``/``Action:``; general:
+"I will use", "I need to call" and the like) **or** a call; HScore = 0.5·((100−H_ReAct)+(100−H_General)).
+Beyond the paper: the strict outcome rates of every circumstance and level, and call accuracy on ``a``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentflan import __version__
+from agentflan.errors import InputError, RecordError
+from agentflan.evaluate import bfcl
+from agentflan.evaluate.metrics import outcome_summary, percent
+from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
+from agentflan.pipeline.read import InputStats, read_file
+from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.sources import Reject, iter_records
+from agentflan.schema import Trajectory
+from agentflan.seeding import rng_for, stable_hash
+
+CIRCUMSTANCES = ("a", "b", "c", "d")
+NO_CALL = ("b", "c", "d")
+FORMATS = ("react", "general")
+DEFAULT_LIMIT = 200  # per circumstance: 800 queries × 2 formats = 1,600 samples (the paper had 1,845)
+
+# The paper's keyword rule (§4.3). General phrases are matched case-insensitively.
+REACT_KEYWORDS = ("Thought:", "Action:")
+GENERAL_PHRASES = ("i will use", "i'll use", "i will call", "i'll call", "i need to call", "i need to use",
+                   "let me call", "let me use", "calling the", "i am going to call", "i'm going to call")
+
+REACT_PROMPT = """You are a helpful assistant.{tools}
+When you need a tool, reply in exactly this format:
+Thought: your reasoning
+Action: the tool name
+Action Input: the arguments as a JSON object
+When no tool is needed, or none of the tools can do what is asked, answer the user directly in plain text."""
+
+GENERAL_PROMPT = """You are a helpful assistant.{tools}
+To call a tool, reply with only a JSON object: {{"name": "<tool name>", "arguments": {{<arguments>}}}}.
+When no tool is needed, or none of the tools can do what is asked, answer the user directly."""
+
+
+@dataclass(frozen=True)
+class Source:
+    """One input of the build: a path under the data root and the role its records play."""
+
+    path: str
+    role: str  # gold (tools + query + answer) | irrelevant (tools + unfit query) | tool_query | general_query
+
+
+SOURCES: tuple[Source, ...] = (
+    Source("gorilla/bfcl_v4/BFCL_v4_simple_python.json", "gold"),
+    Source("gorilla/bfcl_v4/BFCL_v4_multiple.json", "gold"),
+    Source("gorilla/bfcl_v4/BFCL_v4_irrelevance.json", "irrelevant"),
+    Source("gorilla/bfcl_v4/BFCL_v4_live_simple.json", "tool_query"),
+    Source("ToolBench/data_example/instruction/G1_query.json", "tool_query"),
+    Source("ToolBench/data_example/instruction/G2_query.json", "tool_query"),
+    Source("ToolBench/data_example/instruction/G3_query.json", "tool_query"),
+    Source("ToolTalk/data/easy", "tool_query"),
+    Source("ToolTalk/data/tooltalk", "tool_query"),
+    Source("api-bank/lv1-lv2-samples", "tool_query"),
+    Source("self-instruct/seed_tasks.jsonl", "general_query"),
+    Source("self-instruct/user_oriented_instructions.jsonl", "general_query"),
+    Source("FastChat/mt_bench_question.jsonl", "general_query"),
+)
+
+
+@dataclass
+class _Pools:
+    gold: list[tuple[str, str, list[dict[str, Any]], list[dict[str, Any]]]] = field(default_factory=list)
+    irrelevant: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
+    tool_query: list[tuple[str, str]] = field(default_factory=list)
+    general_query: list[tuple[str, str]] = field(default_factory=list)
+
+
+@dataclass
+class BuildResult:
+    samples: list[Sample]
+    manifest: dict[str, Any]
+
+
+def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
+          sources: Iterable[Source] = SOURCES) -> BuildResult:
+    """Build the samples from the corpora under ``data`` (missing sources are recorded, not fatal)."""
+    pools = _Pools()
+    inputs: list[dict[str, Any]] = []
+    for source in sources:
+        path = data / source.path
+        if not path.exists():
+            inputs.append({"path": source.path, "role": source.role, "missing": True})
+            continue
+        for file in sorted(path.rglob("*.json*")) if path.is_dir() else [path]:
+            inputs.append(_read_source(file, source.role, pools, data))
+    if not pools.gold and not pools.irrelevant and not pools.tool_query and not pools.general_query:
+        raise InputError(f"no Agent-H source found under {data} (set --data or AGENTFLAN_DATA)")
+    base = _circumstances(pools, seed, limit)
+    samples = [_sample(item, fmt) for item in base for fmt in FORMATS]
+    counts = Counter((s.category, s.meta["format"]) for s in samples)
+    manifest = {
+        "benchmark": "agent-h (open)",
+        "agentflan_version": __version__,
+        "seed": seed,
+        "limit_per_circumstance": limit,
+        "samples": len(samples),
+        "by_circumstance": {c: sum(v for (cc, _), v in counts.items() if cc == c) for c in CIRCUMSTANCES},
+        "by_circumstance_format": {f"{c}/{f}": counts.get((c, f), 0) for c in CIRCUMSTANCES for f in FORMATS},
+        "pools": {"gold": len(pools.gold), "irrelevant": len(pools.irrelevant),
+                  "tool_query": len(pools.tool_query), "general_query": len(pools.general_query)},
+        "inputs": inputs,
+    }
+    return BuildResult(samples, manifest)
+
+
+def write(result: BuildResult, out_dir: Path) -> Path:
+    """``DIR/agent_h.jsonl`` and ``DIR/manifest.json`` (with the samples file's sha256)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "agent_h.jsonl"
+    with RecordSink(path) as sink:
+        for sample in result.samples:
+            sink.write(sample.to_dict())
+    write_json_atomic(out_dir / "manifest.json", {**result.manifest, "output": path.name,
+                                                 "output_sha256": sha256_file(path)})
+    return path
+
+
+def load(path: Path) -> Iterator[Sample | Reject]:
+    """Samples from an ``agent_h.jsonl`` (or the folder holding it), a `Reject` for each unusable line."""
+    file = path / "agent_h.jsonl" if path.is_dir() else path
+    if not file.exists():
+        raise InputError(f"{file} does not exist (build it with `agentflan eval build-agent-h`)")
+    for rec in iter_records(file):
+        if isinstance(rec, Reject):
+            yield rec
+            continue
+        try:
+            if not isinstance(rec.value, dict):
+                raise RecordError("bad_sample", "a line is not a JSON object")
+            yield Sample.from_dict(rec.value)
+        except RecordError as err:
+            yield Reject(str(file), err.reason, err.detail, line=rec.line, index=rec.index)
+
+
+# --- reading the sources ------------------------------------------------------------------------------------
+
+
+def _read_source(file: Path, role: str, pools: _Pools, data: Path) -> dict[str, Any]:
+    rel = str(file.relative_to(data)) if file.is_relative_to(data) else str(file)
+    info: dict[str, Any] = {"path": rel, "role": role, "sha256": sha256_file(file), "used": 0}
+    if role in ("gold", "irrelevant"):
+        stats = InputStats(str(file), info["sha256"])
+        for item in read_file(file, "bfcl", stats):
+            if isinstance(item, Trajectory):
+                info["used"] += _take_bfcl(item, role, pools)
+        info.update(read=stats.read, rejected=stats.rejected, rejects_by_reason=dict(stats.rejects_by_reason))
+        return info
+    queries = list(_queries(file, info))
+    target = pools.tool_query if role == "tool_query" else pools.general_query
+    target.extend((f"{rel}#{key}", text) for key, text in queries)
+    info["used"] = len(queries)
+    return info
+
+
+def _take_bfcl(traj: Trajectory, role: str, pools: _Pools) -> int:
+    try:
+        sample = bfcl.to_sample(traj)
+    except RecordError:
+        return 0
+    query = first_user_text(traj)
+    if query is None or len(sample.messages) != 1:  # keep single-user-turn items: the prompt is ours
+        return 0
+    if role == "gold" and sample.expected:
+        pools.gold.append((traj.id, query, sample.tools, sample.expected))
+    elif role == "irrelevant":
+        pools.irrelevant.append((traj.id, query, sample.tools))
+    return 1
+
+
+def _queries(file: Path, info: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """(stable key, query text) from a query file or an agent corpus.
+
+    Query lists (self-instruct ``instruction``+``input``, MT-Bench ``turns``, ToolBench ``query``) are not agent
+    trajectories, so no format reader covers them: their records are taken as they are. Any other file is read
+    through the format readers and contributes the first user turn of each trajectory.
+    """
+    first = next((r for r in iter_records(file) if not isinstance(r, Reject)), None)
+    if first is not None and isinstance(first.value, dict) and _query_of(first.value) is not None:
+        for rec in iter_records(file):
+            text = _query_of(rec.value) if not isinstance(rec, Reject) else None
+            if text:
+                yield f"{rec.index}", text
+        return
+    stats = InputStats(str(file), info["sha256"])
+    for item in read_file(file, "auto", stats):
+        if isinstance(item, Trajectory) and (text := first_user_text(item)):
+            yield item.id, text
+    info.update(read=stats.read, rejected=stats.rejected, rejects_by_reason=dict(stats.rejects_by_reason),
+                format=stats.format)
+
+
+def _query_of(record: Any) -> str | None:
+    if not isinstance(record, dict):
+        return None
+    if isinstance(record.get("instruction"), str):  # self-instruct
+        instances = record.get("instances") or [{}]
+        extra = instances[0].get("input", "") if isinstance(instances[0], dict) else ""
+        return (record["instruction"] + ("\n\n" + extra if extra else "")).strip() or None
+    if isinstance(record.get("turns"), list) and record["turns"] and isinstance(record["turns"][0], str):
+        return record["turns"][0]  # MT-Bench: the first turn stands alone
+    if isinstance(record.get("query"), str) and "api_list" in record:  # ToolBench instruction files
+        return record["query"]
+    return None
+
+
+# --- assembling -----------------------------------------------------------------------------------------------
+
+
+def _pick(items: list[Any], key: Any, seed: int, purpose: str, limit: int | None) -> list[Any]:
+    """A seeded choice that depends only on the seed and each item's key, not on file order."""
+    ranked = sorted(items, key=lambda it: stable_hash(seed, purpose, key(it)))
+    return ranked if limit is None else ranked[:limit]
+
+
+def _circumstances(pools: _Pools, seed: int, limit: int | None) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for sid, query, tools, expected in _pick(pools.gold, lambda g: g[0], seed, "a", limit):
+        out.append({"circumstance": "a", "key": sid, "query": query, "tools": tools, "expected": expected,
+                    "source": "bfcl:gold"})
+    # b: half BFCL irrelevance (tools that cannot serve the query), half general queries with a BFCL tool set.
+    tool_sets = [g[2] for g in pools.gold] + [i[2] for i in pools.irrelevant]
+    half = None if limit is None else (limit + 1) // 2
+    b_irr = _pick(pools.irrelevant, lambda i: i[0], seed, "b-irrelevant", half)
+    b_gen = _pick(pools.general_query, lambda q: q[0], seed, "b-general",
+                  None if limit is None else limit - len(b_irr))
+    for sid, query, tools in b_irr:
+        out.append({"circumstance": "b", "key": sid, "query": query, "tools": tools, "source": "bfcl:irrelevance"})
+    for key, query in b_gen:
+        tools = rng_for(seed, key, "b-tools").choice(tool_sets) if tool_sets else []
+        if tools:
+            out.append({"circumstance": "b", "key": key, "query": query, "tools": tools, "source": "general+tools"})
+    for key, query in _pick(pools.tool_query, lambda q: q[0], seed, "c", limit):
+        out.append({"circumstance": "c", "key": key, "query": query, "tools": [], "source": "tool_query"})
+    for key, query in _pick(pools.general_query, lambda q: q[0], seed, "d", limit):
+        out.append({"circumstance": "d", "key": key, "query": query, "tools": [], "source": "general_query"})
+    return out
+
+
+def system_prompt(fmt: str, tools: list[dict[str, Any]]) -> str:
+    if tools:
+        listing = "\n".join(json.dumps(plain_schema(t), ensure_ascii=False) for t in tools)
+        tools_text = f" You have access to the following tools:\n{listing}"
+    else:
+        tools_text = " You have no tools available."
+    return (REACT_PROMPT if fmt == "react" else GENERAL_PROMPT).format(tools=tools_text)
+
+
+def _sample(item: dict[str, Any], fmt: str) -> Sample:
+    circumstance = item["circumstance"]
+    return Sample(
+        id=f"agent-h/{circumstance}/{fmt}/{item['key']}",
+        bench="agent-h",
+        category=circumstance,
+        messages=[{"role": "system", "content": system_prompt(fmt, item["tools"])},
+                  {"role": "user", "content": item["query"]}],
+        tools=item["tools"],
+        expected=item.get("expected", []),
+        native_tools=False,  # the system prompt lists the tools in the level's own wording
+        meta={"format": fmt, "source": item["source"]},
+    )
+
+
+# --- scoring --------------------------------------------------------------------------------------------------
+
+
+def shows_keywords(text: str, fmt: str) -> bool:
+    """The paper's rule: the reply contains the level's call keywords."""
+    if fmt == "react":
+        return any(k in text for k in REACT_KEYWORDS)
+    lowered = text.lower()
+    return any(p in lowered for p in GENERAL_PHRASES)
+
+
+def hallucinated(text: str, fmt: str, outcome: str) -> bool:
+    """A no-call sample's reply hallucinates when it shows the keywords or makes (or attempts) a call."""
+    return outcome != "abstain" or shows_keywords(text, fmt)
+
+
+def hscore(h_react: float | None, h_general: float | None) -> float | None:
+    if h_react is None or h_general is None:
+        return None
+    return round(0.5 * ((100 - h_react) + (100 - h_general)), 2)
+
+
+def metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """Agent-H metrics from scored records (``category``, ``meta.format``, ``outcome``, ``text``)."""
+    recs = list(records)
+    out: dict[str, Any] = {"n": len(recs)}
+    h: dict[str, float | None] = {}
+    for fmt in FORMATS:
+        no_call = [r for r in recs if r["meta"]["format"] == fmt and r["category"] in NO_CALL]
+        bad = sum(hallucinated(r.get("text", ""), fmt, r["outcome"]) for r in no_call)
+        keyword_only = sum(shows_keywords(r.get("text", ""), fmt) for r in no_call)
+        h[fmt] = percent(bad, len(no_call))
+        out[f"H_{'ReAct' if fmt == 'react' else 'General'}"] = h[fmt]
+        out[f"{fmt}_keyword_rate"] = percent(keyword_only, len(no_call))
+        out[f"{fmt}_strict_no_call_rate"] = percent(sum(r["outcome"] == "abstain" for r in no_call), len(no_call))
+    out["HScore"] = hscore(h["react"], h["general"])
+    strict: dict[str, Any] = {}
+    for circumstance in CIRCUMSTANCES:
+        for fmt in FORMATS:
+            group = [r for r in recs if r["category"] == circumstance and r["meta"]["format"] == fmt]
+            if group:
+                strict[f"{circumstance}/{fmt}"] = {"n": len(group), **outcome_summary(r["outcome"] for r in group)}
+    out["by_circumstance_format"] = strict
+    positives = [r for r in recs if r["category"] == "a"]
+    out["call_accuracy"] = percent(sum(r["outcome"] == "call_correct" for r in positives), len(positives))
+    for fmt in FORMATS:
+        group = [r for r in positives if r["meta"]["format"] == fmt]
+        out[f"call_accuracy_{fmt}"] = percent(sum(r["outcome"] == "call_correct" for r in group), len(group))
+    return out
+

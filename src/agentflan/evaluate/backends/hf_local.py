@@ -1,0 +1,58 @@
+"""A local Hugging Face model: batched greedy generation through its chat template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentflan.errors import InputError
+from agentflan.evaluate.backends import Reply
+from agentflan.evaluate.backends.prompt import render_prompt
+from agentflan.evaluate.samples import Sample
+
+
+class TransformersBackend:
+    name = "transformers"
+
+    def __init__(self, model_path: str, max_new_tokens: int = 512, batch_size: int = 8,
+                 device: str | None = None) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(model_path)
+            self.model = AutoModelForCausalLM.from_pretrained(
+                model_path, dtype=torch.bfloat16 if torch.cuda.is_available() else torch.float32)
+        except (OSError, ValueError) as exc:
+            raise InputError(f"cannot load model {model_path}: {exc}") from None
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.model.to(self.device).eval()
+        # Left padding keeps every prompt's last token next to its generated continuation.
+        self.tokenizer.padding_side = "left"
+        if self.tokenizer.pad_token is None:
+            self.tokenizer.pad_token = self.tokenizer.eos_token
+        self.model_path = model_path
+        self.max_new_tokens = max_new_tokens
+        self.batch_size = batch_size
+
+    def describe(self) -> dict[str, Any]:
+        return {"backend": self.name, "model": self.model_path, "max_new_tokens": self.max_new_tokens,
+                "batch_size": self.batch_size, "decoding": "greedy", "device": self.device}
+
+    def generate(self, samples: list[Sample]) -> list[Reply]:
+        import torch
+
+        prompts = [render_prompt(self.tokenizer, s) for s in samples]
+        replies: list[Reply] = [""] * len(samples)
+        # Similar lengths in one batch waste less padding; the order is restored below.
+        order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
+        for start in range(0, len(order), self.batch_size):
+            idx = order[start : start + self.batch_size]
+            enc = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
+                                 add_special_tokens=False).to(self.device)
+            with torch.no_grad():
+                out = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
+                                          pad_token_id=self.tokenizer.pad_token_id)
+            new = out[:, enc["input_ids"].shape[1]:]
+            for i, tokens in zip(idx, new, strict=True):
+                replies[i] = self.tokenizer.decode(tokens, skip_special_tokens=True)
+        return replies
