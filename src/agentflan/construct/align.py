@@ -1,0 +1,181 @@
+"""Alignment (paper §4.1): render a trajectory as a natural conversation (``chat``) or keep it in the
+source-faithful ReAct text (``react``), and choose which records get which rendering.
+
+``chat`` turns every assistant step into labelled parts with no format keywords::
+
+    before  assistant: "Thought: I need the weather.\\nAction: weather\\nAction Input: {\\"city\\": \\"Paris\\"}"
+    after   assistant parts: "I need the weather.\\n\\n" (reasoning) + "I'll call `weather` for this." (retrieval)
+            tool_calls: weather({"city": "Paris"}) (name: retrieval, arguments: understanding)
+
+The tools are introduced in plain language in the system prompt; observations stay tool (or user) turns; the
+sentences the rendering adds come from seeded pools (`phrasing`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from agentflan.callsyntax import REACT_KEYWORDS, parse_bracket_call, react_sections
+from agentflan.errors import AgentflanError, RecordError
+from agentflan.schema import Message, Part, Tool, Trajectory
+from agentflan.seeding import stable_hash
+
+from .phrasing import say
+
+# A source system prompt that teaches a text format ("Thought:/Action:", "Action Input") is replaced in chat
+# rendering: keeping it would ask for a format the aligned replies no longer follow.
+_FORMAT_PROMPT = re.compile(r"Thought\s*:|Action\s*:|Action Input|Think\s*:|Act\s*:", re.I)
+
+
+def describe_tool(tool: Tool) -> str:
+    """One plain-language line per tool: name, description, arguments with type and whether required."""
+    props = tool.parameters.get("properties") or {}
+    required = set(tool.parameters.get("required") or [])
+    args = []
+    for name, schema in props.items():
+        schema = schema if isinstance(schema, dict) else {}
+        kind = schema.get("type") or schema.get("x-original-type") or "any"
+        kind = "/".join(kind) if isinstance(kind, list) else str(kind)
+        desc = str(schema.get("description") or "").strip()
+        args.append(f"`{name}` ({kind}, {'required' if name in required else 'optional'})" + (f": {desc}" if desc else ""))
+    line = f"- `{tool.name}`"
+    if tool.description.strip():
+        line += f": {tool.description.strip()}"
+    if args:
+        line += ("" if line.endswith(".") else ".") + " Arguments: " + "; ".join(args) + "."
+    else:
+        line += ("" if line.endswith(".") else ".") + " It takes no arguments."
+    return line
+
+
+def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[str] = ()) -> str:
+    """The system prompt introducing ``tools`` (or, when none are declared, the actions the trajectory uses)."""
+    if tools:
+        return say("tools_intro", seed, key) + "\n\n" + "\n".join(describe_tool(t) for t in tools)
+    names = sorted(set(action_names))
+    if not names:
+        return ""
+    return say("actions_intro", seed, key) + "\n" + "\n".join(f"- `{n}`" for n in names)
+
+
+def strip_format(text: str) -> tuple[str, str | None, str | None, str | None]:
+    """Split assistant text into (first-person thought, action, action input, final answer), dropping the
+    ReAct keywords; text with no keywords is all thought."""
+    thought: list[str] = []
+    action = action_input = final = None
+    for name, body, _, _ in react_sections(text):
+        if name in ("preamble", "thought"):
+            thought.append(body.strip())
+        elif name == "action":
+            action = body.strip()
+        elif name == "action_input":
+            action_input = body.strip()
+        elif name == "final_answer":
+            final = body.strip()
+    return "\n".join(t for t in thought if t), action, action_input, final
+
+
+def with_parts(msg: Message, parts: list[Part]) -> Message:
+    """``msg`` with new parts, validated so that ``content`` is their concatenation (model_copy would not)."""
+    return Message.model_validate({**msg.model_dump(exclude={"content", "parts", "capability"}),
+                                   "parts": [p.model_dump() for p in parts]})
+
+
+def _chat_assistant(msg: Message, index: int, seed: int, key: str) -> Message:
+    # Parts the source labelled as format scaffolding or as a textual copy of the call are re-created below.
+    source_text = "".join(p.text for p in (msg.parts or [Part(text=msg.content)])
+                          if p.capability not in ("instruction_following", "retrieval", "understanding"))
+    thought, action, action_input, final = strip_format(source_text)
+    parts: list[Part] = []
+    if msg.tool_calls:
+        if thought:
+            parts.append(Part(text=thought + "\n\n", capability="reasoning"))
+        elicits = [say("elicit", seed, key, index, i, name=c.name) for i, c in enumerate(msg.tool_calls)]
+        parts.append(Part(text=" ".join(elicits), capability="retrieval"))
+        return with_parts(msg, parts)
+    if action and action.lower() not in ("finish", "answer", "final answer"):
+        # An action the reader kept as text (an environment command it did not turn into a call): it is still
+        # a tool choice and its input, so it gets the same three-part shape.
+        bracket = parse_bracket_call(action)
+        name, arg_text = (bracket if bracket else (action.split()[0] if action.split() else action, action_input))
+        if bracket is None and action_input is None and len(action.split()) > 1:
+            arg_text = action[len(name):].strip()
+        if thought:
+            parts.append(Part(text=thought + "\n\n", capability="reasoning"))
+        parts.append(Part(text=say("elicit", seed, key, index, 0, name=name), capability="retrieval"))
+        if arg_text:
+            parts.append(Part(text="\n" + arg_text, capability="understanding"))
+        return with_parts(msg, parts)
+    if final is not None:
+        if thought:
+            parts.append(Part(text=thought + "\n\n", capability="reasoning"))
+        parts.append(Part(text=final, capability="answer"))
+        return with_parts(msg, parts)
+    labelled = [p for p in (msg.parts or []) if p.capability not in (None, "instruction_following") and p.text.strip()]
+    if labelled and not any(k in p.text for p in labelled for k in REACT_KEYWORDS):
+        # Parts a reader already labelled (thought, answer): keep them, drop the format glue between them.
+        texts = [p.text.strip() + ("\n\n" if i < len(labelled) - 1 else "") for i, p in enumerate(labelled)]
+        parts = [p.model_copy(update={"text": t}) for p, t in zip(labelled, texts, strict=True)]
+        return with_parts(msg, parts)
+    had_keywords = any(k in msg.content for k in REACT_KEYWORDS)
+    text = thought or msg.content.strip()
+    capability = msg.capability or ("reasoning" if had_keywords and thought else "answer")
+    return with_parts(msg, [Part(text=text, capability=capability)])
+
+
+def trim_tail(messages: list[Message]) -> list[Message]:
+    """Drop what follows the last assistant turn: environment feedback after the final reply ("Observation:
+    Episode finished, reward = True") teaches nothing and leaves a conversation that does not end with a reply."""
+    end = max((i for i, m in enumerate(messages) if m.role == "assistant"), default=-1)
+    if end < 0:
+        raise RecordError("no_assistant_turn", "nothing to supervise after alignment")
+    return messages[: end + 1]
+
+
+def render_chat(traj: Trajectory, seed: int) -> Trajectory:
+    """The Agent-FLAN conversation rendering of ``traj`` (see the module docstring)."""
+    key = traj.id
+    actions = [c.name for _, c in traj.calls()]
+    intro = tools_prompt(traj.tools, seed, key, actions)
+    messages: list[Message] = []
+    kept_system = [m.content for m in traj.messages if m.role == "system" and not _FORMAT_PROMPT.search(m.content)]
+    system_text = "\n\n".join(t for t in [intro, *kept_system] if t.strip())
+    if system_text:
+        messages.append(Message(role="system", content=system_text))
+    for index, msg in enumerate(traj.messages):
+        if msg.role == "system":
+            continue
+        if msg.role == "assistant":
+            aligned = _chat_assistant(msg, index, seed, key)
+            if aligned.content.strip() or aligned.tool_calls:
+                messages.append(aligned)
+            continue
+        messages.append(msg)
+    return traj.model_copy(update={"messages": trim_tail(messages),
+                                   "metadata": {**traj.metadata, "kind": "agent", "rendering": "chat"}})
+
+
+def react_renderer() -> Any:
+    """`formats.react.render_react`, or a clear error when that module is missing."""
+    try:
+        from agentflan.formats.react import render_react
+    except ImportError as exc:
+        raise AgentflanError("react rendering needs agentflan.formats.react.render_react, which is not "
+                             f"available ({exc}); set alignment.react_fraction: 0") from None
+    return render_react
+
+
+def render_react_kind(traj: Trajectory) -> Trajectory:
+    rendered = react_renderer()(traj)
+    return rendered.model_copy(update={"messages": trim_tail(rendered.messages), "metadata": {**traj.metadata, **rendered.metadata, "kind": "react",
+                                                    "rendering": "react"}})
+
+
+def choose_react(keys: list[str], fraction: float, seed: int) -> set[str]:
+    """Exactly ``round(fraction * len(keys))`` keys, chosen by a seeded ranking (not a per-record coin flip,
+    which misses the fraction on small data)."""
+    n = round(fraction * len(keys))
+    ranked = sorted(keys, key=lambda k: (stable_hash(seed, k, "react"), k))
+    return set(ranked[:n])

@@ -1,0 +1,391 @@
+"""`agentflan build`: the Agent-FLAN construction pipeline, top to bottom in one function (`build`).
+
+read inputs ─► align (chat | react) ─► + format-following ─► + negatives ─► + general mix ─► balance ─► write
+
+Everything that can be checked is checked before any work (inputs exist, exports known, endpoint answers,
+tokenizer loads). Randomness comes from (seed, record key, purpose) only. The output goes to a temporary
+directory that is renamed to DIR when complete. Every accepted input record is used or counted as not used with
+a reason, so that per input ``read = used + rejected``.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections import Counter, defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from agentflan import __version__, formats
+from agentflan.errors import ConfigError, RecordError
+from agentflan.formats.base import Writer
+from agentflan.paths import data_root
+from agentflan.pipeline.progress import RecordProgress
+from agentflan.pipeline.read import InputStats, read_file
+from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.sources import Reject
+from agentflan.schema import Trajectory
+from agentflan.seeding import stable_hash
+from agentflan.tokens import token_counter
+
+from . import align, decompose, instruct, mix, negatives
+from .inputs import resolve
+from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
+from .replies import ChatEndpoint
+
+
+@dataclass
+class Item:
+    """One accepted input trajectory, under a key unique in the build."""
+
+    key: str
+    traj: Trajectory
+    path: str
+
+
+@dataclass
+class Plan:
+    """What `prepare` checked, ready to run."""
+
+    recipe: Recipe
+    inputs: list[tuple[str, InputSpec, list[Path]]]  # (role, spec, files)
+    writers: dict[str, Writer]
+    count: Any
+    counted_with: str
+    endpoint: ChatEndpoint | None
+
+
+@dataclass
+class Ledger:
+    """Per-input accounting: read-stage stats, used keys, and the reason each unused record was left out."""
+
+    stats: dict[str, InputStats] = field(default_factory=dict)
+    role: dict[str, str] = field(default_factory=dict)
+    label: dict[str, str] = field(default_factory=dict)
+    used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    unused: dict[str, tuple[Item, str, str]] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    construction: Counter[str] = field(default_factory=Counter)
+
+    def use(self, item: Item) -> None:
+        self.used[item.path].add(item.key)
+        self.unused.pop(item.key, None)
+
+    def leave_out(self, item: Item, reason: str, detail: str = "") -> None:
+        if item.key not in self.used[item.path]:
+            self.unused[item.key] = (item, reason, detail)
+
+    def construction_reject(self, where: str, item: Item, err: RecordError) -> None:
+        reason = f"{where}:{err.reason}"
+        self.construction[reason] += 1
+        prov = item.traj.provenance
+        self.rejects.append(Reject(item.path, reason, err.detail, line=prov.line if prov else None,
+                                   index=prov.index if prov else None, field=err.field, item=item.traj.id).to_dict())
+
+
+def prepare(recipe: Recipe) -> Plan:
+    """Every check that needs no data work; raises `ConfigError` naming the field."""
+    root = data_root()
+    inputs: list[tuple[str, InputSpec, list[Path]]] = []
+    seen: dict[Path, str] = {}
+    for role, specs in (("agent", recipe.agent.inputs), ("tool_pool", recipe.negatives.tool_pools),
+                        ("general", recipe.general.inputs)):
+        for i, spec in enumerate(specs):
+            field_name = f"{'negatives.tool_pools' if role == 'tool_pool' else role + '.inputs'}.{i}.path"
+            try:
+                files = resolve(spec.path, root)
+            except ConfigError as exc:
+                raise ConfigError(f"{field_name}: {exc}") from None
+            if spec.format != "auto":
+                formats.reader(spec.format)
+            for f in files:
+                if f.resolve() in seen:
+                    raise ConfigError(f"{field_name}: {f} is already an input ({seen[f.resolve()]})")
+                seen[f.resolve()] = field_name
+            inputs.append((role, spec, files))
+    writers = {name: formats.writer(name) for name in recipe.exports}
+    if recipe.alignment.react_fraction > 0 and recipe.agent.inputs:
+        align.react_renderer()
+    try:
+        count, counted_with = token_counter(recipe.tokenizer)
+        count("probe")
+    except Exception as exc:  # transformers raises several types for a tokenizer it cannot load
+        raise ConfigError(f"tokenizer: cannot load {recipe.tokenizer!r}: {exc}") from None
+    endpoint = None
+    if recipe.negatives.endpoint is not None:
+        endpoint = ChatEndpoint(recipe.negatives.endpoint)
+        endpoint.probe()
+    return Plan(recipe, inputs, writers, count, counted_with, endpoint)
+
+
+def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, list[Item]]:
+    recipe = plan.recipe
+    items: dict[str, list[Item]] = {"agent": [], "tool_pool": [], "general": []}
+    keys: set[str] = set()
+    for role, spec, files in plan.inputs:
+        taken: list[Item] = []
+        for path in files:
+            p = str(path)
+            stats = InputStats(p, sha256_file(p))
+            ledger.stats[p], ledger.role[p], ledger.label[p] = stats, role, spec.label
+            for rec in read_file(p, spec.format, stats):
+                progress.advance()
+                if isinstance(rec, Reject):
+                    ledger.rejects.append({**rec.to_dict(), "stage": "read"})
+                    continue
+                key = f"{spec.label}/{rec.id}"
+                n = 1
+                while key in keys:
+                    n += 1
+                    key = f"{spec.label}/{rec.id}~{n}"
+                keys.add(key)
+                meta = {**rec.metadata, "source": spec.label}
+                if spec.queries_need_tools:
+                    meta["queries_need_tools"] = True
+                item = Item(key, rec.model_copy(update={"metadata": meta}), p)
+                bad = sorted({f.code for f in rec.flags} & set(recipe.agent.drop_flags)) if role == "agent" else []
+                if bad:
+                    ledger.leave_out(item, f"flagged:{bad[0]}", "; ".join(f.detail for f in rec.flags
+                                                                       if f.code == bad[0])[:300])
+                    continue
+                taken.append(item)
+        if spec.cap is not None and len(taken) > spec.cap:
+            keep = set(mix.pick([it.key for it in taken], spec.cap, recipe.seed, "cap"))
+            for it in taken:
+                if it.key not in keep:
+                    ledger.leave_out(it, "over_cap", f"{spec.label}: cap {spec.cap}")
+            taken = [it for it in taken if it.key in keep]
+        items[role].extend(taken)
+    return items
+
+
+def _renamed(traj: Trajectory, key: str) -> Trajectory:
+    return traj.model_copy(update={"id": key})
+
+
+def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Plan | None = None) -> dict[str, Any]:
+    """Run the recipe and write DIR; returns the manifest."""
+    plan = plan or prepare(recipe)
+    out = Path(out)
+    seed = recipe.seed
+    ledger = Ledger()
+    with RecordProgress("build: read", enabled=show_progress) as progress:
+        items = _read(plan, ledger, progress)
+    for item in items["agent"] + items["general"]:
+        ledger.leave_out(item, "not_selected")
+
+    # 1. Alignment: a seeded, exact share in ReAct, the rest as conversation.
+    agent_items = items["agent"]
+    react_keys = align.choose_react([it.key for it in agent_items], recipe.alignment.react_fraction, seed)
+    records: list[Trajectory] = []
+    with RecordProgress("build: align", total=len(agent_items), enabled=show_progress) as progress:
+        for it in agent_items:
+            progress.advance()
+            try:
+                source = _renamed(it.traj, it.key)
+                rendered = (align.render_react_kind(source) if it.key in react_keys
+                            else align.render_chat(source, seed))
+            except RecordError as err:
+                ledger.construction_reject("align", it, err)
+                ledger.leave_out(it, f"align:{err.reason}", err.detail)
+                continue
+            records.append(rendered)
+            ledger.use(it)
+
+    # 2. Format-following samples from real first calls.
+    sources = [s for it in agent_items if (s := instruct.first_call(it.key, it.traj)) is not None]
+    by_key = {it.key: it for it in agent_items}
+    made = instruct.make_samples(sources, recipe.instruct.count, recipe.instruct.formats, seed)
+    for sample in made:
+        ledger.use(by_key[sample.id.removeprefix("instruct/")])
+    records.extend(made)
+
+    # 3. Negatives.
+    neg_spec = recipe.negatives
+    pool_items = items["tool_pool"]
+    for it in pool_items:
+        if it.traj.tools:
+            ledger.use(it)
+        else:
+            ledger.leave_out(it, "no_tools", "a tool-pool record without tools")
+    pool = negatives.ToolPool([it.traj for it in agent_items + pool_items])
+    check = negatives.IrrelevanceCheck(neg_spec.max_overlap)
+    maker = negatives.NegativeMaker(seed, pool, check, neg_spec.irrelevant_tools, list(neg_spec.reply_order),
+                                    plan.endpoint)
+    item_of: dict[str, Item] = {}
+    tool_queries: list[negatives.Query] = []
+    for it in agent_items + pool_items:
+        q = negatives.tool_query(it.key, it.traj)
+        if q is not None:
+            tool_queries.append(q)
+            item_of[it.key] = it
+    general_queries: list[negatives.Query] = []
+    for it in items["general"]:
+        q = negatives.general_query(it.key, it.traj)
+        if q is not None and (q.reference or plan.endpoint is not None):
+            general_queries.append(q)
+            item_of[it.key] = it
+    agent_keys = {it.key for it in agent_items}
+    negatives_made: Counter[str] = Counter()
+    with RecordProgress("build: negatives", total=sum(neg_spec.counts.values()), enabled=show_progress) as progress:
+        for circumstance in NEGATIVE_KINDS:
+            wanted = neg_spec.counts.get(circumstance, 0)
+            if not wanted:
+                continue
+            pool_of = general_queries if circumstance == "tools_given_no_need" else tool_queries
+            if circumstance in ("missing_argument", "distractor_tools"):
+                pool_of = [q for q in pool_of if q.traj.calls()]
+            if circumstance == "distractor_tools":
+                pool_of = [q for q in pool_of if q.key in agent_keys]
+            make = getattr(maker, circumstance)
+            for q in negatives.rank(pool_of, seed, circumstance):
+                if negatives_made[circumstance] >= wanted:
+                    break
+                try:
+                    records.append(make(q))
+                except RecordError as err:
+                    ledger.construction_reject(f"negative:{circumstance}", item_of[q.key], err)
+                    continue
+                negatives_made[circumstance] += 1
+                ledger.use(item_of[q.key])
+                progress.advance()
+
+    # 4. General data: the ratio applies to everything built so far (the agent side).
+    agent_side = len(records)
+    per_agent = recipe.general.general_per_agent()
+    wanted_general = mix.general_count(agent_side, per_agent)
+    general_by_key = {it.key: it for it in items["general"]}
+    used_general = 0
+    with RecordProgress("build: general", total=wanted_general, enabled=show_progress) as progress:
+        for key in mix.pick(list(general_by_key), len(general_by_key), seed):
+            if used_general >= wanted_general:
+                break
+            it = general_by_key[key]
+            try:
+                records.append(_renamed(mix.as_general(it.traj, plan.endpoint), key))
+            except RecordError as err:
+                ledger.leave_out(it, f"general:{err.reason}", err.detail)
+                continue
+            ledger.use(it)
+            used_general += 1
+            progress.advance()
+
+    # 5. Balance supervised tokens per capability, over the whole output.
+    records, capability_report = decompose.balance(records, recipe.balance.weights, seed, plan.count,
+                                                   recipe.balance.mode, recipe.balance.target)
+    records.sort(key=lambda t: (stable_hash(seed, t.id, "order"), t.id))
+
+    manifest = _manifest(plan, ledger, records, negatives_made, capability_report, react_keys, agent_side,
+                         mix.mix_report(agent_side, wanted_general, len(general_by_key), used_general, per_agent),
+                         check.report(), maker.reply_sources)
+    _write(out, records, plan, ledger, manifest, show_progress)
+    if plan.endpoint is not None:
+        plan.endpoint.close()
+    return manifest
+
+
+def _unused_rejects(ledger: Ledger) -> Iterator[dict[str, Any]]:
+    for key in sorted(ledger.unused):
+        item, reason, detail = ledger.unused[key]
+        prov = item.traj.provenance
+        yield Reject(item.path, reason, detail, line=prov.line if prov else None, index=prov.index if prov else None,
+                     item=item.traj.id).to_dict()
+
+
+def _manifest(plan: Plan, ledger: Ledger, records: list[Trajectory], negatives_made: Counter[str],
+              capability_report: dict[str, Any], react_keys: set[str], agent_side: int, mix_report: dict[str, Any],
+              irrelevance: dict[str, Any], reply_sources: dict[str, int]) -> dict[str, Any]:
+    recipe = plan.recipe
+    unused_by_path: dict[str, Counter[str]] = defaultdict(Counter)
+    for item, reason, _ in ledger.unused.values():
+        unused_by_path[item.path][reason] += 1
+    inputs = []
+    reasons: Counter[str] = Counter(ledger.construction)
+    for path, stats in ledger.stats.items():
+        left = unused_by_path[path]
+        by_reason = Counter(stats.rejects_by_reason) + left
+        reasons.update(by_reason)
+        inputs.append({
+            "path": path, "name": ledger.label[path], "role": ledger.role[path], "format": stats.format,
+            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": len(ledger.used[path]),
+            "rejected": stats.rejected + sum(left.values()), "rejects_by_reason": dict(sorted(by_reason.items())),
+        })
+    kinds = Counter(t.metadata.get("kind") for t in records)
+    agent_like = kinds.get("agent", 0) + kinds.get("react", 0)
+    return {
+        "agentflan_version": __version__,
+        "command": "build",
+        "recipe": recipe.model_dump(mode="json"),
+        "seed": recipe.seed,
+        "records": len(records),
+        "by_kind": {k: kinds.get(k, 0) for k in ("agent", "react", "instruct", "negative", "general")},
+        "by_source": dict(sorted(Counter(str(t.metadata.get("source")) for t in records).items())),
+        "negatives": {k: negatives_made.get(k, 0) for k in NEGATIVE_KINDS},
+        "negatives_requested": {k: recipe.negatives.counts.get(k, 0) for k in NEGATIVE_KINDS},
+        "reply_sources": dict(sorted(reply_sources.items())),
+        "irrelevance_check": irrelevance,
+        "react_fraction": {"target": recipe.alignment.react_fraction, "react": kinds.get("react", 0),
+                           "agent_and_react": agent_like,
+                           "actual": round(kinds.get("react", 0) / agent_like, 4) if agent_like else None},
+        "instruct_formats": dict(sorted(Counter(t.metadata.get("instruct_format") for t in records
+                                                if t.metadata.get("kind") == "instruct").items())),
+        "mix": mix_report,
+        "capability_tokens": {"counted_with": plan.counted_with,
+                              "scope": "supervised assistant tokens of every output record", **capability_report},
+        "rejected": len(ledger.rejects) + len(ledger.unused),
+        "rejects_by_reason": dict(sorted(reasons.items())),
+        "construction_rejected": sum(ledger.construction.values()),
+        "inputs": inputs,
+    }
+
+
+def _write(out: Path, records: list[Trajectory], plan: Plan, ledger: Ledger, manifest: dict[str, Any],
+           show_progress: bool) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    try:
+        outputs: list[dict[str, Any]] = []
+        export_rejects: Counter[str] = Counter()
+        with RecordProgress("build: write", total=len(records), enabled=show_progress) as progress:
+            with RecordSink(tmp / "canonical.jsonl") as sink:
+                for traj in records:
+                    sink.write(traj.to_dict())
+            outputs.append({"path": "canonical.jsonl", "format": "canonical", "records": len(records)})
+            for name, writer in plan.writers.items():
+                path = tmp / f"{name}.jsonl"
+                with RecordSink(path) as sink:
+                    for traj in records:
+                        progress.advance()
+                        try:
+                            sink.write(writer.write(traj))
+                        except RecordError as err:
+                            export_rejects[f"export:{name}:{err.reason}"] += 1
+                            prov = traj.provenance
+                            ledger.rejects.append(Reject(prov.source if prov else "?", f"export:{name}:{err.reason}",
+                                                         err.detail, item=traj.id).to_dict())
+                if writer.companion is not None:
+                    writer.companion(path)
+                outputs.append({"path": path.name, "format": name, "records": sink.count})
+        with RecordSink(tmp / "rejects.jsonl") as sink:
+            for row in [*ledger.rejects, *_unused_rejects(ledger)]:
+                sink.write(row)
+        for entry in outputs:
+            entry["sha256"] = sha256_file(tmp / entry["path"])
+        for extra in sorted(p.name for p in tmp.iterdir() if p.name not in {o["path"] for o in outputs}):
+            outputs.append({"path": extra, "sha256": sha256_file(tmp / extra)})
+        manifest["outputs"] = outputs
+        manifest["export_rejected"] = dict(sorted(export_rejects.items()))
+        manifest["rejected"] += sum(export_rejects.values())
+        manifest["rejects_by_reason"] = dict(sorted((Counter(manifest["rejects_by_reason"]) + export_rejects).items()))
+        write_json_atomic(tmp / "manifest.json", manifest)
+        old = out.parent / f".{out.name}.old-{os.getpid()}"
+        if out.exists():
+            out.rename(old)
+        tmp.rename(out)
+        shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

@@ -1,0 +1,92 @@
+"""Finding a recipe's input files: paths under the data root, bundled examples, and BFCL v4 data (from the data
+root when present, else from the ``bfcl-eval`` wheel, downloaded once with pip into the cache).
+
+Everything is resolved before any work starts, so a missing input is an error, not a half-built output.
+"""
+
+from __future__ import annotations
+
+import glob
+import subprocess
+import sys
+import zipfile
+from importlib import resources
+from pathlib import Path
+
+from agentflan.errors import ConfigError, InputError
+from agentflan.paths import cache_dir, data_root
+from agentflan.pipeline.sources import expand_inputs
+
+BFCL_WHEEL = "bfcl-eval==2026.3.23"
+BFCL_IN_DATA_ROOT = Path("gorilla") / "bfcl_v4"  # byte-identical copy of the wheel's bfcl_eval/data
+_BFCL_IN_WHEEL = "bfcl_eval/data/"
+
+
+def bundled_dir() -> Path:
+    return Path(str(resources.files("agentflan") / "data"))
+
+
+def bfcl_file(relative: str, root: Path | None = None, cache: Path | None = None) -> Path:
+    """A BFCL v4 data file (e.g. ``BFCL_v4_irrelevance.json``), from the data root or the cached wheel."""
+    local = (root or data_root()) / BFCL_IN_DATA_ROOT / relative
+    if local.exists():
+        return local
+    target = (cache or cache_dir()) / "bfcl-eval" / BFCL_WHEEL.replace("==", "-")
+    path = target / relative
+    if not path.exists():
+        _extract_wheel(target)
+    if not path.exists():
+        raise ConfigError(f"bfcl:{relative}: no such file in {BFCL_WHEEL} (see {target})")
+    return path
+
+
+def _extract_wheel(target: Path) -> None:
+    wheels = target / "wheel"
+    found = sorted(wheels.glob("bfcl_eval-*.whl")) if wheels.is_dir() else []
+    if not found:
+        wheels.mkdir(parents=True, exist_ok=True)
+        cmd = [sys.executable, "-m", "pip", "download", "--no-deps", "--quiet", BFCL_WHEEL, "-d", str(wheels)]
+        try:
+            done = subprocess.run(cmd, capture_output=True, text=True, timeout=300, check=False)
+        except (OSError, subprocess.TimeoutExpired) as exc:
+            raise ConfigError(f"cannot fetch {BFCL_WHEEL} ({exc}); set AGENTFLAN_DATA to a copy of the data") from exc
+        found = sorted(wheels.glob("bfcl_eval-*.whl"))
+        if done.returncode != 0 or not found:
+            last = (done.stderr or done.stdout).strip().splitlines()[-1:] or ["no output"]
+            raise ConfigError(f"cannot fetch {BFCL_WHEEL} with pip (offline?): {last[0]}. Either connect to PyPI "
+                              "once (the wheel is cached) or set AGENTFLAN_DATA to a directory holding "
+                              f"{BFCL_IN_DATA_ROOT}/")
+    with zipfile.ZipFile(found[-1]) as zf:
+        for info in zf.infolist():
+            if info.filename.startswith(_BFCL_IN_WHEEL) and not info.is_dir():
+                rel = info.filename[len(_BFCL_IN_WHEEL):]
+                dest = target / rel
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                tmp = dest.with_name(dest.name + ".part")
+                tmp.write_bytes(zf.read(info))
+                tmp.replace(dest)
+
+
+def resolve(path: str, root: Path | None = None) -> list[Path]:
+    """The files one input path names (sorted; globs and directories expanded). Raises `ConfigError`."""
+    root = root or data_root()
+    if path.startswith("bundled:"):
+        candidates = [bundled_dir() / path.removeprefix("bundled:")]
+    elif path.startswith("bfcl:"):
+        candidates = [bfcl_file(path.removeprefix("bfcl:"), root)]
+    else:
+        p = Path(path).expanduser()
+        p = p if p.is_absolute() else root / p
+        if any(ch in str(p) for ch in "*?["):
+            candidates = [Path(x) for x in sorted(glob.glob(str(p), recursive=True))]
+            if not candidates:
+                raise ConfigError(f"input {path!r}: the pattern matches no file under {root}")
+        else:
+            candidates = [p]
+    try:
+        files = expand_inputs(candidates)
+    except InputError as exc:
+        raise ConfigError(f"input {path!r}: {exc} (data root {root}; set AGENTFLAN_DATA)") from None
+    if not files:
+        raise ConfigError(f"input {path!r}: no data files found")
+    return files
