@@ -61,6 +61,11 @@ def audit_command(
                       str(r["negative_coverage"]["tools_no_call"]), f"{m['invalid_calls']:.1%}")
         console.print(table)
         console.print(f"report → {result.json_path} and {result.html_path}")
+        for a in r["against"]:
+            if a["rejected"]:
+                err_console.print(f"[yellow]warning:[/yellow] --against {a['path']}: {a['rejected']} of {a['read']} "
+                                  f"records unreadable ({', '.join(a['rejects_by_reason'])}), not checked",
+                                  highlight=False)
     if result.tripped:
         for t in result.tripped:
             err_console.print(f"[red]--fail-on tripped:[/red] {t['rule']} (value {t['value']})", highlight=False)
