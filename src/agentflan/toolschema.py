@@ -147,3 +147,24 @@ def _join(path: str, key: str) -> str:
 def required_arguments(schema: dict[str, Any]) -> list[str]:
     required = schema.get("required") or []
     return [k for k in required if isinstance(k, str)]
+
+
+def _json_type(value: Any) -> str | None:
+    for kind, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list),
+                        ("object", dict)):
+        if isinstance(value, types):
+            return kind
+    return None
+
+
+def schema_from_examples(examples: list[dict[str, Any]]) -> dict[str, Any]:
+    """A parameter schema that says only what observed calls show: argument names and value types (a name seen
+    with values of several types gets no type), nothing required. For corpora whose tools are code, not data."""
+    properties: dict[str, dict[str, Any]] = {}
+    for args in examples:
+        for key, value in args.items():
+            kind = _json_type(value)
+            prop = properties.setdefault(key, {"type": kind} if kind else {})
+            if prop.get("type") not in (None, kind):
+                prop.pop("type")
+    return {"type": "object", "properties": properties}

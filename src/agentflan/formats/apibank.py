@@ -31,7 +31,7 @@ from agentflan.formats.base import Reader, RecordContext, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
 from agentflan.schema import Message, Tool, ToolCall, Trajectory
-from agentflan.toolschema import normalise_schema
+from agentflan.toolschema import normalise_schema, schema_from_examples
 
 _ROLES = {"User": "user", "AI": "assistant"}
 SEARCHER = "ToolSearcher"
@@ -76,24 +76,8 @@ def _corpus_descriptions(corpus_dir: str) -> dict[str, Tool]:
     return tools
 
 
-def _json_type(value: Any) -> str | None:
-    for kind, types in (("boolean", bool), ("integer", int), ("number", float), ("string", str), ("array", list),
-                        ("object", dict)):
-        if isinstance(value, types):
-            return kind
-    return None
-
-
 def synthesize_tool(name: str, observed: list[dict[str, Any]]) -> Tool:
-    """A schema that only says what the observed calls show: their argument names and value types."""
-    properties: dict[str, dict[str, Any]] = {}
-    for args in observed:
-        for key, value in args.items():
-            kind = _json_type(value)
-            prop = properties.setdefault(key, {"type": kind} if kind else {})
-            if prop.get("type") not in (None, kind):
-                prop.pop("type")  # values of several types: leave it unconstrained
-    return Tool(name=name, parameters={"type": "object", "properties": properties})
+    return Tool(name=name, parameters=schema_from_examples(observed))
 
 
 def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
