@@ -1,0 +1,147 @@
+"""The whole pipeline on small files: counts that add up, byte-identical reruns, seeds that matter, atomic
+output, endpoint replies and failures."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import pytest
+from construct_fixtures import recipe_dict
+from fake_endpoint import fake_endpoint
+
+from agentflan.config import validate
+from agentflan.construct.build import build
+from agentflan.construct.recipe import NEGATIVE_KINDS, Recipe
+from agentflan.pipeline.sinks import sha256_file
+
+
+def _build(out: Path, **overrides: Any) -> dict[str, Any]:
+    return build(validate(Recipe, recipe_dict(**overrides), "test"), out, show_progress=False)
+
+
+def _lines(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines()]
+
+
+def test_manifest_counts_add_up(data_dir: Path, tmp_path: Path) -> None:
+    out = tmp_path / "out"
+    m = _build(out)
+    records = _lines(out / "canonical.jsonl")
+    assert m["records"] == len(records) == sum(m["by_kind"].values()) == sum(m["by_source"].values())
+    assert all(m["by_kind"][k] > 0 for k in ("agent", "react", "instruct", "negative", "general"))
+    assert Counter(r["metadata"]["kind"] for r in records) == {k: v for k, v in m["by_kind"].items() if v}
+    assert m["negatives"] == {k: m["negatives_requested"][k] for k in NEGATIVE_KINDS}
+    assert Counter(r["metadata"]["negative"] for r in records if r["metadata"]["kind"] == "negative") == \
+        m["negatives"]
+    assert all("reply_source" in r["metadata"] for r in records if r["metadata"]["kind"] == "negative")
+    for entry in m["inputs"]:
+        assert entry["read"] == entry["used"] + entry["rejected"], entry
+        assert entry["rejected"] == sum(entry["rejects_by_reason"].values())
+        assert len(entry["sha256"]) == 64 and entry["licence"] is None  # no LICENSE beside test files
+    questions = next(e for e in m["inputs"] if e["name"] == "questions")
+    assert questions["rejects_by_reason"] == {"general:no_reply": 3}  # questions without answers, no endpoint
+    rejects = _lines(out / "rejects.jsonl")
+    assert len(rejects) == m["rejected"] == sum(m["rejects_by_reason"].values())
+    for o in m["outputs"]:
+        assert sha256_file(out / o["path"]) == o["sha256"]
+    assert {o["path"] for o in m["outputs"]} >= {"canonical.jsonl", "agentflan.jsonl", "openai.jsonl",
+                                                  "rejects.jsonl"}
+    assert m["react_fraction"]["actual"] == 0.25 and m["seed"] == 0
+    for cap, w in m["capability_tokens"]["weights"].items():
+        assert abs(m["capability_tokens"]["kept_fraction"][cap] - w) <= 0.05
+    assert m["capability_tokens"]["counted_with"].startswith("approx-regex")
+    assert m["mix"]["general_used"] == m["by_kind"]["general"]
+
+
+def test_every_record_has_labelled_supervised_parts(data_dir: Path, tmp_path: Path) -> None:
+    from agentflan.capabilities import spans
+    from agentflan.schema import Trajectory
+
+    _build(tmp_path / "out")
+    for row in _lines(tmp_path / "out" / "canonical.jsonl"):
+        traj = Trajectory.from_dict(row)
+        for m in traj.messages:
+            if m.role == "assistant":
+                assert all(p.capability for p in m.parts or []), traj.id
+        assert any(True for _ in spans(traj, supervised_only=False)), traj.id
+
+
+def test_rerun_is_byte_identical_and_a_new_seed_is_not(data_dir: Path, tmp_path: Path) -> None:
+    a = _build(tmp_path / "a")
+    b = _build(tmp_path / "b")
+    c = _build(tmp_path / "c", seed=1)
+    assert [o["sha256"] for o in a["outputs"]] == [o["sha256"] for o in b["outputs"]]
+    assert (tmp_path / "a" / "manifest.json").read_bytes() == (tmp_path / "b" / "manifest.json").read_bytes()
+    sha_a = {o["path"]: o["sha256"] for o in a["outputs"]}
+    sha_c = {o["path"]: o["sha256"] for o in c["outputs"]}
+    assert sha_a["canonical.jsonl"] != sha_c["canonical.jsonl"] and sha_a["openai.jsonl"] != sha_c["openai.jsonl"]
+
+
+def test_a_failed_build_leaves_no_directory_that_looks_complete(data_dir: Path, tmp_path: Path,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    out = tmp_path / "out"
+    _build(out)
+    before = (out / "manifest.json").read_bytes()
+    from agentflan import formats
+
+    real = formats.writer("openai")
+
+    def broken(traj: Any) -> dict[str, Any]:
+        raise KeyboardInterrupt  # an interruption in the middle of writing
+
+    monkeypatch.setattr(type(real), "write", property(lambda self: broken), raising=False)
+    with pytest.raises(KeyboardInterrupt):
+        _build(out, seed=5)
+    assert (out / "manifest.json").read_bytes() == before  # the previous complete output is untouched
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".out")] == []
+    new = tmp_path / "new"
+    with pytest.raises(KeyboardInterrupt):
+        _build(new, seed=5)
+    assert not new.exists()
+
+
+def test_endpoint_answers_questions_and_writes_negative_replies(data_dir: Path, tmp_path: Path) -> None:
+    with fake_endpoint(default=(200, "A calm, plain answer.")) as srv:
+        m = _build(tmp_path / "out", negatives={
+            "counts": {"no_tools_needs_tool": 2},
+            "tool_pools": [{"path": "pool/pool.jsonl", "format": "canonical", "name": "pool"}],
+            "endpoint": {"base_url": srv["url"], "model": "m", "retries": 0}}, general={
+            "inputs": [{"path": "general/questions.jsonl", "name": "questions"}], "ratio": 1.0})
+    assert m["reply_sources"] == {"endpoint": 2}
+    assert m["by_kind"]["general"] == 3
+    rows = _lines(tmp_path / "out" / "canonical.jsonl")
+    general = [r for r in rows if r["metadata"]["kind"] == "general"]
+    assert all(r["metadata"]["reply_source"] == "endpoint" for r in general)
+    assert all(r["messages"][-1]["content"] == "A calm, plain answer." for r in general)
+
+
+def test_endpoint_failing_mid_run_rejects_records_and_finishes(data_dir: Path, tmp_path: Path) -> None:
+    # The probe succeeds, then every call fails: each negative is retried, then rejected with the reason.
+    with fake_endpoint([(200, "OK")], default=(500, "overloaded")) as srv:
+        m = _build(tmp_path / "out", negatives={
+            "counts": {"no_tools_needs_tool": 2},
+            "tool_pools": [{"path": "pool/pool.jsonl", "format": "canonical", "name": "pool"}],
+            "endpoint": {"base_url": srv["url"], "model": "m", "retries": 1, "backoff_s": 0}})
+    assert m["negatives"]["no_tools_needs_tool"] == 0
+    assert m["rejects_by_reason"]["negative:no_tools_needs_tool:endpoint_failed"] > 0
+    assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_caps_and_drop_flags_are_counted(data_dir: Path, tmp_path: Path) -> None:
+    m = _build(tmp_path / "out", agent={"inputs": [{"path": "agent/agent.jsonl", "format": "canonical",
+                                                    "name": "agent", "cap": 10}]})
+    agent = next(e for e in m["inputs"] if e["name"] == "agent")
+    assert agent["rejects_by_reason"]["over_cap"] == 14 and agent["used"] == 10
+
+
+def test_exports_carry_the_masks(data_dir: Path, tmp_path: Path) -> None:
+    _build(tmp_path / "out")
+    rows = _lines(tmp_path / "out" / "agentflan.jsonl")
+    losses = [t["loss"] for r in rows for t in r["conversation"] if t["role"] == "assistant"]
+    assert True in losses and False in losses  # balancing masked some capability turns
+    assert all(t["role"] in ("system", "user", "assistant") for r in rows for t in r["conversation"])
+    openai = _lines(tmp_path / "out" / "openai.jsonl")
+    assert any(m.get("tool_calls") for r in openai for m in r["messages"])
