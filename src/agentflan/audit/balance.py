@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from agentflan.audit.record import AuditedRecord, share
+from agentflan.audit.record import AuditedRecord, Examples, share
 from agentflan.schema import CAPABILITIES
 
 # Paper App. A: reasoning : retrieval : understanding = 1 : 0.25 : 0.75. The released file name
@@ -16,7 +16,8 @@ RELEASE_WEIGHTS = {"reasoning": 1.0, "retrieval": 0.5, "understanding": 0.7}
 
 
 class CapabilityBalance:
-    def __init__(self) -> None:
+    def __init__(self, examples: int = 5) -> None:
+        self.examples = Examples(examples)
         self.tokens: dict[str, Counter[str]] = {}
         self.turns: dict[str, Counter[str]] = {}
         self.records: Counter[str] = Counter()
@@ -24,8 +25,9 @@ class CapabilityBalance:
     def add(self, rec: AuditedRecord) -> None:
         self.tokens.setdefault(rec.source, Counter()).update(rec.tokens)
         turns = self.turns.setdefault(rec.source, Counter())
-        for cap in {(s.capability, s.message) for s in rec.spans}:
-            turns[cap[0]] += 1
+        for cap, _ in {(s.capability, s.message) for s in rec.spans}:
+            turns[cap] += 1
+            self.examples.add(cap, rec.id)
         self.records[rec.source] += 1
 
     @staticmethod
@@ -52,4 +54,5 @@ class CapabilityBalance:
             "paper_weights": PAPER_WEIGHTS,
             "release_weights": RELEASE_WEIGHTS,
             "by_source": {s: self._summary(self.tokens[s], self.turns[s]) for s in self.tokens},
+            "examples": {c: self.examples.get(c) for c in CAPABILITIES if self.examples.get(c)},
         }

@@ -54,7 +54,7 @@ class _Run:
     def __init__(self, opts: AuditOptions, index: EvalIndex | None) -> None:
         self.count, self.counted_with = token_counter(opts.tokenizer)
         self.format = FormatShare(opts.examples)
-        self.balance = CapabilityBalance()
+        self.balance = CapabilityBalance(opts.examples)
         self.negatives = NegativeCoverage(opts.examples)
         self.validity = Validity(opts.examples)
         self.duplicates = Duplicates(threshold=opts.near_threshold, examples=opts.examples)

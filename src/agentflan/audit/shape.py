@@ -24,7 +24,7 @@ class Shape:
     def __init__(self, count: Callable[[str], int]) -> None:
         self.count = count
         self.values: dict[str, list[int]] = {m: [] for m in METRICS}
-        self.longest: tuple[int, str] | None = None
+        self.extremes: dict[str, tuple[int, str]] = {}  # metric -> (largest value, first record with it)
         self.by_source: Counter[str] = Counter()
         self.by_format: Counter[str] = Counter()
         self.licences: Counter[str] = Counter()
@@ -44,8 +44,9 @@ class Shape:
         }
         for key, value in row.items():
             self.values[key].append(value)
-        if self.longest is None or tokens > self.longest[0]:
-            self.longest = (tokens, rec.id)
+        for key, value in row.items():
+            if key not in self.extremes or value > self.extremes[key][0]:
+                self.extremes[key] = (value, rec.id)
         self.by_source[rec.source] += 1
         prov = traj.provenance
         self.by_format[(prov.format if prov else None) or "unknown"] += 1
@@ -67,7 +68,7 @@ class Shape:
             }
         return {
             "stats": stats,
-            "longest": {"tokens": self.longest[0], "id": self.longest[1]} if self.longest else None,
+            "largest": {k: {"value": v, "id": rid} for k, (v, rid) in self.extremes.items()},
             "records_by_format": dict(sorted(self.by_format.items())),
             "licences": dict(sorted(self.licences.items())),
             "distinct_tools": len(self.tools),
