@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 
 from agentflan.formats import detect_reader, reader, writer
 from agentflan.formats.base import RecordContext
@@ -30,6 +30,8 @@ def test_openai_round_trip_is_lossless(t: Trajectory) -> None:
 @settings(max_examples=40, deadline=None)
 @given(chat_trajectories())
 def test_openai_output_is_detected_as_openai(t: Trajectory) -> None:
+    # Without tools or calls, assistant text in ReAct style is the react reader's by design (FireAct files).
+    assume(t.tools or t.calls())
     record = writer("openai").write(t)
     assert detect_reader(record, "out.jsonl").name == "openai"
     for m in record["messages"]:
