@@ -67,8 +67,11 @@ def test_missing_input_fails_before_any_output(data_dir: Path, tmp_path: Path) -
 
 
 def test_unknown_export_and_duplicate_input_fail_in_prepare(data_dir: Path) -> None:
-    with pytest.raises(Exception, match="unknown output format"):
+    with pytest.raises(ConfigError, match="exports: unknown format"):
         prepare(validate(Recipe, recipe_dict(exports=["nosuch"]), "r"))
+    with pytest.raises(ConfigError, match=r"agent\.inputs\.0\.format: unknown format 'nosuch'"):
+        prepare(validate(Recipe, recipe_dict(agent={"inputs": [{"path": "agent/agent.jsonl", "format": "nosuch"}]}),
+                         "r"))
     dup = recipe_dict(general={"inputs": [{"path": "agent/agent.jsonl"}], "ratio": 1})
     with pytest.raises(ConfigError, match="already an input"):
         prepare(validate(Recipe, dup, "r"))

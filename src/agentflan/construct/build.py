@@ -98,13 +98,18 @@ def prepare(recipe: Recipe) -> Plan:
                 files = resolve(spec.path, root)
             except ConfigError as exc:
                 raise ConfigError(f"{field_name}: {exc}") from None
-            if spec.format != "auto":
-                formats.reader(spec.format)
+            if spec.format != "auto" and spec.format not in formats.readers():
+                raise ConfigError(f"{field_name.removesuffix('.path')}.format: unknown format {spec.format!r}; "
+                                  f"choose from auto, {', '.join(formats.readers())}")
             for f in files:
                 if f.resolve() in seen:
                     raise ConfigError(f"{field_name}: {f} is already an input ({seen[f.resolve()]})")
                 seen[f.resolve()] = field_name
             inputs.append((role, spec, files))
+    unknown = [name for name in recipe.exports if name not in formats.writers()]
+    if unknown:
+        raise ConfigError(f"exports: unknown format(s) {', '.join(unknown)}; choose from "
+                          f"{', '.join(w for w in formats.writers() if w != 'canonical')}")
     writers = {name: formats.writer(name) for name in recipe.exports}
     if recipe.alignment.react_fraction > 0 and recipe.agent.inputs:
         align.react_renderer()
@@ -235,7 +240,9 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
             if not wanted:
                 continue
             pool_of = general_queries if circumstance == "tools_given_no_need" else tool_queries
-            if circumstance in ("missing_argument", "distractor_tools"):
+            if circumstance == "missing_argument":
+                pool_of = [q for q in pool_of if maker.strippable(q) is not None]
+            if circumstance == "distractor_tools":
                 pool_of = [q for q in pool_of if q.traj.calls()]
             if circumstance == "distractor_tools":
                 pool_of = [q for q in pool_of if q.key in agent_keys]

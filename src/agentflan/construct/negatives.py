@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.schema import Message, Part, Tool, Trajectory
+from agentflan.schema import Message, Part, Tool, ToolCall, Trajectory
 from agentflan.seeding import rng_for, stable_hash
 from agentflan.toolschema import required_arguments
 
@@ -81,8 +81,8 @@ class Query:
 def tool_query(key: str, traj: Trajectory) -> Query | None:
     """A query that needs a tool: the first user turn of a trajectory that declares tools and calls one."""
     user = next((m for m in traj.messages if m.role == "user" and m.content.strip()), None)
-    if user is None or not traj.tools or traj.metadata.get("tools_synthesized"):
-        return None  # synthesised tools are an environment's actions, not APIs a query asks for
+    if user is None or not traj.tools or traj.metadata.get("tools_synthesized") is True:
+        return None  # all tools synthesised: an environment's actions (bash, click), not APIs a query asks for
     if not traj.calls() and not traj.metadata.get("queries_need_tools"):
         return None
     # The trajectory's own final answer is *not* a reference here: it was written from tool results, and taught
@@ -109,10 +109,13 @@ class ToolPool:
     def __init__(self, trajectories: list[Trajectory]) -> None:
         seen: dict[str, Tool] = {}
         for traj in trajectories:
-            if traj.metadata.get("tools_synthesized"):
+            synthesized = traj.metadata.get("tools_synthesized")
+            if synthesized is True:
                 continue  # an environment's actions (bash, click) make no sense as someone else's tools
+            # Tools a reader synthesised from calls have no description to check relevance against.
+            skip = set(synthesized) if isinstance(synthesized, list) else set()
             for tool in traj.tools:
-                if tool.name.lower() not in _TERMINAL:
+                if tool.name.lower() not in _TERMINAL and tool.name not in skip:
                     seen.setdefault(tool.name, tool)
         self.tools = [seen[k] for k in sorted(seen)]
         # Words in more than 5% of the pool's tools are boilerplate of one corpus ("This is the subfunction for
@@ -212,14 +215,21 @@ class NegativeMaker:
             lambda: say("irrelevant_tools_needs_tool", self.seed, q.key, tools=names))
         return self._sample("irrelevant_tools_needs_tool", q, tools, reply, source)
 
-    def missing_argument(self, q: Query) -> Trajectory:
+    @staticmethod
+    def strippable(q: Query) -> tuple[ToolCall, Tool, list[str]] | None:
+        """The query's first call, its tool and the required arguments it gives (None when there are none)."""
         call = next((c for _, c in q.traj.calls()), None)
         tool = next((t for t in q.tools if call is not None and t.name == call.name), None)
         if call is None or tool is None:
-            raise RecordError("no_call_to_strip", "the query's trajectory has no call to a declared tool")
+            return None
         required = [a for a in required_arguments(tool.parameters) if a in call.arguments]
-        if not required:
-            raise RecordError("no_required_argument", f"`{tool.name}` has no required argument in the call")
+        return (call, tool, required) if required else None
+
+    def missing_argument(self, q: Query) -> Trajectory:
+        found = self.strippable(q)
+        if found is None:
+            raise RecordError("no_required_argument", "no call to a declared tool with a required argument")
+        call, tool, required = found
         rng = rng_for(self.seed, q.key, "missing-argument")
         param = rng.choice(required)
         given = {k: v for k, v in call.arguments.items() if k != param}
@@ -248,12 +258,33 @@ class NegativeMaker:
             "distractors": [t.name for t in extra], "from": q.traj.id}})
 
 
+_VERBS = frozenset(re.findall(r"\w+", """get return retrieve search fetch list create add send provide calculate find
+check convert detect generate translate book reserve look compute delete remove update set query show play schedule
+track cancel buy order post read write upload download analyze analyse verify validate estimate predict recommend
+suggest summarize summarise count open close start stop register submit lookup locate identify extract""".lower()))
+_THIRD_PERSON = {"gets": "get", "returns": "return", "retrieves": "retrieve", "searches": "search",
+                 "fetches": "fetch", "lists": "list", "creates": "create", "adds": "add", "sends": "send",
+                 "provides": "provide", "calculates": "calculate", "finds": "find", "checks": "check",
+                 "converts": "convert", "detects": "detect", "generates": "generate", "translates": "translate"}
+# ToolBench wraps every description: 'This is the subfunction for tool "x"... The description of this function is: "..."'
+_TOOLBENCH_DESC = re.compile(r'description of this function is:\s*"(?P<inner>.*?)"?\s*$', re.S)
+
+
 def _task(tool: Tool) -> str:
-    """The tool's purpose as a verb phrase for a request ("get the weather for a city")."""
-    first = re.split(r"(?<=[.!?])\s", tool.description.strip(), maxsplit=1)[0].rstrip(".!? ") if tool.description else ""
-    if not first or len(first) > 160:
-        return f"run `{tool.name}`"
-    return first[0].lower() + first[1:]
+    """The tool's purpose as a verb phrase for a request ("get the current weather for a city"), or a plain
+    "use `name`" when the description does not start with a verb."""
+    desc = tool.description.strip()
+    m = _TOOLBENCH_DESC.search(desc)
+    if m:
+        desc = m.group("inner").strip()
+    first = re.split(r"(?<=[.!?])\s", desc, maxsplit=1)[0].rstrip(".!? ") if desc else ""
+    words_ = first.split()
+    if words_ and len(first) <= 160:
+        head = words_[0].lower()
+        head = _THIRD_PERSON.get(head, head)
+        if head in _VERBS:
+            return " ".join([head, *words_[1:]])
+    return f"use `{tool.name}`"
 
 
 def rank(items: list[Query], seed: int, purpose: str) -> list[Query]:
