@@ -19,7 +19,7 @@ from agentflan.audit.run import AuditOptions, run_audit
 from agentflan.paths import data_root
 
 REPO = Path(__file__).resolve().parents[1]
-CORPORA = ["FireAct/gpt_format", "agent-data-protocol", "ToolBench/data_example/answer", "ToolTalk/data",
+CORPORA = ["FireAct/gpt_format", "agent-data-protocol", "ToolBench/data_example/answer", "ToolTalk/data/tooltalk",
            "api-bank/lv1-lv2-samples"]
 AGAINST = ["gorilla/bfcl_v4/BFCL_v4_simple_python.json", "gorilla/bfcl_v4/BFCL_v4_irrelevance.json"]
 
