@@ -4,4 +4,4 @@
 from agentflan.cli import app
 
 if __name__ == "__main__":
-    app(args=["train", *__import__("sys").argv[1:]], prog_name="agentflan train")
+    app(args=["train", *__import__("sys").argv[1:]], prog_name="agentflan")

@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from agentflan import formats
 from agentflan.schema import Trajectory
 
 # A template that handles tool results compares a role with one of these names.
@@ -34,37 +35,29 @@ def template_has_tool_role(template: str) -> bool:
     return bool(_TOOL_ROLE.search(template))
 
 
-def hf_tools(traj: Trajectory) -> list[dict[str, Any]] | None:
-    if not traj.tools:
-        return None
-    return [{"type": "function", "function": {"name": t.name, "description": t.description,
-                                              "parameters": t.parameters}} for t in traj.tools]
+def hf_chat(traj: Trajectory, tool_role: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """(messages, tools) for ``apply_chat_template``; ``tool_role=False`` folds tool results into user turns.
+
+    The openai writer gives the Hugging Face shape (arguments as dicts); agentflan's labels travel as extra
+    message keys that templates ignore.
+    """
+    record = formats.writer("openai").write(traj)
+    messages: list[dict[str, Any]] = record["messages"]
+    if not tool_role:
+        messages = _fold_tool_turns(messages)
+    return messages, record["tools"] or None
 
 
-def hf_messages(traj: Trajectory, tool_role: bool = True) -> list[dict[str, Any]]:
-    """The trajectory's turns as chat-template messages; ``tool_role=False`` folds tool results into user turns."""
+def _fold_tool_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
-    for m in traj.messages:
-        msg: dict[str, Any] = {"role": m.role, "content": m.content}
-        if m.tool_calls:
-            msg["tool_calls"] = [
-                {"type": "function", **({"id": c.id} if c.id else {}),
-                 "function": {"name": c.name, "arguments": c.arguments}}
-                for c in m.tool_calls
-            ]
-        if m.role == "tool":
-            if m.tool_call_id:
-                msg["tool_call_id"] = m.tool_call_id
-            if m.name:
-                msg["name"] = m.name
-            if not tool_role:
-                msg = {"role": "user", "content": m.content}
-        if not tool_role and out and out[-1]["role"] == msg["role"] and msg["role"] in ("user", "assistant"):
+    for m in messages:
+        msg = {"role": "user", "content": m["content"]} if m["role"] == "tool" else dict(m)
+        if out and out[-1]["role"] == msg["role"] and msg["role"] in ("user", "assistant"):
             # Templates without a tool role usually insist on alternating user/assistant turns.
             prev = out[-1]
             prev["content"] = MERGE_SEPARATOR.join(x for x in (prev["content"], msg["content"]) if x)
             if msg.get("tool_calls"):
-                prev.setdefault("tool_calls", []).extend(msg["tool_calls"])
+                prev["tool_calls"] = [*prev.get("tool_calls", []), *msg["tool_calls"]]
             continue
         out.append(msg)
     return out

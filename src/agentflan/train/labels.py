@@ -36,7 +36,7 @@ from agentflan.capabilities import Span, spans
 from agentflan.errors import AgentflanError, RecordError
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import CAPABILITIES, Trajectory
-from agentflan.train.chat import hf_messages, hf_tools, template_has_tool_role
+from agentflan.train.chat import hf_chat, template_has_tool_role
 from agentflan.train.config import LabelConfig
 
 IGNORE = -100
@@ -112,10 +112,11 @@ def describe(traj: Trajectory) -> str:
 class Labeller:
     """Renders samples with one tokenizer's chat template and labels them; see the module docstring."""
 
-    def __init__(self, tokenizer: Any, config: LabelConfig | None = None, template_name: str | None = None) -> None:
+    def __init__(self, tokenizer: Any, config: LabelConfig | None = None, template_name: str | None = None,
+                 chat_template: str | None = None) -> None:
         self.tokenizer = tokenizer
         self.config = config or LabelConfig()
-        template = tokenizer.chat_template
+        template = chat_template or tokenizer.chat_template
         if not isinstance(template, str) or not template:
             raise TemplateError(f"tokenizer {getattr(tokenizer, 'name_or_path', '?')!r} has no chat template; "
                                 "set model.chat_template")
@@ -143,10 +144,10 @@ class Labeller:
         if traj.tools and not self.renders_tools:
             raise TemplateError(f"chat template of {self.name} cannot render tools (it never reads `tools`): "
                                 f"{describe(traj)}")
-        messages = hf_messages(traj, tool_role=self.tool_role)
+        messages, tools = hf_chat(traj, tool_role=self.tool_role)
         try:
             texts, blocks = render_jinja_template(
-                conversations=[messages], tools=hf_tools(traj), chat_template=self.template,
+                conversations=[messages], tools=tools, chat_template=self.template,
                 return_assistant_tokens_mask=self.generation_tags, **self.tokenizer.special_tokens_map)
         except Exception as exc:  # jinja raise_exception(), undefined variables, type errors in the template
             raise TemplateError(f"chat template of {self.name} failed on {describe(traj)}: "

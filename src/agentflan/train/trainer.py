@@ -55,6 +55,7 @@ class CapabilityTrainer(Trainer):
         capability_ids = inputs.pop("capability_ids")
         source_ids = inputs.pop("source_ids")
         weights = inputs.pop("loss_weights", None)
+        # No KV cache: with one, transformers ignores packed position ids and lets samples attend to each other.
         outputs = model(**inputs, use_cache=False)
         loss = self.tracker.loss(outputs.logits, labels, capability_ids, source_ids, weights, num_items_in_batch)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:

@@ -1,0 +1,137 @@
+"""`agentflan train` end to end on the tiny model: a shortened tiny-cpu run, LoRA, resume, bad configs."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from agentflan.cli import app
+from agentflan.schema import CAPABILITIES
+from agentflan.train.config import load_train_config
+from agentflan.train.metrics import read_metrics
+
+RECIPES = Path(__file__).resolve().parents[2] / "recipes" / "train"
+runner = CliRunner()
+
+# The tiny-cpu recipe made smaller still, so each run takes seconds.
+SMALL = ["model.tiny.vocab_size=512", "model.tiny.hidden_size=48", "model.tiny.intermediate_size=96",
+         "model.tiny.tokenizer_samples=120", "labels.max_length=512", "per_device_batch_size=4", "logging_steps=4"]
+
+
+def run(*args: str) -> object:
+    return runner.invoke(app, ["train", *args])
+
+
+def sets(items: list[str]) -> list[str]:
+    return [a for item in items for a in ("--set", item)]
+
+
+@pytest.mark.slow
+def test_tiny_cpu_recipe_shortened(build_dir: Path, tmp_path: Path):
+    out = tmp_path / "run"
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
+                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=24", *SMALL]))
+    assert result.exit_code == 0, result.output
+    rows = [r for r in read_metrics(out / "metrics.jsonl") if "train_runtime" not in r]
+    assert [r["step"] for r in rows] == [4, 8, 12, 16, 20, 24]
+    summary = json.loads((out / "train_summary.json").read_text())
+    present = set(summary["labels"]["supervised_tokens"])
+    assert present == set(CAPABILITIES)  # the synthetic corpus exercises every capability
+    for row in rows:
+        for cap in present:
+            assert math.isfinite(row[f"loss/{cap}"]), (row["step"], cap)
+        assert {"loss/source/tools", "loss/source/general"} <= set(row)
+    assert rows[-1]["loss"] < rows[0]["loss"] * 0.8  # it learns
+    assert (out / "capability_loss.png").stat().st_size > 10_000
+    assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer_config.json").exists()
+    assert summary["labels"]["used"] == 120 and summary["result"]["global_step"] == 24
+
+
+@pytest.mark.slow
+def test_lora_trains_only_adapters(build_dir: Path, tmp_path: Path):
+    out = tmp_path / "lora"
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
+                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=4", *SMALL,
+                        "lora.r=4", "lora.alpha=8", "lora.target_modules=[q_proj,v_proj]"]))
+    assert result.exit_code == 0, result.output
+    adapter = json.loads((out / "model" / "adapter_config.json").read_text())
+    assert adapter["r"] == 4 and set(adapter["target_modules"]) == {"q_proj", "v_proj"}
+    assert (out / "model" / "adapter_model.safetensors").exists()
+    assert not (out / "model" / "model.safetensors").exists()  # only the adapters are saved
+    assert all(math.isfinite(r["loss"]) for r in read_metrics(out / "metrics.jsonl") if "loss" in r)
+
+
+@pytest.mark.slow
+def test_resume_from_checkpoint_continues_the_run(build_dir: Path, tmp_path: Path):
+    out = tmp_path / "resume"
+    common = [f"data={build_dir}", f"output_dir={out}", *SMALL, "save_steps=4", "logging_steps=2"]
+    first = run(str(RECIPES / "tiny-cpu.yaml"), "-q", *sets([*common, "max_steps=4"]))
+    assert first.exit_code == 0, first.output
+    assert (out / "checkpoint-4").is_dir()
+    tokenizer_before = (out / "tokenizer" / "tokenizer.json").read_bytes()
+    second = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
+                 *sets([*common, "max_steps=8", "resume_from_checkpoint=true"]))
+    assert second.exit_code == 0, second.output
+    steps = [r["step"] for r in read_metrics(out / "metrics.jsonl") if "train_runtime" not in r]
+    assert steps == [2, 4, 6, 8]  # the first run's steps kept once, the resumed run's appended
+    state = json.loads((out / "checkpoint-8" / "trainer_state.json").read_text())
+    assert state["global_step"] == 8
+    assert json.loads((out / "train_summary.json").read_text())["resumed_from"].endswith("checkpoint-4")
+    assert (out / "tokenizer" / "tokenizer.json").read_bytes() == tokenizer_before
+
+
+def test_unknown_key_fails_before_loading_a_model(tmp_path: Path, monkeypatch):
+    import agentflan.train.trainer as trainer
+
+    monkeypatch.setattr(trainer, "train", lambda *a, **k: pytest.fail("a model run was started"))
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "--set", "lerning_rate=1e-4")
+    assert result.exit_code == 1
+    assert "lerning_rate" in result.output and "unknown key" in result.output
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "--set", "model.tiny.num_layers=zero")
+    assert result.exit_code == 1 and "model.tiny.num_layers" in result.output
+
+
+def test_overrides_reach_the_config(tmp_path: Path):
+    cfg = load_train_config(RECIPES / "tiny-cpu.yaml", ["max_steps=30", f"output_dir={tmp_path}", "lora.r=8"])
+    assert cfg.max_steps == 30 and cfg.output_dir == str(tmp_path) and cfg.lora is not None and cfg.lora.r == 8
+
+
+def test_data_errors_are_reported(tmp_path: Path):
+    empty = tmp_path / "empty_build"
+    empty.mkdir()
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "--set", f"data={empty}", "--set", f"output_dir={tmp_path}/o")
+    assert result.exit_code == 1 and "canonical.jsonl" in result.output
+
+
+def test_every_recipe_validates():
+    for path in sorted(RECIPES.glob("*.yaml")):
+        cfg = load_train_config(path)
+        assert cfg.output_dir
+    paper = load_train_config(RECIPES / "agent-flan-llama2-7b.yaml")
+    assert (paper.epochs, paper.lr, paper.scheduler, paper.labels.max_length) == (1, 2e-5, "cosine", 4096)
+    assert paper.per_device_batch_size * paper.gradient_accumulation_steps * 16 == 32
+
+
+def test_help_has_an_example_and_bad_usage_exits_2():
+    result = run("--help")
+    assert result.exit_code == 0 and "agentflan train recipes/train/tiny-cpu.yaml" in result.output
+    assert run("a.yaml", "--bogus").exit_code == 2
+
+
+def test_recipe_yaml_is_plain_mapping():
+    for path in RECIPES.glob("*.yaml"):
+        assert isinstance(yaml.safe_load(path.read_text()), dict)
+
+
+def test_accelerate_configs_load():
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    kinds = {p.stem: load_config_from_file(str(p)) for p in (RECIPES / "accelerate").glob("*.yaml")}
+    assert kinds["zero2"].deepspeed_config["zero_stage"] == 2
+    assert kinds["zero3"].deepspeed_config["zero_stage"] == 3
+    assert str(kinds["fsdp"].distributed_type) == "DistributedType.FSDP"
