@@ -38,16 +38,18 @@ def describe_tool(tool: Tool) -> str:
         schema = schema if isinstance(schema, dict) else {}
         kind = schema.get("type") or schema.get("x-original-type") or "any"
         kind = "/".join(kind) if isinstance(kind, list) else str(kind)
-        desc = str(schema.get("description") or "").strip()
+        desc = _sentence(str(schema.get("description") or ""))
         args.append(f"`{name}` ({kind}, {'required' if name in required else 'optional'})" + (f": {desc}" if desc else ""))
     line = f"- `{tool.name}`"
     if tool.description.strip():
-        line += f": {tool.description.strip()}"
-    if args:
-        line += ("" if line.endswith(".") else ".") + " Arguments: " + "; ".join(args) + "."
-    else:
-        line += ("" if line.endswith(".") else ".") + " It takes no arguments."
+        line += f": {_sentence(tool.description)}"
+    line += ". Arguments: " + "; ".join(args) + "." if args else ". It takes no arguments."
     return line
+
+
+def _sentence(text: str) -> str:
+    """Text without its closing full stop, so that joining descriptions never doubles punctuation."""
+    return " ".join(text.split()).rstrip(" .")
 
 
 def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[str] = ()) -> str:
