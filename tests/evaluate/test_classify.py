@@ -51,12 +51,16 @@ def test_truncated_calls_are_malformed(calls: list[dict], shape: str, data: st.D
         # Cut inside the first call's arguments (after its name), as a length limit does.
         token = calls[0]["name"] + "(" if shape == "python" else json.dumps(calls[0]["name"])
         start = rendered.index(token) + len(token)
-        end = len(rendered) - 1 if shape != "json_fenced" else rendered.rindex("]")
+        end = len(rendered) - 1
+        if shape == "json_fenced":
+            end = rendered.rindex("]")
+        elif shape == "hermes":  # a complete first block is a complete call: cut before its JSON's last brace
+            end = rendered.index("\n</tool_call>") - 1
         if end <= start:
             return
         cut = data.draw(st.integers(start, end - 1))
         outcome = classify(rendered[:cut], None).outcome
-    assert outcome == "malformed"
+    assert outcome == "malformed", (rendered, cut)
 
 
 @pytest.mark.parametrize(("reply", "outcome"), [

@@ -43,12 +43,14 @@ from agentflan.errors import RecordError
 SHAPES = ("openai", "hermes", "react", "json", "python", "bracket")
 
 # A JSON object that opens like a call; if no complete JSON value covers it, the call was cut off.
-_JSON_CALL_START = re.compile(r"\{\s*\"(?:name|function|tool_calls)\"\s*:")
+_JSON_CALL_START = re.compile(r"\{\s*\"(?:name|function|tool_calls|arguments|parameters)\"\s*:")
 # The whole reply opens like a Python call (optionally inside a list), e.g. "get_weather(city='Pa".
 _PY_CALL_START = re.compile(r"^\s*\[?\s*[A-Za-z_][\w.]*\(")
 # ReAct actions that end the episode rather than call a tool (ToolBench's Finish, FireAct's finish[...]).
 _FINISH_ACTIONS = {"finish", "final answer", "final_answer", "finalaction"}
 # Models often continue past their Action Input and invent the observation; it is not part of the arguments.
+# The reply ends inside the first key of an object ({"na): cut off before the key was even complete.
+_CUT_IN_KEY = re.compile(r"\{\s*(?P<key>\"\w*\"?)\s*$")
 _LIST_OPEN = re.compile(r"[\[,]\s*$")
 _LIST_NEXT = re.compile(r"\s*,")
 _OBSERVATION = re.compile(r"^\s*Observation\s*:", re.MULTILINE)
@@ -204,8 +206,13 @@ def _json(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
             s <= m.start() < e for _, s, e in values
         ):
             out.malformed.append("json: a call object that does not parse (truncated or invalid JSON)")
-            found = True
-            break
+            return True
+    cut = _CUT_IN_KEY.search(text)
+    if cut and not any(s <= cut.start() < e for _, s, e in values) and any(
+        key.startswith(cut.group("key")) for key in ('"name"', '"function"', '"tool_calls"', '"arguments"', '"parameters"')
+    ):
+        out.malformed.append("json: a call object cut off in its first key (truncated)")
+        return True
     return found
 
 
