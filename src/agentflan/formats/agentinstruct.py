@@ -365,7 +365,7 @@ DOMAINS: dict[str, Domain] = {
     d.name: d
     for d in (
         Domain(
-            "os", re.compile(r"play the role of linux|Act: bash"),
+            "os", re.compile(r"play the role of linux"),
             (_tool("bash", "Run a bash script in the Linux (Ubuntu) machine and return its output.",
                    script="the bash code"),),
             _re(_thought(r"Think:[ \t]?") + r"Act:(?P<k2>[ \t]*)(?P<act>bash|finish|answer)"
@@ -385,7 +385,7 @@ DOMAINS: dict[str, Domain] = {
             _db_build, _db_call, _db_answer,
         ),
         Domain(
-            "kg", re.compile(r"get_relations\(|knowledge base"),
+            "kg", re.compile(r"get_relations\("),
             tuple(_tool(n, _KG_DESCRIPTIONS[n], **dict.fromkeys(ps, "an entity, a variable (#id) or a name"))
                   for n, ps in KG_SIGNATURES.items()),
             _re(_thought(r"Thought:[ \t]?") + r"(?:Action:(?P<k2>[ \t]*)(?P<fname>[A-Za-z_]\w*)\((?P<inner>.*)\)"
@@ -431,8 +431,9 @@ _ID_DOMAIN = re.compile(r"^(" + "|".join(DOMAINS) + r")_")
 _ACTION_WORD = re.compile(r"^\s*(Act|Action|ACTION|Answer|Final Answer)\s*:", re.MULTILINE)
 
 
-def domain_of(record_id: Any, instruction: str) -> Domain:
-    if isinstance(record_id, str) and (m := _ID_DOMAIN.match(record_id)):
+def domain_of(record_id: Any, instruction: str, by_id: bool = True) -> Domain:
+    """The domain named by the record id's prefix (``os_42``), else the one whose instruction prompt it is."""
+    if by_id and isinstance(record_id, str) and (m := _ID_DOMAIN.match(record_id)):
         return DOMAINS[m.group(1)]
     for domain in DOMAINS.values():
         if domain.signature.search(instruction):
@@ -441,25 +442,15 @@ def domain_of(record_id: Any, instruction: str) -> Domain:
                       f"({', '.join(DOMAINS)}): {instruction[:80]!r}", "conversations[0].content")
 
 
-def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
-    turns = require(value, "conversations", list)
-    if not turns:
-        raise RecordError("missing_field", "conversations is empty", "conversations")
-    pairs: list[tuple[str, str]] = []
-    for i, raw in enumerate(turns):
-        where = f"conversations[{i}]"
-        role, content = require(raw, "role", str, where), require(raw, "content", str, where)
-        if role not in ("user", "assistant"):
-            raise RecordError("invalid_field", f"{where}.role {role!r} is not user/assistant", f"{where}.role")
-        pairs.append((role, content))
-    if pairs[0][0] != "user":
-        raise RecordError("invalid_field", "the first turn must be the user's instruction prompt",
-                          "conversations[0].role")
-    record_id = value.get("id")
-    domain = domain_of(record_id, pairs[0][1])
+def read_turns(turns: list[tuple[str, str]], domain: Domain, record_id: Any, ctx: RecordContext,
+               where: str = "conversations") -> Trajectory:
+    """A trajectory from (role, content) turns in ``domain``'s syntax; the first turn is the instruction.
+    Also reads the ``react`` writer's output of AgentInstruct trajectories (``where="messages"``)."""
     conv = Conversation()
-    conv.add(Message(role="user", content=pairs[0][1], metadata={MARK: "instruction"}))
-    for i, (role, content) in enumerate(pairs[1:], start=1):
+    conv.add(Message(role="user", content=turns[0][1], metadata={MARK: "instruction"}))
+    for i, (role, content) in enumerate(turns[1:], start=1):
+        if role not in ("user", "assistant"):
+            raise RecordError("invalid_field", f"{where}[{i}].role {role!r} is not user/assistant", f"{where}[{i}].role")
         if role == "user":
             if conv.pending is not None:
                 result, meta = domain.split_observation(content)
@@ -473,13 +464,26 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
             try:
                 conv.assistant(domain.parse(content))
             except RecordError as err:
-                raise RecordError(err.reason, f"conversations[{i}]: {err.detail}",
-                                  f"conversations[{i}].content") from None
-    yield Trajectory(
+                raise RecordError(err.reason, f"{where}[{i}]: {err.detail}", f"{where}[{i}].content") from None
+    return Trajectory(
         id=str(record_id) if isinstance(record_id, str | int) and record_id != "" else ctx.default_id(),
         tools=list(domain.tools), messages=conv.messages, provenance=ctx.provenance(),
         metadata={"format": "agentinstruct", "domain": domain.name, "tools_synthesized": True},
     )
+
+
+def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
+    turns = require(value, "conversations", list)
+    if not turns:
+        raise RecordError("missing_field", "conversations is empty", "conversations")
+    pairs: list[tuple[str, str]] = []
+    for i, raw in enumerate(turns):
+        where = f"conversations[{i}]"
+        pairs.append((require(raw, "role", str, where), require(raw, "content", str, where)))
+    if pairs[0][0] != "user":
+        raise RecordError("invalid_field", "the first turn must be the user's instruction prompt",
+                          "conversations[0].role")
+    yield read_turns(pairs, domain_of(value.get("id"), pairs[0][1]), value.get("id"), ctx)
 
 
 def detect(value: Any, path: str) -> bool:

@@ -147,7 +147,13 @@ def synthesized_tools(calls: list[ToolCall], catalogue: dict[str, Tool] | None =
 def parse_turn(text: str) -> Turn:
     """One generic ReAct assistant turn. Text before the first keyword is kept as (part of) the thought."""
     found: dict[str, str] = {}
-    for name, body, _, _ in react_sections(text):
+    sections = react_sections(text)
+    for k, (name, body, _, end) in enumerate(sections):
+        if name == "thought" and k and sections[k - 1][0] == "thought":
+            # "Thought:" again right after a thought (ToolBench thoughts hold such lines) continues the same
+            # thought, keyword and all, so the text survives a render/read round trip verbatim.
+            found["thought"] += text[sections[k - 1][3]:end]
+            continue
         if name in found:
             raise RecordError("unparseable_react", f"{name.replace('_', ' ')} appears twice in one turn")
         found[name] = body
@@ -212,13 +218,23 @@ def tools_from_system(text: str) -> list[Tool]:
 
 def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     raw_messages = require(value, "messages", list)
+    turns = [(require(raw, "role", str, f"messages[{i}]"), require(raw, "content", str, f"messages[{i}]"))
+             for i, raw in enumerate(raw_messages)]
+    if turns and turns[0][0] == "user":
+        from agentflan.formats import agentinstruct  # imported here: agentinstruct builds on this module
+
+        try:
+            domain = agentinstruct.domain_of(None, turns[0][1], by_id=False)
+        except RecordError:
+            domain = None
+        if domain is not None:  # an AgentInstruct trajectory the react writer wrote in its domain's syntax
+            yield agentinstruct.read_turns(turns, domain, value.get("id"), ctx, where="messages")
+            return
     conv = Conversation()
     tools: list[Tool] = []
     styles: set[str] = set()
-    for i, raw in enumerate(raw_messages):
+    for i, (role, content) in enumerate(turns):
         where = f"messages[{i}]"
-        role = require(raw, "role", str, where)
-        content = require(raw, "content", str, where)
         if role == "system":
             tools.extend(tools_from_system(content))
             conv.add(Message(role="system", content=content))
