@@ -98,7 +98,7 @@ def test_unaligned_calls_are_written_as_name_and_arguments_json() -> None:
     assert [c["role"] for c in conv[4:]] == ["user", "user"]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=40, deadline=None)
 @given(trajectories())
 def test_writer_output_is_always_release_shaped(t: Trajectory) -> None:
     row = json.loads(json.dumps(writer("agentflan").write(t)))

@@ -13,7 +13,7 @@ from strategies import chat_trajectories, trajectories
 CTX = RecordContext(path="mem.jsonl", index=0, format="canonical")
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=50, deadline=None)
 @given(trajectories())
 def test_canonical_round_trip(t: Trajectory) -> None:
     assert writer("canonical").lossless
