@@ -115,8 +115,8 @@ def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
         if not path.exists():
             inputs.append({"path": source.path, "role": source.role, "missing": True})
             continue
-        for file in sorted(path.rglob("*.json*")) if path.is_dir() else [path]:
-            inputs.append(_read_source(file, source.role, pools, data))
+        files = sorted(path.rglob("*.json*")) if path.is_dir() else [path]
+        inputs.append(_merge(source, [_read_source(f, source.role, pools, data) for f in files]))
     if not pools.gold and not pools.irrelevant and not pools.tool_query and not pools.general_query:
         raise InputError(f"no Agent-H source found under {data} (set --data or AGENTFLAN_DATA)")
     base = _circumstances(pools, seed, limit)
@@ -167,6 +167,22 @@ def load(path: Path) -> Iterator[Sample | Reject]:
 
 
 # --- reading the sources ------------------------------------------------------------------------------------
+
+
+def _merge(source: Source, infos: list[dict[str, Any]]) -> dict[str, Any]:
+    """One manifest entry per source, summing its files' counts (a folder holds one file per dialogue)."""
+    if len(infos) == 1:
+        return {**infos[0], "path": source.path}
+    merged: dict[str, Any] = {"path": source.path, "role": source.role, "files": len(infos),
+                              "sha256": {i["path"]: i["sha256"] for i in infos}}
+    for key in ("used", "read", "rejected"):
+        merged[key] = sum(i.get(key, 0) for i in infos)
+    reasons: Counter[str] = Counter()
+    for i in infos:
+        reasons.update(i.get("rejects_by_reason", {}))
+    merged["rejects_by_reason"] = dict(sorted(reasons.items()))
+    merged["formats"] = sorted({i["format"] for i in infos if i.get("format")})
+    return merged
 
 
 def _read_source(file: Path, role: str, pools: _Pools, data: Path) -> dict[str, Any]:

@@ -8,7 +8,7 @@
   ``live_parallel``, ``live_parallel_multiple``: success = ``call_correct`` against ``possible_answer`` with
   BFCL's type and value rules (`evaluate.matching`).
 
-Data is read with the ``bfcl`` format reader (`agentflan.formats.bfcl.load_bfcl`), which attaches
+Data is read with the ``bfcl`` format reader (`agentflan.formats.bfcl`), which attaches
 ``metadata["bfcl"] = {"category", "ground_truth"}`` from the sibling ``possible_answer/`` file.
 """
 
@@ -18,10 +18,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agentflan.errors import RecordError, UsageError
+from agentflan.errors import ConfigError, InputError, RecordError, UsageError
 from agentflan.evaluate.classify import CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, prompt_messages, tool_dicts
+from agentflan.pipeline.read import read_file
+from agentflan.pipeline.sources import Reject
+from agentflan.schema import Trajectory
 
 IRRELEVANCE = ("irrelevance", "live_irrelevance")
 RELEVANCE = ("live_relevance",)
@@ -45,31 +48,40 @@ def categories_for(names: Iterable[str]) -> list[str]:
     return out
 
 
-def bfcl_file(root: Path, category: str) -> Path:
-    return root / f"BFCL_v4_{category}.json"
+def question_file(category: str, data: Path | None = None) -> Path:
+    """``BFCL_v4_<category>.json`` from ``data`` (a BFCL folder, or a data root holding ``gorilla/bfcl_v4``),
+    else from ``AGENTFLAN_DATA``, else from the cached ``bfcl-eval`` wheel (`construct.inputs.bfcl_file`)."""
+    from agentflan.construct.inputs import bfcl_file
+
+    name = f"BFCL_v4_{category}.json"
+    if data is not None and (data / name).is_file():
+        return data / name
+    try:
+        return bfcl_file(name, data)
+    except ConfigError as exc:
+        raise InputError(str(exc)) from None
 
 
-def load_samples(root: Path, categories: Iterable[str], limit: int | None = None
-                 ) -> Iterator[Sample | RecordError]:
-    """Samples of each category (the first ``limit`` per category), or a `RecordError` per unusable record."""
-    from agentflan.formats.bfcl import load_bfcl
-
+def load_samples(categories: Iterable[str], data: Path | None = None, limit: int | None = None
+                 ) -> Iterator[Sample | Reject]:
+    """Samples of each category (the first ``limit`` per category), or a `Reject` per unusable record."""
     for category in categories:
+        path = question_file(category, data)
         taken = 0
-        for item in load_bfcl(bfcl_file(root, category)):
+        for item in read_file(path, "bfcl"):
             if limit is not None and taken >= limit:
                 break
-            if not hasattr(item, "messages"):  # a reject from the reader
-                yield item if isinstance(item, RecordError) else RecordError("bfcl_reject", str(item))
+            if isinstance(item, Reject):
+                yield item
                 continue
             try:
                 yield to_sample(item, category)
                 taken += 1
             except RecordError as err:
-                yield err
+                yield Reject(str(path), err.reason, err.detail, field=err.field, item=item.id)
 
 
-def to_sample(traj: Any, category: str | None = None) -> Sample:
+def to_sample(traj: Trajectory, category: str | None = None) -> Sample:
     info = traj.metadata.get("bfcl") or {}
     category = category or info.get("category")
     if category not in CATEGORIES:

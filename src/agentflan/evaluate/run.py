@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan import __version__
-from agentflan.errors import RecordError, UsageError
+from agentflan.errors import UsageError
 from agentflan.evaluate import agent_h, bfcl
 from agentflan.evaluate.backends import Backend, GenerationError, Reply
 from agentflan.evaluate.classify import classify, tool_schemas
@@ -39,7 +39,6 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
             limit: int | None = None) -> Collected:
     """The samples of the named benchmarks. Agent-H comes from a built set (``agent_h_path``) or is built
     from ``data``; ``limit`` caps each BFCL category and each Agent-H circumstance."""
-    from agentflan.evaluate.bfcl_data import bfcl_dir
     from agentflan.paths import data_root
 
     benches = list(benches)
@@ -63,14 +62,14 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
             out.samples.extend(built.samples)
             out.sources["agent-h"] = {k: v for k, v in built.manifest.items() if k != "inputs"}
     if bfcl_names:
-        root = bfcl_dir(data)
         categories = bfcl.categories_for(bfcl_names)
-        for item in bfcl.load_samples(root, categories, limit):
-            if isinstance(item, RecordError):
+        for item in bfcl.load_samples(categories, data, limit):
+            if isinstance(item, Reject):
                 out.rejected[f"bfcl:{item.reason}"] += 1
             else:
                 out.samples.append(item)
-        out.sources["bfcl"] = {"path": str(root), "categories": categories}
+        out.sources["bfcl"] = {"path": str(bfcl.question_file(categories[0], data).parent),
+                               "categories": categories}
     return out
 
 
