@@ -17,6 +17,7 @@ from agentflan.schema import Trajectory
 
 FIXTURES = Path(__file__).parent / "fixtures" / "react_family"
 DOMAINS = ("os", "db", "kg", "alfworld", "webshop", "mind2web")
+traj_ctx = formats.RecordContext(path="out.jsonl", index=0, format="react")
 
 
 def read_all(path: Path, fmt: str = "auto") -> tuple[list[Trajectory], list[Reject], InputStats]:
@@ -162,3 +163,10 @@ def test_real_agentinstruct(real_file, domain: str) -> None:
             total += 1
             same += got.content == want["content"]
     assert same == total
+    # The react writer's output (the domain's own syntax) reads back to the same calls and observations.
+    for traj in trajs:
+        back = next(iter(formats.reader("react").read(formats.writer("react").write(traj), traj_ctx)))
+        assert back.metadata["domain"] == domain
+        assert [(c.name, c.arguments) for _, c in back.calls()] == [(c.name, c.arguments) for _, c in traj.calls()]
+        assert [m.content for m in back.messages if m.role == "tool"] == [
+            m.content for m in traj.messages if m.role == "tool"]

@@ -66,6 +66,20 @@ def test_text_before_the_thought_is_kept() -> None:
     assert turn.thought == "Let me see.\nsearch first" and turn.call.arguments == {"query": "x"}
 
 
+def test_repeated_thought_lines_are_one_thought() -> None:
+    turn = parse_turn("Thought: It failed before.\n\nThought: try another API\nAction: f\nAction Input: {}")
+    assert turn.thought == "It failed before.\n\nThought: try another API" and turn.call.name == "f"
+
+
+@pytest.mark.parametrize("fixture", ["agentinstruct_domains.json", "toolbench_answer.json", "toolllama.json",
+                                     "fireact.jsonl"])
+def test_writer_output_of_other_readers_reads_back(fixture: str) -> None:
+    trajs, _, _ = read_all(FIXTURES / fixture)
+    for t in trajs:
+        back = list(read(json.loads(json.dumps(write(t))), CTX))
+        assert summary(back[0]) == summary(t)
+
+
 def test_defects_are_rejected_with_reasons() -> None:
     trajs, rejects, stats = read_all(FIXTURES / "react_defects.jsonl", "react")
     assert len(trajs) == 1 and stats.read == 7 == stats.accepted + stats.rejected
