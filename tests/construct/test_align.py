@@ -126,3 +126,20 @@ def test_chat_never_emits_react_keywords(thoughts: list[str], answer: str, keywo
             assert not any(k.rstrip(": ") + ":" in m.content for k in REACT_KEYWORDS)
             assert all(p.capability for p in m.parts or [Part(text="")] if p.text)
     assert len(out.calls()) == len(thoughts)
+
+
+def test_adjacent_turns_are_joined_so_the_conversation_alternates() -> None:
+    traj = Trajectory(id="m", tools=[Tool(name="act")], messages=[
+        Message(role="user", content="Here is the environment."),
+        Message(role="user", content="Here is the task."),
+        Message(role="assistant", content="Sure, let me do that."),
+        Message(role="assistant", content="Doing it.", tool_calls=[ToolCall(id="c", name="act")]),
+        Message(role="tool", content="done", tool_call_id="c"),
+        Message(role="assistant", content="All done."),
+    ])
+    out = align.render_chat(traj, 0)
+    assert [m.role for m in out.messages] == ["system", "user", "assistant", "tool", "assistant"]
+    assert out.messages[1].content == "Here is the environment.\n\nHere is the task."
+    merged = out.messages[2]
+    assert merged.content.startswith("Sure, let me do that.\n\nDoing it.") and merged.tool_calls[0].name == "act"
+    assert [p.capability for p in merged.parts] == ["answer", "reasoning", "retrieval"]

@@ -127,6 +127,27 @@ def _chat_assistant(msg: Message, index: int, seed: int, key: str) -> Message:
     return with_parts(msg, [Part(text=text, capability=capability)])
 
 
+def merge_adjacent(messages: list[Message]) -> list[Message]:
+    """Join two user turns in a row, and an assistant text turn with the assistant turn after it: a natural
+    conversation alternates, and chat templates and ShareGPT expect it. Turns whose loss settings differ at
+    the message level are left apart (joining them would change what is supervised)."""
+    out: list[Message] = []
+    for msg in messages:
+        prev = out[-1] if out else None
+        if prev is None or prev.role != msg.role or (prev.loss, prev.weight) != (msg.loss, msg.weight):
+            out.append(msg)
+        elif msg.role == "user" and prev.parts is None and msg.parts is None:
+            out[-1] = prev.model_copy(update={"content": f"{prev.content}\n\n{msg.content}",
+                                              "metadata": {**msg.metadata, **prev.metadata}})
+        elif msg.role == "assistant" and not prev.tool_calls and prev.parts and msg.parts is not None:
+            head = [*prev.parts[:-1], prev.parts[-1].model_copy(update={"text": prev.parts[-1].text.rstrip() + "\n\n"})]
+            merged = with_parts(msg, [*head, *msg.parts])
+            out[-1] = merged.model_copy(update={"metadata": {**msg.metadata, **prev.metadata}})
+        else:
+            out.append(msg)
+    return out
+
+
 def trim_tail(messages: list[Message]) -> list[Message]:
     """Drop what follows the last assistant turn: environment feedback after the final reply ("Observation:
     Episode finished, reward = True") teaches nothing and leaves a conversation that does not end with a reply."""
@@ -155,7 +176,7 @@ def render_chat(traj: Trajectory, seed: int) -> Trajectory:
                 messages.append(aligned)
             continue
         messages.append(msg)
-    return traj.model_copy(update={"messages": trim_tail(messages),
+    return traj.model_copy(update={"messages": trim_tail(merge_adjacent(messages)),
                                    "metadata": {**traj.metadata, "kind": "agent", "rendering": "chat"}})
 
 
