@@ -17,8 +17,9 @@ calls of the ``function_call`` before it: it takes the call's name, and after N 
 strings is split into N results (how this writer writes them).
 
 Write: LLaMA-Factory's alternation (human/observation on odd turns, gpt/function_call on even turns, even length);
-a trajectory that cannot be written that way (two user turns in a row, a system message after the start, no
-final reply) is rejected with ``not_alternating``/``not_representable`` rather than silently reshaped.
+closing user turns (no reply to learn from) are dropped; a trajectory that cannot be written that way otherwise
+(two user turns in a row, a system message after the start, a tool result with no reply after it) is rejected with
+``not_alternating``/``not_representable`` rather than silently reshaped.
 The `companion` writes the ``dataset_info.json`` entry LLaMA-Factory needs next to the output.
 
 Lost on writing (so not lossless): text an assistant writes alongside its calls (LLaMA-Factory's function_call turn
@@ -146,8 +147,12 @@ def write(traj: Trajectory) -> dict[str, Any]:
         if turn["from"] not in expected:
             raise RecordError("not_alternating", f"turn {n} is {turn['from']!r}; LLaMA-Factory expects one of "
                               f"{expected} there")
+    while turns and turns[-1]["from"] == "human":
+        turns.pop()  # a closing user turn has no reply to learn from, and LLaMA-Factory drops odd-length rows
+    if not turns:
+        raise RecordError("not_representable", "no assistant turn to write")
     if len(turns) % 2:
-        raise RecordError("not_alternating", "the conversation does not end with an assistant turn")
+        raise RecordError("not_alternating", "the conversation ends with an observation (no assistant turn after it)")
     out: dict[str, Any] = {"id": traj.id, "conversations": turns, "system": system}
     out["tools"] = json.dumps([{"name": t.name, "description": t.description, "parameters": t.parameters}
                                for t in traj.tools], ensure_ascii=False) if traj.tools else ""
