@@ -341,8 +341,9 @@ def metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         no_call = [r for r in recs if r["meta"]["format"] == fmt and r["category"] in NO_CALL]
         bad = sum(hallucinated(r.get("text", ""), fmt, r["outcome"]) for r in no_call)
         keyword_only = sum(shows_keywords(r.get("text", ""), fmt) for r in no_call)
-        h[fmt] = percent(bad, len(no_call))
-        out[f"H_{'ReAct' if fmt == 'react' else 'General'}"] = h[fmt]
+        # HScore is computed from the unrounded rates, so it is exact to its own 2 decimals.
+        h[fmt] = 100.0 * bad / len(no_call) if no_call else None
+        out[f"H_{'ReAct' if fmt == 'react' else 'General'}"] = percent(bad, len(no_call))
         out[f"{fmt}_keyword_rate"] = percent(keyword_only, len(no_call))
         out[f"{fmt}_strict_no_call_rate"] = percent(sum(r["outcome"] == "abstain" for r in no_call), len(no_call))
     out["HScore"] = hscore(h["react"], h["general"])

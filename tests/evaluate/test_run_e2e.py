@@ -1,0 +1,167 @@
+"""`agentflan eval run` end to end: a tiny local model, and an OpenAI-compatible server started by the test."""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import ClassVar
+
+import pytest
+from typer.testing import CliRunner
+
+from agentflan.cli import app
+from agentflan.evaluate import agent_h
+from agentflan.evaluate.samples import Sample
+from agentflan.schema import Message, Trajectory
+
+runner = CliRunner()
+
+WEATHER = {"name": "weather", "description": "Weather for a city",
+           "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]}}
+QUERIES = {"a": "What is the weather in Paris?", "b": "Write a haiku about autumn.",
+           "c": "Book me a flight to Rome tomorrow.", "d": "What is the capital of France?"}
+AGENT_H_KEYS = {"n", "H_ReAct", "H_General", "HScore", "react_keyword_rate", "general_keyword_rate",
+                "react_strict_no_call_rate", "general_strict_no_call_rate", "by_circumstance_format",
+                "call_accuracy", "call_accuracy_react", "call_accuracy_general"}
+
+
+def _agent_h_dir(tmp: Path) -> Path:
+    """A small Agent-H set written in the builder's own sample shape: each circumstance at both levels."""
+    samples = []
+    for c, query in QUERIES.items():
+        tools = [WEATHER] if c in ("a", "b") else []
+        expected = [{"name": "weather", "arguments": {"city": "Paris"}}] if c == "a" else []
+        for fmt in agent_h.FORMATS:
+            samples.append(Sample(id=f"agent-h/{c}/{fmt}/q{c}", bench="agent-h", category=c,
+                                  messages=[{"role": "system", "content": agent_h.system_prompt(fmt, tools)},
+                                            {"role": "user", "content": query}],
+                                  tools=tools, expected=expected, native_tools=False,
+                                  meta={"format": fmt, "source": "test"}))
+    out = tmp / "agent-h"
+    agent_h.write(agent_h.BuildResult(samples, {"samples": len(samples)}), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from agentflan.train.config import TinyModel
+    from agentflan.train.tiny import build_model, train_tokenizer
+
+    cfg = TinyModel(vocab_size=400, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2)
+    texts = [*QUERIES.values(), agent_h.REACT_PROMPT, agent_h.GENERAL_PROMPT, json.dumps(WEATHER)]
+    trajs = [Trajectory(id=str(i), messages=[Message(role="user", content=t)]) for i, t in enumerate(texts)]
+    tokenizer = train_tokenizer(trajs, cfg)
+    model = build_model(cfg, tokenizer, seed=0)
+    path = tmp_path_factory.mktemp("tiny-model")
+    model.save_pretrained(path)
+    tokenizer.save_pretrained(path)
+    return path
+
+
+@pytest.mark.slow
+def test_run_with_a_tiny_local_model(tiny_model: Path, tmp_path: Path) -> None:
+    out = tmp_path / "run"
+    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(_agent_h_dir(tmp_path)),
+                                 "--model", str(tiny_model), "--backend", "transformers", "--max-new-tokens", "8",
+                                 "-o", str(out), "-q"])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert set(results["benchmarks"]["agent-h"]) >= AGENT_H_KEYS
+    assert results["backend"]["backend"] == "transformers"
+    replies = [json.loads(line) for line in (out / "replies.jsonl").read_text().splitlines()]
+    assert len(replies) == results["scored"] == 8
+    assert all(isinstance(r["reply"], str) and r["outcome"] for r in replies)
+    assert "Open Agent-H" in (out / "results.md").read_text()
+
+
+class _Canned(BaseHTTPRequestHandler):
+    """Answers like a server would: a native call when tools are offered and the query asks for the weather,
+    a ReAct call for the same query under the ReAct prompt, plain text otherwise; fails the first request."""
+
+    calls: ClassVar[list[dict]] = []
+    failed_once = False
+
+    def do_POST(self) -> None:
+        body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+        type(self).calls.append(body)
+        if not type(self).failed_once:
+            type(self).failed_once = True
+            self.send_response(503)
+            self.end_headers()
+            return
+        user = body["messages"][-1]["content"]
+        system = body["messages"][0]["content"]
+        message: dict = {"role": "assistant", "content": "I cannot help with that."}
+        if "weather" in user and "Thought:" in system:
+            message["content"] = 'Thought: I need it.\nAction: weather\nAction Input: {"city": "Paris"}'
+        elif "weather" in user:
+            message = {"role": "assistant", "content": None, "tool_calls": [
+                {"id": "c0", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]}
+        elif "flight" in user:
+            message["content"] = "I will use the booking tool for that."  # the paper's keyword rule catches it
+        data = json.dumps({"choices": [{"message": message}]}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@pytest.fixture
+def server() -> Iterator[str]:
+    _Canned.calls = []
+    _Canned.failed_once = False
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_run_against_an_openai_compatible_server(server: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                 ) -> None:
+    monkeypatch.setenv("AGENTFLAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("agentflan.evaluate.backends.openai_http.time.sleep", lambda s: None)
+    ah = _agent_h_dir(tmp_path)
+    args = ["eval", "run", "--bench", "agent-h", "--agent-h", str(ah), "--endpoint", server, "--model-name", "m",
+            "--concurrency", "4", "-q"]
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "run1")])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "run1" / "results.json").read_text())
+    ah_metrics = results["benchmarks"]["agent-h"]
+    assert set(ah_metrics) >= AGENT_H_KEYS
+    assert results["errors"] == 0 and results["scored"] == 8
+    # a: both levels call correctly; b, d: refusals; c: "I will use" is a hallucination at the general level only.
+    assert ah_metrics["call_accuracy"] == 100.0
+    assert ah_metrics["H_ReAct"] == 0.0
+    assert ah_metrics["H_General"] == pytest.approx(100 / 3, abs=0.01)
+    assert ah_metrics["HScore"] == pytest.approx(0.5 * (100 + (100 - 100 / 3)), abs=0.01)
+    assert len(_Canned.calls) == 9  # 8 samples + one retried 503
+    # A rerun is answered from the cache: no request reaches the server.
+    result = runner.invoke(app, [*args, "-o", str(tmp_path / "run2")])
+    assert result.exit_code == 0, result.output
+    assert len(_Canned.calls) == 9
+    again = json.loads((tmp_path / "run2" / "results.json").read_text())
+    assert again["benchmarks"] == results["benchmarks"]
+    assert again["backend"]["cache_hits"] == 8
+    compared = runner.invoke(app, ["eval", "compare", str(tmp_path / "run1"), str(tmp_path / "run2"), "--markdown"])
+    assert compared.exit_code == 0
+    assert "| agent-h.HScore | 83.33 | 83.33 |" in compared.output
+
+
+def test_server_errors_are_recorded_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("agentflan.evaluate.backends.openai_http.time.sleep", lambda s: None)
+    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(_agent_h_dir(tmp_path)),
+                                 "--endpoint", "http://127.0.0.1:9", "--model-name", "m", "--no-cache", "-q",
+                                 "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert (results["errors"], results["scored"]) == (8, 0)
+    assert "ConnectError" in results["error_examples"][0]
