@@ -131,6 +131,12 @@ def test_bfcl_questions_have_no_replies_and_contamination_is_found(real_data: Pa
     assert against["contamination"]["share"] == 1.0
     clean = _audit([real_data / "FireAct/gpt_format"], tmp_path / "fa", against=(real_data / BFCL,))
     assert clean["contamination"]["contaminated"] == 0
-    # The build draws negative queries from BFCL tool pools, so it overlaps BFCL: the audit says which records.
+    # FireAct's multitask file reuses HotpotQA questions: audited against hotpotqa as if it were the eval set.
+    fa = _audit([real_data / "FireAct/gpt_format/multitask.jsonl"], tmp_path / "mt",
+                against=(real_data / "FireAct/gpt_format/hotpotqa.jsonl",))["contamination"]
+    assert fa["contaminated"] > 100 and fa["overlaps"][0]["against_id"].startswith("hotpotqa:")
+    # Every overlap the build output has names a record of the build and one of BFCL.
     c = built["contamination"]
-    assert c["contaminated"] > 0 and c["overlaps"][0]["against"].endswith("BFCL_v4_simple_python.json")
+    assert c["checked"] and c["against"] == {str(real_data / BFCL): 400}
+    for o in c["overlaps"]:
+        assert o["id"] in built["examples"] and o["against_id"].startswith("simple_python_")

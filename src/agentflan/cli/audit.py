@@ -50,16 +50,19 @@ def audit_command(
     r = result.report
     if not quiet:
         table = Table(title="audit", show_lines=False)
-        for col in ("source", "records", "rejected", "format share", "tools, no call", "invalid calls"):
+        for col in ("source", "records", "rejected", "format share", "tools, no call"):
             table.add_column(col, justify="left" if col == "source" else "right")
         for src, s in r["sources"].items():
             fmt = r["format"]["by_source"].get(src, {}).get("format_share", 0.0)
             neg = r["negative_coverage"]["by_source"].get(src, {}).get("tools_no_call", 0)
-            table.add_row(src, str(s["accepted"]), str(s["rejected"]), f"{fmt:.1%}", str(neg), "")
+            table.add_row(src, str(s["accepted"]), str(s["rejected"]), f"{fmt:.1%}", str(neg))
         m = r["metrics"]
         table.add_row("[bold]all[/bold]", str(r["records"]), str(r["rejected"]), f"{m['format_share']:.1%}",
-                      str(r["negative_coverage"]["tools_no_call"]), f"{m['invalid_calls']:.1%}")
+                      str(r["negative_coverage"]["tools_no_call"]))
         console.print(table)
+        contamination = f"{m['contamination']:.1%}" if r["contamination"]["checked"] else "not checked"
+        console.print(f"invalid calls {m['invalid_calls']:.1%} · duplicates {m['duplicates']:.1%} · "
+                      f"negative circumstances {m['negative_circumstances']}/4 · contamination {contamination}")
         console.print(f"report → {result.json_path} and {result.html_path}")
         for a in r["against"]:
             if a["rejected"]:
