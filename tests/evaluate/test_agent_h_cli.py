@@ -103,3 +103,11 @@ def test_exit_codes(tmp_path: Path) -> None:
     for cmd in ("classify", "build-agent-h", "run", "compare"):
         result = runner.invoke(app, ["eval", cmd, "--help"])
         assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_classify_default_output_name(tmp_path: Path) -> None:
+    src = tmp_path / "replies.jsonl"
+    src.write_text(json.dumps({"id": "1", "reply": "search[x]"}) + "\n")
+    assert runner.invoke(app, ["eval", "classify", str(src), "-q"]).exit_code == 0
+    row = json.loads((tmp_path / "replies.classified.jsonl").read_text())
+    assert (row["outcome"], row["calls"]) == ("call", [{"name": "search", "arguments": {"input": "x"}}])

@@ -82,6 +82,7 @@ class _Canned(BaseHTTPRequestHandler):
     a ReAct call for the same query under the ReAct prompt, plain text otherwise; fails the first request."""
 
     calls: ClassVar[list[dict]] = []
+    answers: ClassVar[dict[str, dict]] = {}  # user text → message, checked first
     failed_once = False
 
     def do_POST(self) -> None:
@@ -95,7 +96,9 @@ class _Canned(BaseHTTPRequestHandler):
         user = body["messages"][-1]["content"]
         system = body["messages"][0]["content"]
         message: dict = {"role": "assistant", "content": "I cannot help with that."}
-        if "weather" in user and "Thought:" in system:
+        if user in type(self).answers:
+            message = type(self).answers[user]
+        elif "weather" in user and "Thought:" in system:
             message["content"] = 'Thought: I need it.\nAction: weather\nAction Input: {"city": "Paris"}'
         elif "weather" in user:
             message = {"role": "assistant", "content": None, "tool_calls": [
@@ -116,6 +119,7 @@ class _Canned(BaseHTTPRequestHandler):
 @pytest.fixture
 def server() -> Iterator[str]:
     _Canned.calls = []
+    _Canned.answers = {}
     _Canned.failed_once = False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -158,10 +162,44 @@ def test_run_against_an_openai_compatible_server(server: str, tmp_path: Path, mo
 
 def test_server_errors_are_recorded_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("agentflan.evaluate.backends.openai_http.time.sleep", lambda s: None)
-    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(_agent_h_dir(tmp_path)),
+    ah = _agent_h_dir(tmp_path)
+    with (ah / "agent_h.jsonl").open("a") as f:
+        f.write('{"id": "broken", "bench": "agent-h"}\n')  # a sample missing its fields
+    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(ah),
                                  "--endpoint", "http://127.0.0.1:9", "--model-name", "m", "--no-cache", "-q",
                                  "-o", str(tmp_path / "run")])
     assert result.exit_code == 0, result.output
     results = json.loads((tmp_path / "run" / "results.json").read_text())
-    assert (results["errors"], results["scored"]) == (8, 0)
+    assert (results["errors"], results["scored"], results["rejected"]) == (8, 0, {"agent-h:bad_sample": 1})
     assert "ConnectError" in results["error_examples"][0]
+    rejects = [json.loads(line) for line in (tmp_path / "run" / "rejects.jsonl").read_text().splitlines()]
+    assert [(r["line"], r["reason"]) for r in rejects] == [(9, "bad_sample")]
+
+
+@pytest.mark.integration
+def test_bfcl_through_the_server(server: str, real_data: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                 ) -> None:
+    """Gold answers sent back as native tool calls with OpenAI-safe names (math_factorial) score 100%; refusals
+    on irrelevance score a 100% no-call rate."""
+    from shapes import gold_calls, render
+
+    from agentflan.evaluate import bfcl
+
+    monkeypatch.setenv("AGENTFLAN_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr("agentflan.evaluate.backends.openai_http.time.sleep", lambda s: None)
+    root = real_data / "gorilla" / "bfcl_v4"
+    for s in bfcl.load_samples(["simple_python"], root, limit=5):
+        calls = [{**c, "name": c["name"].replace(".", "_")} for c in gold_calls(s.expected, s.tools)]
+        _Canned.answers[s.messages[-1]["content"]] = render(calls, "openai")
+    result = runner.invoke(app, ["eval", "run", "--bench", "bfcl.simple_python", "--bench", "bfcl.irrelevance",
+                                 "--limit", "5", "--data", str(real_data), "--endpoint", server, "--model-name", "m",
+                                 "-q", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    sent_tools = [t["function"]["name"] for body in _Canned.calls for t in body.get("tools", [])]
+    assert "math_factorial" in sent_tools and not any("." in n for n in sent_tools)
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    metrics = results["benchmarks"]["bfcl"]
+    assert (metrics["simple_python"]["n"], metrics["simple_python"]["accuracy"]) == (5, 100.0)
+    assert (metrics["irrelevance"]["n"], metrics["irrelevance"]["no_call_rate"]) == (5, 100.0)
+    assert results["sources"]["bfcl"]["categories"] == ["simple_python", "irrelevance"]
+    assert "## BFCL v4" in (tmp_path / "run" / "results.md").read_text()

@@ -23,7 +23,8 @@ eval_app = typer.Typer(
 @handle_errors
 def classify_command(
     input_file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "reply", "tools"?, "expected"?}.')],
-    output: Annotated[Path, typer.Option("-o", "--output", help="Output JSONL (input + outcome, calls).")],
+    output: Annotated[Path | None, typer.Option("-o", "--output", help="Output JSONL (input + outcome, calls); "
+                                                "default: INPUT_FILE's name with .classified.jsonl.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Classify model replies strictly: abstain, call, call_invented_tool, args_invalid, malformed (and
@@ -39,6 +40,8 @@ def classify_command(
     """
     from agentflan.evaluate.classify_file import classify_file
 
+    if output is None:
+        output = input_file.with_name(input_file.name.removesuffix(".jsonl") + ".classified.jsonl")
     counts, rejects = classify_file(input_file, output, show_progress=not quiet)
     if quiet:
         return

@@ -1,7 +1,8 @@
 """`agentflan eval run`: benchmarks → samples → backend replies → strict classification → metrics → files.
 
 Writes ``DIR/replies.jsonl`` (one line per sample: the reply, its outcome, parsed calls, success),
-``DIR/results.json`` (every metric, the backend, the sample counts) and ``DIR/results.md`` (the same as tables).
+``DIR/results.json`` (every metric, the backend, the sample counts), ``DIR/results.md`` (the same as tables) and,
+when some benchmark record could not be used, ``DIR/rejects.jsonl`` (file, line, reason).
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ _CHUNK = 32  # samples per backend call: small enough for a live progress bar, l
 class Collected:
     samples: list[Sample] = field(default_factory=list)
     rejected: Counter[str] = field(default_factory=Counter)
+    rejects: list[Reject] = field(default_factory=list)  # written to DIR/rejects.jsonl
     sources: dict[str, Any] = field(default_factory=dict)
 
 
@@ -52,6 +54,7 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
             for item in agent_h.load(agent_h_path):
                 if isinstance(item, Reject):
                     out.rejected[f"agent-h:{item.reason}"] += 1
+                    out.rejects.append(item)
                 else:
                     out.samples.append(item)
             if limit is not None:
@@ -66,6 +69,7 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
         for item in bfcl.load_samples(categories, data, limit):
             if isinstance(item, Reject):
                 out.rejected[f"bfcl:{item.reason}"] += 1
+                out.rejects.append(item)
             else:
                 out.samples.append(item)
         out.sources["bfcl"] = {"path": str(bfcl.question_file(categories[0], data).parent),
@@ -116,6 +120,10 @@ def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: b
                 sink.write(rec)
                 records.append(rec)
             progress.advance(len(chunk))
+    if collected is not None and collected.rejects:
+        with RecordSink(out_dir / "rejects.jsonl") as rejects:
+            for rej in collected.rejects:
+                rejects.write(rej.to_dict())
     results = summarise(records, backend.describe(), collected)
     write_json_atomic(out_dir / "results.json", results)
     (out_dir / "results.md").write_text(markdown(results), encoding="utf-8")
