@@ -146,3 +146,17 @@ def test_token_counts_of_pieces_add_up(text: str) -> None:
     # The format share is only meaningful if counting pieces separately does not invent tokens.
     pieces = [t for _, t in json_pieces({"q": text})]
     assert sum(approx_count(p) for p in pieces) == approx_count("".join(pieces))
+
+
+def test_contamination_ignores_evaluation_boilerplate() -> None:
+    index = EvalIndex(n=4)
+    for i in range(3):
+        index.add("eval.json", Trajectory(id=f"e{i}", messages=[
+            Message(role="user", content=f"Question {i}: who painted picture number {i}?"),
+            Message(role="user", content="Observation: Episode finished, reward = True")]))
+    c = Contamination(index)
+    c.add(_rec(call_traj("boiler", query="Observation: Episode finished, reward = True")))
+    c.add(_rec(call_traj("real", query="Tell me who painted picture number 2 please")))
+    r = c.result()
+    assert [o["id"] for o in r["overlaps"]] == ["real"] and r["overlaps"][0]["against_id"] == "e2"
+    assert r["boilerplate_ngrams_ignored"] >= 1

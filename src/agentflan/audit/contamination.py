@@ -3,6 +3,9 @@
 A record is contaminated when one of its queries shares an n-gram with an evaluation query (default n = 8, the
 size used for Llama 2's contamination study), or, for queries shorter than n words, when the whole normalised
 query equals a short evaluation query. Evaluation files are read with the same readers as the corpus.
+
+Boilerplate is not contamination: an n-gram found in more than 1% of the evaluation records (at least 2), such
+as a fixed "Observation: Episode finished, reward = True" turn or a prompt template, is ignored.
 """
 
 from __future__ import annotations
@@ -27,22 +30,41 @@ def ngrams(text: str, n: int) -> set[str]:
 
 
 class EvalIndex:
-    """n-gram → (evaluation file, id) of the first evaluation query that holds it."""
+    """n-gram → (evaluation file, id) of the first evaluation query that holds it, and in how many evaluation
+    records it occurs."""
 
-    def __init__(self, n: int = 8) -> None:
+    def __init__(self, n: int = 8, boilerplate_share: float = 0.01) -> None:
         self.n = n
+        self.boilerplate_share = boilerplate_share
         self.grams: dict[str, tuple[str, str]] = {}
+        self.frequency: Counter[str] = Counter()
         self.records: Counter[str] = Counter()
 
     def add(self, source: str, traj: Trajectory) -> None:
         self.records[source] += 1
+        grams: set[str] = set()
         for query in user_queries(traj):
-            for gram in ngrams(query, self.n):
-                self.grams.setdefault(gram, (source, traj.id))
+            grams |= ngrams(query, self.n)
+        for gram in grams:
+            self.grams.setdefault(gram, (source, traj.id))
+        self.frequency.update(grams)
 
     def add_all(self, source: str | Path, trajs: Iterable[Trajectory]) -> None:
         for t in trajs:
             self.add(str(source), t)
+
+    @property
+    def boilerplate_limit(self) -> int:
+        return max(1, int(self.boilerplate_share * sum(self.records.values())))
+
+    def lookup(self, gram: str) -> tuple[str, str] | None:
+        """Where an n-gram occurs in the evaluation sets, unless it is boilerplate there."""
+        found = self.grams.get(gram)
+        return found if found is not None and self.frequency[gram] <= self.boilerplate_limit else None
+
+    def boilerplate(self) -> int:
+        limit = self.boilerplate_limit
+        return sum(1 for c in self.frequency.values() if c > limit)
 
 
 class Contamination:
@@ -62,19 +84,20 @@ class Contamination:
         grams: set[str] = set()
         for query in user_queries(rec.traj):
             grams |= ngrams(query, self.index.n)
-        matched = [g for g in grams if g in self.index.grams]
-        if not matched:
+        hits = {g: where for g in grams if (where := self.index.lookup(g)) is not None}
+        if not hits:
             return
+        matched = sorted(hits)
         self.contaminated += 1
         self.by_source[rec.source] += 1
-        against = {self.index.grams[g] for g in matched}
+        against = set(hits.values())
         for source, _ in against:
             self.by_against[source] += 1
         if len(self.hits) < self.limit:
             first = sorted(against)[0]
             self.hits.append({"id": rec.id, "source": rec.source, "against": first[0], "against_id": first[1],
                               "overlap": share(len(matched), len(grams)),
-                              "ngram": sorted(matched)[0].lstrip("\x00")[:200]})
+                              "ngram": matched[0].lstrip("\x00")[:200]})
 
     def result(self) -> dict[str, Any]:
         if self.index is None:
@@ -82,6 +105,8 @@ class Contamination:
         return {
             "checked": True,
             "n": self.index.n,
+            "boilerplate_ngrams_ignored": self.index.boilerplate(),
+            "boilerplate_limit": self.index.boilerplate_limit,
             "against": dict(self.index.records),
             "contaminated": self.contaminated,
             "share": share(self.contaminated, self.n),
