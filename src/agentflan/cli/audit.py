@@ -37,8 +37,9 @@ def audit_command(
 
     Example:
 
-        agentflan audit ../shared/data/FireAct/gpt_format/hotpotqa.jsonl -o out/audit
-        --against ../shared/data/gorilla/bfcl_v4/BFCL_v4_simple_python.json --fail-on 'invalid_calls>0.01'
+        agentflan audit ../shared/data/FireAct/gpt_format -o out/audit
+
+        agentflan audit out/agent-flan/canonical.jsonl -o out/audit-build --against ../shared/data/gorilla/bfcl_v4/BFCL_v4_simple_python.json --fail-on 'invalid_calls>0.01,negative_circumstances<4'
     """
     from agentflan.audit.rules import parse_rules
     from agentflan.audit.run import AuditOptions, run_audit
