@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import pytest
 from audit_fixtures import built_agent, built_negative, call_traj, write_jsonl
 from typer.testing import CliRunner
 
@@ -113,3 +114,23 @@ def test_every_listed_example_id_resolves(corpus: Path, tmp_path: Path) -> None:
     listed = set(r["negative_coverage"]["examples"]["tools_call"]) | set(r["format"]["examples"])
     listed |= {i for g in r["duplicates"]["exact"]["examples"] for i in g["ids"]}
     assert listed and listed <= set(r["examples"])
+
+
+def test_a_renderer_failure_is_counted_not_fatal(corpus: Path, tmp_path: Path,
+                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    import agentflan.audit.run as run_module
+
+    real = run_module.model_view
+
+    def flaky(traj):  # type: ignore[no-untyped-def]
+        if traj.id == "unknown":
+            raise ValueError("renderer bug")
+        return real(traj)
+
+    monkeypatch.setattr(run_module, "model_view", flaky)
+    report = run_module.run_audit([corpus], tmp_path / "v", run_module.AuditOptions(show_progress=False)).report
+    assert report["records"] == 5
+    assert report["view_errors"]["count"] == 1
+    assert report["view_errors"]["examples"] == {"ValueError: renderer bug": ["unknown"]}
+    assert "unknown" in report["examples"]
+    assert "renderer bug" in (tmp_path / "v" / "report.html").read_text()
