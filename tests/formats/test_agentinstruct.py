@@ -141,6 +141,15 @@ def test_detection_claims_only_agentinstruct() -> None:
     assert formats.reader("agentinstruct").detect(sharegpt, "x.json") is False
 
 
+def test_react_output_in_domain_syntax_is_detected(parsed: dict[str, Trajectory]) -> None:
+    # OS ("Act:") and ALFWorld ("ACTION:") text has no generic ReAct keyword; the instruction prompt says.
+    for record_id in ("os_1", "alfworld_1"):
+        written = formats.writer("react").write(parsed[record_id])
+        assert formats.detect_reader(written, "out.jsonl").name == "react"
+        back = next(iter(formats.reader("react").read(written, traj_ctx)))
+        assert back.metadata["domain"] == parsed[record_id].metadata["domain"]
+
+
 # --- real corpora ---------------------------------------------------------------------------------------------
 
 

@@ -283,6 +283,11 @@ def detect(value: Any, path: str) -> bool:
     messages = value["messages"]
     if any(not isinstance(m, dict) or m.get("tool_calls") or m.get("function_call") for m in messages):
         return False
+    if messages and messages[0].get("role") == "user" and isinstance(messages[0].get("content"), str):
+        from agentflan.formats import agentinstruct
+
+        if any(d.signature.search(messages[0]["content"]) for d in agentinstruct.DOMAINS.values()):
+            return True  # AgentInstruct in its domain's syntax (OS "Act:", ALFWorld "ACTION:")
     return any(m.get("role") == "assistant" and isinstance(m.get("content"), str)
                and _REACT_TURN.search(m["content"]) for m in messages)
 
