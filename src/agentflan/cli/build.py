@@ -61,7 +61,7 @@ def print_summary(m: dict[str, Any], output: Path) -> None:
         caps.add_column(col, justify="left" if col == "capability" else "right")
     for name, before in cap["before"].items():
         after = cap["after"].get(name, 0)
-        weight = cap["weights"].get(name)
+        weight = cap["weights"].get(name) if cap["mode"] != "none" else None
         caps.add_row(name, str(before), f"{after:g}", f"{after / before:.1%}" if before else "-",
                      "" if weight is None else f"{weight:g}")
     console.print(caps)

@@ -192,7 +192,7 @@ def react_renderer() -> Any:
 
 def render_react_kind(traj: Trajectory) -> Trajectory:
     rendered = react_renderer()(traj)
-    return rendered.model_copy(update={"messages": trim_tail(rendered.messages), "metadata": {**traj.metadata, **rendered.metadata, "kind": "react",
+    return rendered.model_copy(update={"messages": trim_tail(merge_adjacent(rendered.messages)), "metadata": {**traj.metadata, **rendered.metadata, "kind": "react",
                                                     "rendering": "react"}})
 
 
