@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import keyword
 
 import pytest
 from hypothesis import given
@@ -30,7 +31,10 @@ def test_arguments_json_round_trip(args: dict) -> None:
     assert parse_arguments(json.dumps(json.dumps(args))) == args  # double-encoded
 
 
-@given(st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True), arg_dicts)
+identifiers = st.from_regex(r"[a-z_][a-z0-9_]{0,10}", fullmatch=True).filter(lambda s: not keyword.iskeyword(s))
+
+
+@given(identifiers, arg_dicts.map(lambda d: {k: v for k, v in d.items() if not keyword.iskeyword(k)}))
 def test_python_call_round_trip(name: str, args: dict) -> None:
     text = f"{name}(" + ", ".join(f"{k}={v!r}" for k, v in args.items()) + ")"
     assert parse_python_call(text) == (name, args)
