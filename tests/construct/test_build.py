@@ -145,3 +145,27 @@ def test_exports_carry_the_masks(data_dir: Path, tmp_path: Path) -> None:
     assert all(t["role"] in ("system", "user", "assistant") for r in rows for t in r["conversation"])
     openai = _lines(tmp_path / "out" / "openai.jsonl")
     assert any(m.get("tool_calls") for r in openai for m in r["messages"])
+
+
+def test_a_named_local_tokenizer_counts_the_tokens(data_dir: Path, tmp_path: Path) -> None:
+    from agentflan.train.config import TinyModel
+    from agentflan.train.synthetic import synthetic_corpus
+    from agentflan.train.tiny import train_tokenizer
+
+    tok_dir = tmp_path / "tok"
+    train_tokenizer(synthetic_corpus(50), TinyModel(vocab_size=400)).save_pretrained(tok_dir)
+    m = _build(tmp_path / "out", tokenizer=str(tok_dir))
+    cap = m["capability_tokens"]
+    assert cap["counted_with"] == f"tokenizer:{tok_dir}"
+    approx = _build(tmp_path / "approx")["capability_tokens"]
+    assert cap["before"] != approx["before"]  # really counted by the tokenizer, not the approximation
+    for name, w in cap["weights"].items():
+        assert abs(cap["kept_fraction"][name] - w) <= 0.05
+
+
+def test_an_unloadable_tokenizer_fails_before_any_work(data_dir: Path, tmp_path: Path) -> None:
+    from agentflan.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tokenizer: cannot load"):
+        _build(tmp_path / "out", tokenizer=str(tmp_path / "no-such-tokenizer"))
+    assert not (tmp_path / "out").exists()
