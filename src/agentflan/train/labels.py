@@ -27,6 +27,7 @@ import re
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -136,6 +137,11 @@ class Labeller:
     # -- rendering ------------------------------------------------------------------------------------------------
     def render(self, traj: Trajectory) -> Rendered:
         """The rendered text with per-character labels. Raises `TemplateError` (stop) or `RecordError` (reject)."""
+        text, blocks = self.render_text(traj)
+        return self.label_text(traj, text, blocks)
+
+    def render_text(self, traj: Trajectory) -> tuple[str, list[tuple[int, int]] | None]:
+        """The chat template's text for a sample and, when the template has them, its generation blocks."""
         from transformers.utils.chat_template_utils import render_jinja_template
 
         if traj.calls() and not self.renders_calls:
@@ -155,7 +161,11 @@ class Labeller:
         text = texts[0]
         if traj.tools and not any(t.name in text for t in traj.tools):
             raise TemplateError(f"chat template of {self.name} dropped the tools of {describe(traj)}")
-        capability, weight = self._label_chars(traj, text, blocks[0] if self.generation_tags else None)
+        return text, blocks[0] if self.generation_tags else None
+
+    def label_text(self, traj: Trajectory, text: str, blocks: list[tuple[int, int]] | None = None) -> Rendered:
+        """Per-character labels of a sample's rendered text (see the module docstring for the rules)."""
+        capability, weight = self._label_chars(traj, text, blocks)
         return Rendered(text, capability, weight)
 
     def _label_chars(self, traj: Trajectory, text: str,
@@ -231,52 +241,92 @@ class Labeller:
                     rejects.append(_reject(traj, err))
                 continue
             if len(batch) >= batch_size:
-                yield from self._tokenize(batch, stats)
+                yield from self.tokenize(batch, stats, rejects)
                 batch = []
         if batch:
-            yield from self._tokenize(batch, stats)
+            yield from self.tokenize(batch, stats, rejects)
 
-    def _tokenize(self, batch: list[tuple[Trajectory, Rendered]], stats: LabelStats) -> Iterator[Example]:
-        enc = self.tokenizer([r.text for _, r in batch], add_special_tokens=False, return_offsets_mapping=True)
+    def tokenize(self, batch: list[tuple[Trajectory, Rendered]], stats: LabelStats,
+                 rejects: list[Reject] | None = None) -> Iterator[Example]:
+        """Tokenise labelled texts in one batched call (offsets included) and carry the labels to tokens.
+
+        The batch is labelled as one concatenation (offsets shifted by each text's start), so the numpy work
+        is a handful of calls per batch rather than per sample: labelling keeps up with plain tokenisation.
+        """
+        backend = self.tokenizer.backend_tokenizer
+        if backend.truncation is not None or backend.padding is not None:
+            backend.no_truncation()  # left over from an earlier call with truncation=True / padding=True
+            backend.no_padding()
+        encodings = backend.encode_batch([r.text for _, r in batch], add_special_tokens=False)
+        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        total = int(lengths.sum())
+        ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=total)
+        offsets = np.fromiter(chain.from_iterable(chain.from_iterable(e.offsets for e in encodings)),
+                              dtype=np.int64, count=2 * total).reshape(-1, 2)
+        char_starts = np.cumsum([0] + [len(r.text) for _, r in batch])
+        offsets += np.repeat(char_starts[:-1], lengths)[:, None]
+        capability, weight = token_labels(np.concatenate([r.capability for _, r in batch]),
+                                          np.concatenate([r.weight for _, r in batch]), offsets)
+        # Per-sample bookkeeping as array operations over the whole batch, then one cheap loop to slice.
+        n = len(batch)
+        sample = np.repeat(np.arange(n), lengths)
+        token_starts = np.concatenate([[0], np.cumsum(lengths)])
+        position = np.arange(total) - token_starts[:-1][sample]
         max_length = self.config.max_length
-        for (traj, rendered), ids, offsets in zip(batch, enc["input_ids"], enc["offset_mapping"], strict=True):
-            if len(ids) > max_length:
-                if self.config.overlong == "drop":
-                    stats.dropped_overlong += 1
-                    continue
-                stats.truncated += 1
-                ids, offsets = ids[:max_length], offsets[:max_length]
-            capability, weight = token_labels(rendered, np.asarray(offsets, dtype=np.int64).reshape(-1, 2))
-            if not (capability >= 0).any():
-                stats.rejected += 1
-                stats.rejects_by_reason["no_supervised_tokens"] += 1
-                continue
-            stats.used += 1
-            stats.tokens += len(ids)
-            counts = np.bincount(capability[capability >= 0], minlength=len(CAPABILITIES))
-            for cid in np.flatnonzero(counts):
-                stats.supervised_tokens[CAPABILITIES[cid]] += int(counts[cid])
-            yield Example(traj.id, source_name(traj), np.asarray(ids, dtype=np.int64), capability,
-                          weight if weight is not None and (weight != 1.0).any() else None)
+        overlong = lengths > max_length
+        drop = self.config.overlong == "drop"
+        keep = ~overlong[sample] if drop else position < max_length
+        supervised = keep & (capability >= 0)
+        n_caps = len(CAPABILITIES)
+        counts = np.bincount(sample[supervised] * n_caps + capability[supervised],
+                             minlength=n * n_caps).reshape(n, n_caps)
+        weighted = np.bincount(sample[keep & (weight != 1.0)], minlength=n)
+        # Every sample ends up in exactly one of used / dropped_overlong / rejected; truncated ones are used.
+        candidates = ~overlong if drop else np.ones(n, dtype=bool)
+        used = candidates & counts.any(axis=1)
+        unlabelled = int((candidates & ~used).sum())
+        if unlabelled:
+            stats.rejected += unlabelled
+            stats.rejects_by_reason["no_supervised_tokens"] += unlabelled
+            if rejects is not None:
+                for i in np.flatnonzero(candidates & ~used):
+                    where = f" in the first {max_length} tokens (truncated)" if overlong[i] else ""
+                    rejects.append(_reject(batch[i][0], RecordError("no_supervised_tokens",
+                                                                    f"no supervised token{where}")))
+        if drop:
+            stats.dropped_overlong += int(overlong.sum())
+        else:
+            stats.truncated += int((overlong & used).sum())
+        stats.used += int(used.sum())
+        stats.tokens += int(np.minimum(lengths, max_length)[used].sum())
+        totals = counts[used].sum(axis=0)
+        for cid in np.flatnonzero(totals):
+            stats.supervised_tokens[CAPABILITIES[cid]] += int(totals[cid])
+        for i in np.flatnonzero(used):
+            traj = batch[i][0]
+            lo = int(token_starts[i])
+            hi = min(int(token_starts[i + 1]), lo + max_length)
+            yield Example(traj.id, source_name(traj), ids[lo:hi], capability[lo:hi],
+                          weight[lo:hi] if weighted[i] else None)
 
 
-def token_labels(rendered: Rendered, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+def token_labels(char_capability: np.ndarray, char_weight: np.ndarray,
+                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-token (capability, weight) from per-character labels: a token takes the label of its first
-    supervised character. Vectorised, because it runs over every token of the corpus."""
-    n_chars = len(rendered.text)
-    sup = rendered.capability >= 0
-    if not sup.any() or len(offsets) == 0:
-        return np.full(len(offsets), NONE, dtype=np.int8), None
+    supervised character. ``offsets`` are (start, end) character ranges into the label arrays."""
+    n_chars = len(char_capability)
+    if n_chars == 0 or len(offsets) == 0:
+        return np.full(len(offsets), NONE, dtype=np.int8), np.ones(len(offsets), dtype=np.float32)
     # next_sup[i]: index of the first supervised character at or after i (n_chars when none).
-    idx = np.where(sup, np.arange(n_chars), n_chars)
+    idx = np.where(char_capability >= 0, np.arange(n_chars), n_chars)
     next_sup = np.append(np.minimum.accumulate(idx[::-1])[::-1], n_chars)
-    starts = np.clip(offsets[:, 0], 0, n_chars)
+    starts = np.minimum(offsets[:, 0], n_chars)
     ends = offsets[:, 1]
     first = next_sup[starts]
     hit = (first < ends) & (ends > starts)
     safe = np.minimum(first, n_chars - 1)
-    capability = np.where(hit, rendered.capability[safe], NONE).astype(np.int8)
-    weight = np.where(hit, rendered.weight[safe], 1.0).astype(np.float32)
+    capability = np.where(hit, char_capability[safe], NONE).astype(np.int8)
+    weight = np.where(hit, char_weight[safe], 1.0).astype(np.float32)
     return capability, weight
 
 
@@ -297,16 +347,18 @@ def _find_call_text(text: str, needle: str, start: int) -> tuple[int, int] | Non
     """A call's name or arguments as templates write them: the name quoted or bare; the arguments as
     ``json.dumps`` writes them by default (``tojson``), compact, or with non-ASCII escaped."""
     if needle.startswith("{"):
-        candidates = [needle]
+        found = _find(text, needle, start)
+        if found is not None:
+            return found
         try:
             value = json.loads(needle)
-            candidates += [json.dumps(value, ensure_ascii=False, separators=(",", ":")),
-                           json.dumps(value), json.dumps(value, separators=(",", ":")),
-                           json.dumps(value, ensure_ascii=False, indent=2), json.dumps(value, indent=4)]
         except ValueError:
-            pass
-        found = [f for c in dict.fromkeys(candidates) if (f := _find(text, c, start)) is not None]
-        return min(found) if found else None
+            return None
+        variants = [json.dumps(value, ensure_ascii=False, separators=(",", ":")), json.dumps(value),
+                    json.dumps(value, separators=(",", ":")), json.dumps(value, ensure_ascii=False, indent=2),
+                    json.dumps(value, indent=4)]
+        hits = [f for v in dict.fromkeys(variants) if (f := _find(text, v, start)) is not None]
+        return min(hits) if hits else None
     quoted = _find(text, f'"{needle}"', start)
     if quoted is not None:
         return quoted[0] + 1, quoted[1] - 1

@@ -254,7 +254,7 @@ def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
         max_steps=cfg.max_steps,
         learning_rate=cfg.lr,
         lr_scheduler_type=cfg.scheduler,
-        warmup_steps=cfg.warmup_ratio,  # a float in [0, 1) is a ratio of the total steps
+        **_warmup(cfg.warmup_ratio),
         per_device_train_batch_size=cfg.per_device_batch_size,
         gradient_accumulation_steps=cfg.gradient_accumulation_steps,
         weight_decay=cfg.weight_decay,
@@ -275,13 +275,21 @@ def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
     )
 
 
-def _checkpointing(on: bool) -> dict[str, Any]:
-    # transformers 5 renamed gradient_checkpointing to activation_checkpointing (the old name warns).
+def _has_argument(name: str) -> bool:
     import dataclasses
 
-    name = "activation_checkpointing" if any(
-        f.name == "activation_checkpointing" for f in dataclasses.fields(TrainingArguments)) else "gradient_checkpointing"
+    return any(f.name == name for f in dataclasses.fields(TrainingArguments))
+
+
+def _checkpointing(on: bool) -> dict[str, Any]:
+    # transformers 5 renamed gradient_checkpointing to activation_checkpointing (the old name warns).
+    name = "activation_checkpointing" if _has_argument("activation_checkpointing") else "gradient_checkpointing"
     return {name: on, f"{name}_kwargs": {"use_reentrant": False} if on else None}
+
+
+def _warmup(ratio: float) -> dict[str, Any]:
+    # transformers 5 takes a ratio as a float warmup_steps; 4.x has warmup_ratio.
+    return {"warmup_steps": ratio} if not _has_argument("warmup_ratio") else {"warmup_ratio": ratio}
 
 
 def _checkpoint(cfg: TrainConfig, out: Path, last: Any) -> str | None:

@@ -1,0 +1,92 @@
+"""Tokenisation with labels vs plain ``tokenizer(...)`` of the same rendered texts, measured in one run.
+
+Both sides start from the same chat-template renderings (rendering is timed once, apart, since any training
+pipeline pays it). Plain: ``tokenizer(texts)`` in batches. Labelled: locating every assistant part in the text
+(per-character labels), ``tokenizer(texts, return_offsets_mapping=True)`` in batches and carrying the labels to
+tokens. Goal: labelled throughput >= 70% of plain.
+
+    python benchmarks/tokenize_labels.py                        # synthetic corpus, tokenizer trained on it
+    python benchmarks/tokenize_labels.py --data out/build --samples 3000 --tokenizer path/to/hf-tokenizer
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+from agentflan.pipeline.read import read_file
+from agentflan.schema import Trajectory
+from agentflan.train.config import LabelConfig, TinyModel
+from agentflan.train.labels import Labeller, LabelStats
+from agentflan.train.synthetic import synthetic_corpus
+from agentflan.train.tiny import train_tokenizer
+
+BATCH = 64
+
+
+def load(data: str | None, samples: int) -> list[Trajectory]:
+    if data is None:
+        return synthetic_corpus(samples)
+    path = Path(data)
+    path = path / "canonical.jsonl" if path.is_dir() else path
+    out = [t for t in read_file(path) if isinstance(t, Trajectory)]
+    return (out * (samples // max(len(out), 1) + 1))[:samples]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", help="an agentflan build directory or any readable file (default: synthetic)")
+    ap.add_argument("--samples", type=int, default=2000)
+    ap.add_argument("--tokenizer", help="a local Hugging Face tokenizer directory (default: trained on the data)")
+    ap.add_argument("--repeats", type=int, default=5)
+    args = ap.parse_args()
+
+    trajectories = load(args.data, args.samples)
+    if args.tokenizer:
+        from transformers import AutoTokenizer
+
+        tokenizer = AutoTokenizer.from_pretrained(args.tokenizer)
+    else:
+        tokenizer = train_tokenizer(trajectories, TinyModel())
+    labeller = Labeller(tokenizer, LabelConfig(max_length=1 << 20))
+
+    t0 = time.perf_counter()
+    rendered = [(t, *labeller.render_text(t)) for t in trajectories]
+    render_s = time.perf_counter() - t0
+    texts = [text for _, text, _ in rendered]
+    n_chars = sum(map(len, texts))
+
+    def plain() -> int:
+        n = 0
+        for i in range(0, len(texts), BATCH):
+            n += sum(map(len, tokenizer(texts[i:i + BATCH], add_special_tokens=False)["input_ids"]))
+        return n
+
+    def labelled() -> int:
+        n = 0
+        stats = LabelStats()
+        for i in range(0, len(rendered), BATCH):
+            batch = [(t, labeller.label_text(t, text, blocks)) for t, text, blocks in rendered[i:i + BATCH]]
+            n += sum(len(ex) for ex in labeller.tokenize(batch, stats))
+        return n
+
+    times: dict[str, list[float]] = {"plain": [], "labelled": []}
+    tokens: dict[str, int] = {}
+    for _ in range(args.repeats):  # interleaved, so machine load hits both alike
+        for name, fn in (("plain", plain), ("labelled", labelled)):
+            start = time.perf_counter()
+            tokens[name] = fn()
+            times[name].append(time.perf_counter() - start)
+    plain_s, labelled_s = statistics.median(times["plain"]), statistics.median(times["labelled"])
+    print(f"samples {len(texts)}, characters {n_chars}, tokens {tokens['plain']} (labelled: {tokens['labelled']})")
+    print(f"chat-template rendering (shared by both, once): {render_s:.3f} s, {len(texts) / render_s:.0f} samples/s")
+    print(f"plain tokenizer(texts):      median {plain_s:.3f} s  {tokens['plain'] / plain_s:,.0f} tokens/s")
+    print(f"labelled (locate + offsets): median {labelled_s:.3f} s  {tokens['labelled'] / labelled_s:,.0f} tokens/s")
+    print(f"labelled throughput / plain: {plain_s / labelled_s:.1%} (goal >= 70%)")
+    print(f"with rendering included on both sides: {(render_s + plain_s) / (render_s + labelled_s):.1%}")
+
+
+if __name__ == "__main__":
+    main()
