@@ -169,3 +169,21 @@ def test_an_unloadable_tokenizer_fails_before_any_work(data_dir: Path, tmp_path:
     with pytest.raises(ConfigError, match="tokenizer: cannot load"):
         _build(tmp_path / "out", tokenizer=str(tmp_path / "no-such-tokenizer"))
     assert not (tmp_path / "out").exists()
+
+
+def test_a_record_that_cannot_be_aligned_is_counted_once(data_dir: Path, tmp_path: Path) -> None:
+    from construct_fixtures import write_jsonl
+
+    from agentflan.schema import Message, Trajectory
+
+    bad = Trajectory(id="only-user", messages=[Message(role="user", content="hello?")])
+    write_jsonl(data_dir / "agent" / "bad.jsonl", [bad.to_dict()])
+    m = _build(tmp_path / "out", agent={"inputs": [
+        {"path": "agent/agent.jsonl", "format": "canonical", "name": "agent"},
+        {"path": "agent/bad.jsonl", "format": "canonical", "name": "bad"}]})
+    entry = next(e for e in m["inputs"] if e["name"] == "bad")
+    assert (entry["read"], entry["used"], entry["rejected"]) == (1, 0, 1)
+    assert entry["rejects_by_reason"] == {"align:no_assistant_turn": 1}
+    rejects = _lines(tmp_path / "out" / "rejects.jsonl")
+    assert [r["reason"] for r in rejects if r.get("item") == "only-user"] == ["align:no_assistant_turn"]
+    assert len(rejects) == m["rejected"]

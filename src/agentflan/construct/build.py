@@ -193,7 +193,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
                 rendered = (align.render_react_kind(source) if it.key in react_keys
                             else align.render_chat(source, seed))
             except RecordError as err:
-                ledger.construction_reject("align", it, err)
+                # Not used at all (unless a later step uses it), so counted once, against its input.
                 ledger.leave_out(it, f"align:{err.reason}", err.detail)
                 continue
             records.append(rendered)
