@@ -187,3 +187,21 @@ def test_a_record_that_cannot_be_aligned_is_counted_once(data_dir: Path, tmp_pat
     rejects = _lines(tmp_path / "out" / "rejects.jsonl")
     assert [r["reason"] for r in rejects if r.get("item") == "only-user"] == ["align:no_assistant_turn"]
     assert len(rejects) == m["rejected"]
+
+
+def test_general_data_in_openai_and_sharegpt_form(data_dir: Path, tmp_path: Path) -> None:
+    from construct_fixtures import write_jsonl
+
+    write_jsonl(data_dir / "chat" / "openai.jsonl", [
+        {"messages": [{"role": "user", "content": f"Say {i}."}, {"role": "assistant", "content": f"{i}!"}]}
+        for i in range(5)])
+    write_jsonl(data_dir / "chat" / "sharegpt.jsonl", [
+        {"conversations": [{"from": "human", "value": f"Echo {i}"}, {"from": "gpt", "value": f"Echo {i}"}]}
+        for i in range(5)])
+    m = _build(tmp_path / "out", general={"inputs": [{"path": "chat/openai.jsonl", "name": "oa"},
+                                                      {"path": "chat/sharegpt.jsonl", "name": "sg"}], "ratio": 10})
+    general = [r for r in _lines(tmp_path / "out" / "canonical.jsonl") if r["metadata"]["kind"] == "general"]
+    # all used (the ratio asks for more than exist); by_source also counts negatives made from their queries
+    assert Counter(r["metadata"]["source"] for r in general) == {"oa": 5, "sg": 5}
+    assert m["mix"]["general_used"] == 10 and m["mix"]["general_wanted"] > 10
+    assert {p["capability"] for r in general for msg in r["messages"] for p in msg.get("parts", [])} == {"general"}
