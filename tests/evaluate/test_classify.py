@@ -88,6 +88,13 @@ def test_truncated_calls_are_malformed(calls: list[dict], shape: str, data: st.D
     ("Here is data: {\"name\": \"Alice\", \"age\": 3}", "abstain"),
     ('Here: {"name": "weather", "arguments": {"city"', "malformed"),
     ("[]", "abstain"),
+    ('{"name": "John", "age": 30}', "abstain"),  # a data object, not a call
+    ('{"name": "John"}', "abstain"),
+    ('{"name": "search"}', "args_invalid"),  # an offered tool named alone: a call with no arguments
+    ("max(3, 5) is 5, and print(x) prints x.", "abstain"),  # prose that opens like a call
+    ("Thought: x\nAction: weather\nAction Input: {\"city\": \"Paris\"}\n\nI hope this helps.", "call"),
+    ("Thought: x\nAction: weather\nAction Input: ```json\n{\"city\": \"Paris\"}\n```", "call"),
+    ("Thought: x\nAction: weather\nAction Input: city=Paris", "malformed"),
     ({"role": "assistant", "content": "No tool needed."}, "abstain"),
     ({"role": "assistant", "content": None, "tool_calls": [
         {"type": "function", "function": {"name": "weather", "arguments": "{\"city\": \"Paris\"}"}}]}, "call"),

@@ -45,7 +45,7 @@ SHAPES = ("openai", "hermes", "react", "json", "python", "bracket")
 # A JSON object that opens like a call; if no complete JSON value covers it, the call was cut off.
 _JSON_CALL_START = re.compile(r"\{\s*\"(?:name|function|tool_calls|arguments|parameters)\"\s*:")
 # The whole reply opens like a Python call (optionally inside a list), e.g. "get_weather(city='Pa".
-_PY_CALL_START = re.compile(r"^\s*\[?\s*[A-Za-z_][\w.]*\(")
+_PY_CALL_START = re.compile(r"^\s*\[?\s*(?P<name>[A-Za-z_][\w.]*)\(")
 # ReAct actions that end the episode rather than call a tool (ToolBench's Finish, FireAct's finish[...]).
 _FINISH_ACTIONS = {"finish", "final answer", "final_answer", "finalaction"}
 # Models often continue past their Action Input and invent the observation; it is not part of the arguments.
@@ -177,9 +177,28 @@ def _react(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
             continue
         if raw_input is not None:
             cut = _OBSERVATION.search(raw_input)
-            raw_input = raw_input[: cut.start()] if cut else raw_input
+            raw_input = _leading_json(raw_input[: cut.start()] if cut else raw_input)
         _add(out, "react", action.splitlines()[0].strip() if action else "", raw_input, "react: Action Input")
     return True
+
+
+def _json_call(item: Any, tools: Mapping[str, Any]) -> tuple[str, Any] | None:
+    """A JSON call object; a lone ``{"name": X}`` counts only when X is an offered tool, since an answer that is
+    a data object with a name field (``{"name": "John"}``) is not a call."""
+    call = json_call(item)
+    if call is not None and isinstance(item, dict) and set(item) == {"name"} and call[0] not in tools:
+        return None
+    return call
+
+
+def _leading_json(text: str) -> str:
+    """A JSON object at the start of an Action Input, without prose the model wrote after it; text that does not
+    start with a complete object is returned as is (for `parse_arguments` to accept or report)."""
+    stripped = strip_fence(text.strip())
+    values = json_values(stripped)
+    if values and values[0][1] == 0 and isinstance(values[0][0], dict):
+        return stripped[: values[0][2]]
+    return text
 
 
 def _json(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
@@ -190,7 +209,7 @@ def _json(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
         items = value if isinstance(value, list) else [value]
         if isinstance(value, dict) and isinstance(value.get("tool_calls"), list):
             items = value["tool_calls"]
-        calls = [json_call(item) for item in items]
+        calls = [_json_call(item, tools) for item in items]
         if items and all(c is not None for c in calls):
             found = True
             if isinstance(value, dict) and (_LIST_OPEN.search(text[:start]) or _LIST_NEXT.match(text[end:])):
@@ -233,7 +252,9 @@ def _python(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
         if is_whole or all(name in tools for name, _ in calls):
             out.calls.extend(ParsedCall(name, args, "python") for name, args in calls)
             return True
-    if _PY_CALL_START.match(whole) and "\n" not in whole.strip():
+    start = _PY_CALL_START.match(whole)
+    # "max(3, 5) is 5" is prose; "get_weather(city='Par" is a call cut off (its brackets never close).
+    if start and (whole.count("(") > whole.count(")") or start.group("name") in tools):
         out.malformed.append("python: a call expression that does not parse (truncated?)")
         return True
     return False
