@@ -40,7 +40,8 @@ class Collected:
 def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path | None = None, seed: int = 0,
             limit: int | None = None) -> Collected:
     """The samples of the named benchmarks. Agent-H comes from a built set (``agent_h_path``) or is built
-    from ``data``; ``limit`` caps each BFCL category and each Agent-H circumstance."""
+    from ``data`` (``limit`` queries per circumstance, default `agent_h.DEFAULT_LIMIT`); ``limit`` also caps
+    each BFCL category."""
     from agentflan.paths import data_root
 
     benches = list(benches)
@@ -61,7 +62,8 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
                 out.samples = _cap_agent_h(out.samples, limit)
             out.sources["agent-h"] = {"path": str(agent_h_path)}
         else:
-            built = agent_h.build(data or data_root(), seed=seed, limit=limit)
+            built = agent_h.build(data or data_root(), seed=seed,
+                                  limit=agent_h.DEFAULT_LIMIT if limit is None else limit)
             out.samples.extend(built.samples)
             out.sources["agent-h"] = {k: v for k, v in built.manifest.items() if k != "inputs"}
     if bfcl_names:
