@@ -163,22 +163,21 @@ def _react(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
     for i, (name, body, _, _) in enumerate(sections):
         if name != "action":
             continue
-        action = body.strip()
+        # The action is its first line; models sometimes keep talking on the lines after it.
+        action = body.strip().splitlines()[0].strip() if body.strip() else ""
         following = sections[i + 1] if i + 1 < len(sections) else None
         raw_input = following[1] if following and following[0] == "action_input" else None
-        bracket = parse_bracket_call(action)
-        if bracket and raw_input is None:
-            action, raw_input = bracket[0], None
-            if action.lower() in _FINISH_ACTIONS and action not in tools:
-                continue
-            _add(out, "react", action, _bracket_arguments(bracket[0], bracket[1], tools), "react")
-            continue
-        if action.lower() in _FINISH_ACTIONS and action not in tools:
+        bracket = parse_bracket_call(action) if raw_input is None else None
+        name = bracket[0] if bracket else action
+        if name.lower() in _FINISH_ACTIONS and name not in tools:
+            continue  # the episode's answer, not a tool call
+        if bracket:
+            _add(out, "react", name, _bracket_arguments(bracket[0], bracket[1], tools), "react")
             continue
         if raw_input is not None:
             cut = _OBSERVATION.search(raw_input)
             raw_input = _leading_json(raw_input[: cut.start()] if cut else raw_input)
-        _add(out, "react", action.splitlines()[0].strip() if action else "", raw_input, "react: Action Input")
+        _add(out, "react", name, raw_input, "react: Action Input")
     return True
 
 
