@@ -7,6 +7,8 @@ overrides, validate with pydantic, and report problems naming the file and the f
 ...     data: dict = {}
 >>> apply_overrides({"lr": 1e-5}, ["lr=2e-5", "data.path=x.jsonl"])
 {'lr': 2e-05, 'data': {'path': 'x.jsonl'}}
+>>> apply_overrides({"inputs": [{"path": "a"}]}, ["inputs.0.cap=10"])
+{'inputs': [{'path': 'a', 'cap': 10}]}
 """
 
 from __future__ import annotations
@@ -37,17 +39,30 @@ def parse_override(text: str) -> tuple[list[str], Any]:
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
+    """Set each ``dotted.key=value``; a numeric key indexes an existing list (``agent.inputs.0.cap=10``)."""
     for text in overrides:
         keys, value = parse_override(text)
-        node = data
+        node: Any = data
         for k in keys[:-1]:
+            if isinstance(node, list):
+                node = node[_index(node, k, text)]
+                continue
             child = node.get(k)
-            if not isinstance(child, dict):
+            if not isinstance(child, dict | list):
                 child = {}
                 node[k] = child
             node = child
-        node[keys[-1]] = value
+        if isinstance(node, list):
+            node[_index(node, keys[-1], text)] = value
+        else:
+            node[keys[-1]] = value
     return data
+
+
+def _index(items: list[Any], key: str, text: str) -> int:
+    if not key.isdigit() or int(key) >= len(items):
+        raise ConfigError(f"--set {text!r}: {key!r} is not an index of a list of {len(items)} item(s)")
+    return int(key)
 
 
 def load_yaml(path: str | Path) -> dict[str, Any]:

@@ -113,3 +113,12 @@ def test_bfcl_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     monkeypatch.setattr(inputs.subprocess, "run", offline)
     with pytest.raises(ConfigError, match=r"offline.*AGENTFLAN_DATA"):
         inputs.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "no-root", tmp_path / "cache")
+
+
+def test_set_reaches_into_lists_of_inputs(tmp_path: Path) -> None:
+    path = tmp_path / "r.yaml"
+    path.write_text(yaml.safe_dump(recipe_dict()))
+    recipe = load_config(path, Recipe, ["agent.inputs.0.cap=5", "general.inputs.1.name=mt"])
+    assert recipe.agent.inputs[0].cap == 5 and recipe.general.inputs[1].name == "mt"
+    with pytest.raises(ConfigError, match=r"'3' is not an index of a list of 2"):
+        load_config(path, Recipe, ["general.inputs.3.cap=1"])

@@ -7,9 +7,8 @@ tool choice, the arguments) chosen in a seeded order, or by setting loss weights
 
 Masking is not a per-unit coin flip: on small data a coin flip with p = 0.25 can keep 10% or 40% of a
 capability. Units are visited in a seeded order and masked while masking brings the kept tokens closer to the
-target, which lands within half of one unit of it.
-
->>> # before: retrieval 400 tokens in 100 units; weights retrieval 0.25 → after: ~100 tokens kept
+target, which lands within half of one unit of it. For example, with 400 retrieval tokens in 100 units and
+weight 0.25 (kept_fraction), about 75 units are masked and close to 100 tokens stay supervised.
 """
 
 from __future__ import annotations

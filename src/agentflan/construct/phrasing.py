@@ -1,11 +1,11 @@
 """Varied phrasings: pools of short templates, one picked per record by a seeded draw, rendered sandboxed.
 
 Fixed sentences would teach the model one more format to over-fit (the paper's observation 1), so every
-sentence the construction writes itself (tool introductions, elicit statements, negative replies, format
-instructions) is drawn from a pool. The draw depends only on the seed, the record and the purpose.
+sentence the construction writes itself (tool introductions, elicit statements, negative replies, the requests
+of missing-argument samples) is drawn from a pool. The draw depends only on the seed, the record and the purpose.
 
->>> say("elicit", 0, "rec-1", name="weather")  # doctest: +SKIP
-'I will use the `weather` tool.'
+>>> say("elicit", 0, "rec-1", name="weather")
+'The right tool here is `weather`.'
 """
 
 from __future__ import annotations
@@ -44,21 +44,6 @@ POOLS: dict[str, tuple[str, ...]] = {
         "To do that, I'll use `{{ name }}`.",
         "I need the `{{ name }}` tool now.",
         "I will take the `{{ name }}` action.",
-    ),
-    # Lead-in to the arguments (understanding) when the arguments are written as text.
-    "arguments": (
-        "I will call it with these arguments:",
-        "The arguments are:",
-        "Here are the parameters I will pass:",
-        "I'll pass the following input:",
-        "With this input:",
-    ),
-    # Reasoning that was empty in the source gets no invented text; these open a first-person thought that the
-    # source wrote with a keyword ("Thought: I need ...") only when the thought itself is not first-person.
-    "no_need_reply_intro": (
-        "",
-        "No tool is needed for this. ",
-        "I can answer this directly. ",
     ),
     # (c) no tools + a query that needs one: say so, do not pretend to call.
     "no_tools_needs_tool": (
