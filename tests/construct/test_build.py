@@ -205,3 +205,14 @@ def test_general_data_in_openai_and_sharegpt_form(data_dir: Path, tmp_path: Path
     assert Counter(r["metadata"]["source"] for r in general) == {"oa": 5, "sg": 5}
     assert m["mix"]["general_used"] == 10 and m["mix"]["general_wanted"] > 10
     assert {p["capability"] for r in general for msg in r["messages"] for p in msg.get("parts", [])} == {"general"}
+
+
+def test_output_does_not_depend_on_input_order(data_dir: Path, tmp_path: Path) -> None:
+    a = _build(tmp_path / "a")
+    agent_file = data_dir / "agent" / "agent.jsonl"
+    lines = agent_file.read_text(encoding="utf-8").splitlines(keepends=True)
+    agent_file.write_text("".join(reversed(lines)), encoding="utf-8")
+    b = _build(tmp_path / "b")
+    sha = {o["path"]: o["sha256"] for o in a["outputs"]}
+    assert {o["path"]: o["sha256"] for o in b["outputs"]}["canonical.jsonl"] == sha["canonical.jsonl"]
+    assert {o["path"]: o["sha256"] for o in b["outputs"]}["openai.jsonl"] == sha["openai.jsonl"]
