@@ -242,10 +242,8 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
             pool_of = general_queries if circumstance == "tools_given_no_need" else tool_queries
             if circumstance == "missing_argument":
                 pool_of = [q for q in pool_of if maker.strippable(q) is not None]
-            if circumstance == "distractor_tools":
-                pool_of = [q for q in pool_of if q.traj.calls()]
-            if circumstance == "distractor_tools":
-                pool_of = [q for q in pool_of if q.key in agent_keys]
+            if circumstance == "distractor_tools":  # a positive to widen: an agent trajectory that calls
+                pool_of = [q for q in pool_of if q.key in agent_keys and q.traj.calls()]
             make = getattr(maker, circumstance)
             for q in negatives.rank(pool_of, seed, circumstance):
                 if negatives_made[circumstance] >= wanted:
