@@ -13,6 +13,7 @@ overrides, validate with pydantic, and report problems naming the file and the f
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -22,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 from agentflan.errors import ConfigError
 
 M = TypeVar("M", bound=BaseModel)
+
+_SCIENTIFIC = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -35,6 +38,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = yaml.safe_load(raw) if raw != "" else ""
     except yaml.YAMLError:
         value = raw
+    if isinstance(value, str) and _SCIENTIFIC.fullmatch(raw.strip()):
+        # YAML 1.1 reads "2e-5" (no dot) as a string; a learning rate on the command line means the number.
+        value = float(raw)
     return key.strip().split("."), value
 
 
