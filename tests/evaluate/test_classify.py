@@ -23,11 +23,12 @@ names = st.from_regex(r"[a-z][a-z0-9_]{0,8}(\.[a-z][a-z0-9_]{0,6})?", fullmatch=
 scalars = st.one_of(st.booleans(), st.integers(-10**6, 10**6), st.text(max_size=15),
                     st.floats(allow_nan=False, allow_infinity=False, width=32))
 values = st.one_of(scalars, st.lists(scalars, max_size=3), st.dictionaries(st.text(max_size=5), scalars, max_size=2))
-arg_dicts = st.dictionaries(st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True), values, max_size=4)
+keys = st.from_regex(r"[a-z_][a-z0-9_]{0,8}", fullmatch=True).filter(lambda k: not keyword.iskeyword(k))
+arg_dicts = st.dictionaries(keys, values, max_size=4)
 calls_st = st.lists(st.fixed_dictionaries({"name": names, "arguments": arg_dicts}), min_size=1, max_size=3)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(calls_st, st.sampled_from(SHAPES))
 def test_round_trip_every_shape(calls: list[dict], shape: str) -> None:
     parsed = parse_reply(render(calls, shape))
@@ -35,7 +36,7 @@ def test_round_trip_every_shape(calls: list[dict], shape: str) -> None:
     assert [c.to_dict() for c in parsed.calls] == calls
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=300, deadline=None)
 @given(calls_st, st.sampled_from(["hermes", "json", "json_fenced", "parameters", "python", "openai"]),
        st.data())
 def test_truncated_calls_are_malformed(calls: list[dict], shape: str, data: st.DataObject) -> None:

@@ -197,8 +197,14 @@ def _read_source(file: Path, role: str, pools: _Pools, data: Path) -> dict[str, 
         return info
     queries = list(_queries(file, info))
     target = pools.tool_query if role == "tool_query" else pools.general_query
-    target.extend((f"{rel}#{key}", text) for key, text in queries)
-    info["used"] = len(queries)
+    seen = {text for _, text in target}
+    fresh = []
+    for key, text in queries:  # the same query twice (one instruction with several inputs) would weigh double
+        if text not in seen:
+            seen.add(text)
+            fresh.append((f"{rel}#{key}", text))
+    target.extend(fresh)
+    info["used"] = len(fresh)
     return info
 
 
@@ -218,16 +224,15 @@ def _take_bfcl(traj: Trajectory, role: str, pools: _Pools) -> int:
 
 
 def _queries(file: Path, info: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """(stable key, query text) from a query file or an agent corpus.
+    """(stable key, query text): the first user turn of each trajectory the format readers find in the file.
 
-    Query lists (self-instruct ``instruction``+``input``, MT-Bench ``turns``, ToolBench ``query``) are not agent
-    trajectories, so no format reader covers them: their records are taken as they are. Any other file is read
-    through the format readers and contributes the first user turn of each trajectory.
+    ToolBench's instruction files (``{query, api_list}``) are query lists that no trajectory reader covers; when a
+    file holds nothing but such records, their ``query`` is taken directly.
     """
     first = next((r for r in iter_records(file) if not isinstance(r, Reject)), None)
-    if first is not None and isinstance(first.value, dict) and _query_of(first.value) is not None:
+    if first is not None and _toolbench_query(first.value) is not None:
         for rec in iter_records(file):
-            text = _query_of(rec.value) if not isinstance(rec, Reject) else None
+            text = _toolbench_query(rec.value) if not isinstance(rec, Reject) else None
             if text:
                 yield f"{rec.index}", text
         return
@@ -239,17 +244,9 @@ def _queries(file: Path, info: dict[str, Any]) -> Iterator[tuple[str, str]]:
                 format=stats.format)
 
 
-def _query_of(record: Any) -> str | None:
-    if not isinstance(record, dict):
-        return None
-    if isinstance(record.get("instruction"), str):  # self-instruct
-        instances = record.get("instances") or [{}]
-        extra = instances[0].get("input", "") if isinstance(instances[0], dict) else ""
-        return (record["instruction"] + ("\n\n" + extra if extra else "")).strip() or None
-    if isinstance(record.get("turns"), list) and record["turns"] and isinstance(record["turns"][0], str):
-        return record["turns"][0]  # MT-Bench: the first turn stands alone
-    if isinstance(record.get("query"), str) and "api_list" in record:  # ToolBench instruction files
-        return record["query"]
+def _toolbench_query(record: Any) -> str | None:
+    if isinstance(record, dict) and isinstance(record.get("query"), str) and "api_list" in record:
+        return record["query"].strip() or None
     return None
 
 

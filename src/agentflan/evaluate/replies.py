@@ -253,7 +253,8 @@ def _python(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
             return True
     start = _PY_CALL_START.match(whole)
     # "max(3, 5) is 5" is prose; "get_weather(city='Par" is a call cut off (its brackets never close).
-    if start and (whole.count("(") > whole.count(")") or start.group("name") in tools):
+    unclosed = whole.count("(") > whole.count(")") or whole.count("[") > whole.count("]")
+    if start and (unclosed or start.group("name") in tools):
         out.malformed.append("python: a call expression that does not parse (truncated?)")
         return True
     return False
