@@ -162,12 +162,38 @@ def test_template_without_tool_role_or_generation_tags(tiny_tokenizer, llama_tok
     assert Labeller(tiny_tokenizer).tool_role is True and Labeller(tiny_tokenizer).generation_tags is True
 
 
-def test_template_that_cannot_render_tools_names_template_and_sample(tiny_tokenizer):
-    labeller = Labeller(tiny_tokenizer, LabelConfig(), template_name="llama-2-chat", chat_template=LLAMA2)
+def test_template_that_cannot_render_calls_names_template_and_sample(llama_tokenizer):
+    labeller = Labeller(llama_tokenizer, LabelConfig(calls="native"), template_name="llama-2-chat",
+                        chat_template=LLAMA2)
     with pytest.raises(TemplateError) as err:
         labeller.render(demo())
-    assert "llama-2-chat" in str(err.value) and "demo-1" in str(err.value)
+    assert "llama-2-chat cannot render tool calls" in str(err.value) and "demo-1" in str(err.value)
     assert "fixtures/demo.jsonl:7" in str(err.value)
+
+
+def test_template_that_cannot_render_tools_undescribed_in_the_prompt(llama_tokenizer):
+    labeller = Labeller(llama_tokenizer, LabelConfig(), template_name="llama-2-chat", chat_template=LLAMA2)
+    with pytest.raises(TemplateError, match=r"llama-2-chat cannot render tools .*demo-1.* does not name weather"):
+        labeller.render(demo())
+
+
+def test_calls_written_as_text_for_a_template_without_tool_calls(llama_tokenizer):
+    tok = llama_tokenizer
+    labeller = Labeller(tok, LabelConfig(), chat_template=LLAMA2)
+    traj = demo()
+    traj.messages[0] = Message(role="system", content="Tools: weather (current weather in a city).")
+    rendered = labeller.render(traj)
+    assert 'Checking zebra first.\n\n```json\n{"name": "weather", "arguments": {"city": "Paris"}}\n``` </s>' in \
+        rendered.text
+    (ex,), _, _ = labelled(labeller, traj)
+    offsets = tok(rendered.text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    by_cap: dict[str, str] = {}
+    for (s, e), c in zip(offsets, ex.capability, strict=True):
+        if c >= 0:
+            by_cap[CAPABILITIES[c]] = by_cap.get(CAPABILITIES[c], "") + rendered.text[s:e]
+    assert "weather" in by_cap["retrieval"] and "Paris" in by_cap["understanding"]
+    assert "```json" in by_cap["instruction_following"] and by_cap["instruction_following"].count("</s>") == 2
+    assert by_cap["reasoning"].strip() == "Checking zebra first."
 
 
 def test_template_exception_is_reported_with_the_sample(llama_tokenizer):
@@ -250,3 +276,52 @@ def test_property_mask_matches_parts_with_loss(tiny_tokenizer, sample):
     # A token that straddles a supervised and an unsupervised part counts as supervised (the rule), so the
     # expectation uses any-overlap, computed here from the parts alone.
     assert [bool(c >= 0) for c in ex.capability] == expected_mask(text, offsets, spans)
+
+
+def test_sample_without_supervised_parts_is_rejected_with_reason(tiny_tokenizer):
+    traj = Trajectory(id="masked", provenance=Provenance(source="x.jsonl", line=3), messages=[
+        Message(role="user", content="hi"), Message(role="assistant", content="hello", loss=False)])
+    stats, rejects = LabelStats(), []
+    assert list(Labeller(tiny_tokenizer).examples([traj], stats, rejects)) == []
+    assert stats.rejects_by_reason == {"no_supervised_tokens": 1}
+    row = rejects[0].to_dict()
+    assert (row["id"], row["source"], row["line"], row["reason"]) == ("masked", "x.jsonl", 3, "no_supervised_tokens")
+
+
+# Llama-3.1 style: tools as JSON in the first user turn, calls as {"name", "parameters"} with compact JSON,
+# results in an `ipython` turn, <|eot_id|> ends a turn, no {% generation %} tags.
+LLAMA31 = (
+    "{{ bos_token }}{%- for message in messages %}"
+    "{%- if message.role == 'user' and loop.index0 <= 1 and tools %}<|start_header_id|>user<|end_header_id|>\n\n"
+    "{%- for t in tools %}{{ t | tojson }}\n\n{%- endfor %}{{ message.content }}<|eot_id|>"
+    "{%- elif message.role == 'assistant' and message.tool_calls %}"
+    "<|start_header_id|>assistant<|end_header_id|>\n\n{{ message.content }}"
+    "{%- for c in message.tool_calls %}{\"name\": \"{{ c.function.name }}\", \"parameters\": "
+    "{{ c.function.arguments | tojson(separators=(',', ':')) }}}{%- endfor %}<|eot_id|>"
+    "{%- elif message.role == 'tool' or message.role == 'ipython' %}"
+    "<|start_header_id|>ipython<|end_header_id|>\n\n{{ message.content }}<|eot_id|>"
+    "{%- else %}<|start_header_id|>{{ message.role }}<|end_header_id|>\n\n{{ message.content }}<|eot_id|>"
+    "{%- endif %}{%- endfor %}"
+)
+
+
+def test_llama31_style_template_reformatting_calls(tiny_tokenizer):
+    tok = copy.deepcopy(tiny_tokenizer)
+    tok.add_special_tokens({"bos_token": "<|begin_of_text|>", "eos_token": "<|eot_id|>",
+                            "additional_special_tokens": ["<|start_header_id|>", "<|end_header_id|>"]})
+    labeller = Labeller(tok, LabelConfig(), chat_template=LLAMA31)
+    assert labeller.tool_role and not labeller.generation_tags
+    traj = demo()
+    rendered = labeller.render(traj)
+    assert '"parameters": {"city":"Paris"}' in rendered.text  # compact JSON: not the canonical spacing
+    (ex,), stats, _ = labelled(labeller, traj)
+    offsets = tok(rendered.text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    by_cap: dict[str, str] = {}
+    for (s, e), c in zip(offsets, ex.capability, strict=True):
+        if c >= 0:
+            by_cap[CAPABILITIES[c]] = by_cap.get(CAPABILITIES[c], "") + rendered.text[s:e]
+    assert "Paris" in by_cap["understanding"] and "weather" in by_cap["retrieval"]
+    assert by_cap["instruction_following"].count("<|eot_id|>") == 2  # both assistant turns end supervised
+    tokens = [rendered.text[s:e] for s, e in offsets]
+    assert tokens.count("<|eot_id|>") == 5  # system, user, assistant, ipython, assistant
+    assert stats.used == 1

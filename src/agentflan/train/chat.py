@@ -20,6 +20,7 @@ turns and consecutive turns of one role are merged, as XTuner's ``openai_map_fn`
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -35,17 +36,42 @@ def template_has_tool_role(template: str) -> bool:
     return bool(_TOOL_ROLE.search(template))
 
 
-def hf_chat(traj: Trajectory, tool_role: bool = True) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
-    """(messages, tools) for ``apply_chat_template``; ``tool_role=False`` folds tool results into user turns.
+def hf_chat(traj: Trajectory, tool_role: bool = True,
+            calls_as_text: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+    """(messages, tools) for ``apply_chat_template``.
 
     The openai writer gives the Hugging Face shape (arguments as dicts); agentflan's labels travel as extra
-    message keys that templates ignore.
+    message keys that templates ignore. ``tool_role=False`` folds tool results into user turns;
+    ``calls_as_text=True`` writes each call into its assistant turn as a JSON code block (`call_text`), for
+    templates that never read ``tool_calls``.
     """
     record = formats.writer("openai").write(traj)
     messages: list[dict[str, Any]] = record["messages"]
+    if calls_as_text:
+        messages = [_calls_in_content(m) for m in messages]
     if not tool_role:
         messages = _fold_tool_turns(messages)
     return messages, record["tools"] or None
+
+
+def call_text(name: str, arguments: dict[str, Any]) -> str:
+    """A call written as text, as the agentflan export writes a call its text does not mention::
+
+        ```json
+        {"name": "weather", "arguments": {"city": "Paris"}}
+        ```
+    """
+    return "```json\n" + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + "\n```"
+
+
+def _calls_in_content(m: dict[str, Any]) -> dict[str, Any]:
+    calls = m.get("tool_calls")
+    if not calls:
+        return m
+    texts = [call_text(c["function"]["name"], c["function"]["arguments"]) for c in calls]
+    out = {k: v for k, v in m.items() if k != "tool_calls"}
+    out["content"] = "\n\n".join(t for t in [m["content"], *texts] if t)
+    return out
 
 
 def _fold_tool_turns(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -60,6 +60,9 @@ class LabelConfig(_Strict):
     scaffolding: bool = True
     # "auto": tool results as `tool` messages if the template knows that role, else merged into user turns.
     tool_role: Literal["auto", "tool", "user"] = "auto"
+    # "auto": native tool calls if the template reads `tool_calls`, else each call written into its assistant
+    # turn as a JSON code block (labels kept); "native" makes such a template an error; "text" always writes text.
+    calls: Literal["auto", "native", "text"] = "auto"
     # Multiply each token's loss by its part's weight (set by a build recipe's balancing); False ignores them.
     use_weights: bool = True
     # Per-source losses are tracked for the most frequent sources; the rest are logged as "other".

@@ -15,7 +15,8 @@ Rules (``LabelConfig``):
   is true (`agentflan.capabilities.spans` resolves defaults: assistant turns get loss unless a flag says no);
 - with ``scaffolding`` on, the template's own text inside a supervised assistant turn (call wrappers, the
   end-of-turn token) is supervised too, labelled ``instruction_following``: with ``{% generation %}`` tags the
-  turn is what the tags enclose, without them it ends at the first special token after the last part;
+  turn is what the tags enclose; without them it ends at the first closing special token found within a few
+  characters of template text after the last part (``}<|eot_id|>``, ``\n</tool_call><|im_end|>``, `` </s>``);
 - a token is supervised when any of its characters is; its capability and weight are those of its first
   supervised character.
 """
@@ -44,6 +45,8 @@ IGNORE = -100
 NONE = -1  # capability id of an unsupervised token
 CAPABILITY_ID = {c: i for i, c in enumerate(CAPABILITIES)}
 SCAFFOLDING = CAPABILITY_ID["instruction_following"]
+# Template text allowed between a turn's last part and its end token (Qwen's "\n</tool_call>" is 13).
+_MAX_CLOSING_GAP = 32
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
@@ -126,13 +129,15 @@ class Labeller:
         self.generation_tags = bool(_GENERATION_TAG.search(template))
         role = self.config.tool_role
         self.tool_role = template_has_tool_role(template) if role == "auto" else role == "tool"
-        self.renders_calls = "tool_calls" in template
         self.renders_tools = "tools" in template
+        calls = self.config.calls
+        self.calls_as_text = calls == "text" or (calls == "auto" and "tool_calls" not in template)
+        self.renders_calls = self.calls_as_text or "tool_calls" in template
         # End-of-turn tokens: special tokens that may close an assistant turn (not ones that open one).
         specials = {t for t in getattr(tokenizer, "all_special_tokens", []) if t}
         specials |= {str(t) for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if getattr(t, "special", False)}
-        opening = {tokenizer.bos_token, tokenizer.pad_token}
-        self.end_tokens = sorted((t for t in specials if t not in opening), key=len, reverse=True)
+        self.specials = sorted(specials, key=len, reverse=True)
+        self.end_tokens = [t for t in self.specials if not _opens(t, tokenizer)]
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def render(self, traj: Trajectory) -> Rendered:
@@ -146,11 +151,8 @@ class Labeller:
 
         if traj.calls() and not self.renders_calls:
             raise TemplateError(f"chat template of {self.name} cannot render tool calls (it never reads "
-                                f"`tool_calls`): {describe(traj)}")
-        if traj.tools and not self.renders_tools:
-            raise TemplateError(f"chat template of {self.name} cannot render tools (it never reads `tools`): "
-                                f"{describe(traj)}")
-        messages, tools = hf_chat(traj, tool_role=self.tool_role)
+                                f"`tool_calls`; labels.calls: text writes them as JSON): {describe(traj)}")
+        messages, tools = hf_chat(traj, tool_role=self.tool_role, calls_as_text=self.calls_as_text)
         try:
             texts, blocks = render_jinja_template(
                 conversations=[messages], tools=tools, chat_template=self.template,
@@ -159,17 +161,23 @@ class Labeller:
             raise TemplateError(f"chat template of {self.name} failed on {describe(traj)}: "
                                 f"{type(exc).__name__}: {exc}") from None
         text = texts[0]
-        if traj.tools and not any(t.name in text for t in traj.tools):
-            raise TemplateError(f"chat template of {self.name} dropped the tools of {describe(traj)}")
         return text, blocks[0] if self.generation_tags else None
 
     def label_text(self, traj: Trajectory, text: str, blocks: list[tuple[int, int]] | None = None) -> Rendered:
         """Per-character labels of a sample's rendered text (see the module docstring for the rules)."""
-        capability, weight = self._label_chars(traj, text, blocks)
+        capability, weight, first_reply = self._label_chars(traj, text, blocks)
+        missing = [t.name for t in traj.tools if t.name not in text[:first_reply]]
+        if missing:
+            # A template that ignores `tools` is fine when the sample's own prompt describes them (Agent-FLAN
+            # data describes tools in the system turn); otherwise the model would learn to call unseen tools.
+            why = "it never reads `tools`" if not self.renders_tools else "it dropped them"
+            raise TemplateError(f"chat template of {self.name} cannot render tools ({why}) and the prompt of "
+                                f"{describe(traj)} does not name {', '.join(missing[:5])}")
         return Rendered(text, capability, weight)
 
     def _label_chars(self, traj: Trajectory, text: str,
-                     blocks: list[tuple[int, int]] | None) -> tuple[np.ndarray, np.ndarray]:
+                     blocks: list[tuple[int, int]] | None) -> tuple[np.ndarray, np.ndarray, int]:
+        """Per-character capability and weight, and where the first assistant reply starts."""
         cap = np.full(len(text), NONE, dtype=np.int8)
         weight = np.ones(len(text), dtype=np.float32)
         use_weights = self.config.use_weights
@@ -178,6 +186,7 @@ class Labeller:
             if span.text.strip():
                 by_message[span.message].append(span)
         cursor = 0
+        first_reply = len(text)
         for index, message in enumerate(traj.messages):
             if message.role != "assistant":
                 found = _find(text, message.content, cursor) if message.content.strip() else None
@@ -196,6 +205,7 @@ class Labeller:
                                           f"messages.{index}")
                     continue
                 located.append((found[0], found[1], CAPABILITY_ID[span.capability], span.weight, span.loss))
+                first_reply = min(first_reply, found[0])
                 cursor = found[1]
             if not any(span[4] for span in located):
                 continue
@@ -213,17 +223,20 @@ class Labeller:
                 cap[s:e] = c if loss else NONE
                 if loss and use_weights and w != 1.0:
                     weight[s:e] = w
-        return cap, weight
+        return cap, weight, first_reply
 
     def _end_of_turn(self, text: str, end: int) -> int:
-        """Extend a turn over whitespace and the special token that closes it (if one follows at once)."""
-        probe = end
-        while probe < len(text) and text[probe] in " \n" and probe - end < 4:
-            probe += 1
-        for token in self.end_tokens:
-            if text.startswith(token, probe):
-                return probe + len(token)
-        return end
+        """Extend a turn to the special token that closes it, when one follows within a short stretch of
+        template text (a call wrapper's closing ``}`` or ``</tool_call>``) holding no other special token."""
+        hits = [(pos, token) for token in self.end_tokens
+                if (pos := text.find(token, end, end + _MAX_CLOSING_GAP + len(token))) >= 0]
+        if not hits:
+            return end
+        pos, token = min(hits)
+        gap = text[end:pos]
+        if any(special in gap for special in self.specials):
+            return end
+        return pos + len(token)
 
     # -- tokenisation -----------------------------------------------------------------------------------------------
     def examples(self, trajectories: Iterable[Trajectory], stats: LabelStats,
@@ -308,6 +321,13 @@ class Labeller:
             hi = min(int(token_starts[i + 1]), lo + max_length)
             yield Example(traj.id, source_name(traj), ids[lo:hi], capability[lo:hi],
                           weight[lo:hi] if weighted[i] else None)
+
+
+def _opens(token: str, tokenizer: Any) -> bool:
+    """Special tokens that open something (a text, a turn, a header) never close a turn."""
+    lowered = token.lower()
+    return (token in (tokenizer.bos_token, tokenizer.pad_token) or "start" in lowered or "begin" in lowered
+            or token in ("[INST]", "[AVAILABLE_TOOLS]", "[TOOL_RESULTS]"))
 
 
 def token_labels(char_capability: np.ndarray, char_weight: np.ndarray,

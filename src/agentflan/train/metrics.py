@@ -134,10 +134,11 @@ def plot(metrics: Path, out: Path) -> Path:
     for ax, prefix, title in ((axes[0], "loss/", "per capability"), (axes[1], "loss/source/", "per source")):
         keys = sorted({k for r in rows for k in r if k.startswith(prefix) and
                        (prefix != "loss/" or not k.startswith("loss/source/"))})
-        for key in keys:
+        colours = plt.get_cmap("tab10" if len(keys) <= 10 else "tab20")
+        for n, key in enumerate(keys):
             points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
             if points:
-                ax.plot(*zip(*points, strict=True), marker=".", label=key[len(prefix):])
+                ax.plot(*zip(*points, strict=True), marker=".", label=key[len(prefix):], color=colours(n % 20))
         if prefix == "loss/":
             points = [(r["step"], r["loss"]) for r in rows if r.get("loss") is not None]
             if points:
