@@ -35,21 +35,23 @@ def sets(items: list[str]) -> list[str]:
 def test_tiny_cpu_recipe_shortened(build_dir: Path, tmp_path: Path):
     out = tmp_path / "run"
     result = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
-                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=24", *SMALL]))
+                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=32", *SMALL,
+                        "per_device_batch_size=2"]))
     assert result.exit_code == 0, result.output
     rows = [r for r in read_metrics(out / "metrics.jsonl") if "train_runtime" not in r]
-    assert [r["step"] for r in rows] == [4, 8, 12, 16, 20, 24]
+    assert [r["step"] for r in rows] == list(range(4, 33, 4))
     summary = json.loads((out / "train_summary.json").read_text())
     present = set(summary["labels"]["supervised_tokens"])
     assert present == set(CAPABILITIES)  # the synthetic corpus exercises every capability
-    for row in rows:
-        for cap in present:
-            assert math.isfinite(row[f"loss/{cap}"]), (row["step"], cap)
-        assert {"loss/source/tools", "loss/source/general"} <= set(row)
+    for cap in present:  # a finite loss for every capability in the data (a window may miss a rare one)
+        values = [row[f"loss/{cap}"] for row in rows if f"loss/{cap}" in row]
+        assert values and all(math.isfinite(v) for v in values), cap
+        assert all(row[f"tokens/{cap}"] > 0 for row in rows if f"loss/{cap}" in row)
+    assert all(any(k.startswith("loss/source/") for k in row) for row in rows)
     assert rows[-1]["loss"] < rows[0]["loss"] * 0.8  # it learns
     assert (out / "capability_loss.png").stat().st_size > 10_000
     assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer_config.json").exists()
-    assert summary["labels"]["used"] == 120 and summary["result"]["global_step"] == 24
+    assert summary["labels"]["used"] == 120 and summary["result"]["global_step"] == 32
 
 
 @pytest.mark.slow
