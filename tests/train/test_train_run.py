@@ -137,3 +137,13 @@ def test_accelerate_configs_load():
     assert kinds["zero2"].deepspeed_config["zero_stage"] == 2
     assert kinds["zero3"].deepspeed_config["zero_stage"] == 3
     assert str(kinds["fsdp"].distributed_type) == "DistributedType.FSDP"
+
+
+def test_unreadable_data_fails_with_rejects_written(tmp_path: Path):
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"foo": 1}\nnot json\n', encoding="utf-8")
+    out = tmp_path / "out"
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "-q", "--set", f"data={bad}", "--set", f"output_dir={out}")
+    assert result.exit_code == 1 and "no usable sample" in result.output
+    rows = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
+    assert [r["line"] for r in rows] == [1, 2] and all(r["source"] == str(bad) for r in rows)

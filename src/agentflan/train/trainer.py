@@ -18,7 +18,7 @@ from typing import Any
 import torch
 from transformers import Trainer, TrainingArguments
 
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, InputError
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
@@ -87,7 +87,10 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
     # 1. Data: every supported format, rejects counted and kept.
     trajectories, inputs, rejects = read_data(cfg, show_progress and state.is_main_process)
     if not trajectories:
-        raise ConfigError(f"data: no usable sample in {', '.join(s['path'] for s in inputs)}")
+        if state.is_main_process:
+            write_rejects(out, rejects)
+        raise InputError(f"data: no usable sample in {', '.join(s['path'] for s in inputs)} "
+                         f"(reasons in {out / REJECTS_FILE})")
 
     # 2. Tokenizer: the model's own (with its chat template), or one trained on this data for a tiny model.
     with state.main_process_first():
@@ -100,11 +103,10 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
     label_stats = LabelStats()
     with RecordProgress("tokenising", total=len(trajectories), enabled=show_progress and state.is_main_process) \
             as progress:
-        examples = []
-        for ex in labeller.examples(_counted(trajectories, progress), label_stats, rejects):
-            examples.append(ex)
+        examples = list(labeller.examples(_counted(trajectories, progress), label_stats, rejects))
+    del trajectories  # the token arrays are all training needs from here on
     if not examples:
-        raise ConfigError(f"no sample has supervised tokens after labelling: {label_stats.to_dict()}")
+        raise InputError(f"no sample has supervised tokens after labelling: {label_stats.to_dict()}")
 
     # 4. Rows: one sample each, or packed up to max_length without crossing sample boundaries.
     sources = tracked_sources(examples, cfg.labels.max_sources)
@@ -126,6 +128,13 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
     trainer = CapabilityTrainer(model=model, args=args, train_dataset=RowDataset(rows), data_collator=collator,
                                 processing_class=tokenizer, tracker=LossTracker(sources),
                                 callbacks=[MetricsFile(out / METRICS_FILE)])
+    if not show_progress:  # --quiet: no per-step printing or saving bars either
+        from transformers.trainer_callback import PrinterCallback, ProgressCallback
+        from transformers.utils import logging as hf_logging
+
+        trainer.remove_callback(PrinterCallback)
+        trainer.remove_callback(ProgressCallback)
+        hf_logging.disable_progress_bar()
     result = trainer.train(resume_from_checkpoint=checkpoint)
 
     # 7. Outputs: final model + tokenizer, summary, plot.
@@ -320,9 +329,7 @@ def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]],
         tmp = metrics.with_name(f".{metrics.name}.tmp-{os.getpid()}")
         tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
         os.replace(tmp, metrics)
-    with RecordSink(out / REJECTS_FILE) as sink:
-        for rej in rejects:
-            sink.write(rej.to_dict())
+    write_rejects(out, rejects)
     write_json_atomic(out / SUMMARY_FILE, {
         "config": cfg.model_dump(mode="json"),
         "inputs": inputs,
@@ -332,3 +339,9 @@ def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]],
         "sources": sources,
         "resumed_from": resuming,
     })
+
+
+def write_rejects(out: Path, rejects: list[Reject]) -> None:
+    with RecordSink(out / REJECTS_FILE) as sink:
+        for rej in rejects:
+            sink.write(rej.to_dict())
