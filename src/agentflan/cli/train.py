@@ -26,7 +26,7 @@ def train_command(
 
     Example:
 
-        agentflan train recipes/train/tiny-cpu.yaml --set data=out/build --set max_steps=30 --set output_dir=/tmp/run
+        agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --set max_steps=30 --set output_dir=/tmp/run
     """
     # Validate the config (unknown keys, bad values) before importing torch or loading any model.
     from agentflan.train.config import load_train_config

@@ -166,7 +166,7 @@ class Labeller:
     def label_text(self, traj: Trajectory, text: str, blocks: list[tuple[int, int]] | None = None) -> Rendered:
         """Per-character labels of a sample's rendered text (see the module docstring for the rules)."""
         capability, weight, first_reply = self._label_chars(traj, text, blocks)
-        missing = [t.name for t in traj.tools if t.name not in text[:first_reply]]
+        missing = [t.name for t in traj.tools if text.find(t.name, 0, first_reply) < 0]
         if missing:
             # A template that ignores `tools` is fine when the sample's own prompt describes them (Agent-FLAN
             # data describes tools in the system turn); otherwise the model would learn to call unseen tools.
@@ -261,11 +261,7 @@ class Labeller:
 
     def tokenize(self, batch: list[tuple[Trajectory, Rendered]], stats: LabelStats,
                  rejects: list[Reject] | None = None) -> Iterator[Example]:
-        """Tokenise labelled texts in one batched call (offsets included) and carry the labels to tokens.
-
-        The batch is labelled as one concatenation (offsets shifted by each text's start), so the numpy work
-        is a handful of calls per batch rather than per sample: labelling keeps up with plain tokenisation.
-        """
+        """Tokenise labelled texts in one batched call and carry the labels to tokens (`carry_labels`)."""
         backend = self.tokenizer.backend_tokenizer
         if backend.truncation is not None or backend.padding is not None:
             backend.no_truncation()  # left over from an earlier call with truncation=True / padding=True
@@ -274,12 +270,9 @@ class Labeller:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         total = int(lengths.sum())
         ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=total)
-        offsets = np.fromiter(chain.from_iterable(chain.from_iterable(e.offsets for e in encodings)),
-                              dtype=np.int64, count=2 * total).reshape(-1, 2)
-        char_starts = np.cumsum([0] + [len(r.text) for _, r in batch])
-        offsets += np.repeat(char_starts[:-1], lengths)[:, None]
-        capability, weight = token_labels(np.concatenate([r.capability for _, r in batch]),
-                                          np.concatenate([r.weight for _, r in batch]), offsets)
+        carried = [carry_labels(e, r.capability, r.weight) for e, (_, r) in zip(encodings, batch, strict=True)]
+        capability = np.concatenate([c for c, _ in carried])
+        weight = np.concatenate([w for _, w in carried])
         # Per-sample bookkeeping as array operations over the whole batch, then one cheap loop to slice.
         n = len(batch)
         sample = np.repeat(np.arange(n), lengths)
@@ -330,24 +323,43 @@ def _opens(token: str, tokenizer: Any) -> bool:
             or token in ("[INST]", "[AVAILABLE_TOOLS]", "[TOOL_RESULTS]"))
 
 
-def token_labels(char_capability: np.ndarray, char_weight: np.ndarray,
-                 offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-token (capability, weight) from per-character labels: a token takes the label of its first
-    supervised character. ``offsets`` are (start, end) character ranges into the label arrays."""
-    n_chars = len(char_capability)
-    if n_chars == 0 or len(offsets) == 0:
-        return np.full(len(offsets), NONE, dtype=np.int8), np.ones(len(offsets), dtype=np.float32)
-    # next_sup[i]: index of the first supervised character at or after i (n_chars when none).
-    idx = np.where(char_capability >= 0, np.arange(n_chars), n_chars)
-    next_sup = np.append(np.minimum.accumulate(idx[::-1])[::-1], n_chars)
-    starts = np.minimum(offsets[:, 0], n_chars)
-    ends = offsets[:, 1]
-    first = next_sup[starts]
-    hit = (first < ends) & (ends > starts)
-    safe = np.minimum(first, n_chars - 1)
-    capability = np.where(hit, char_capability[safe], NONE).astype(np.int8)
-    weight = np.where(hit, char_weight[safe], 1.0).astype(np.float32)
+def carry_labels(encoding: Any, char_capability: np.ndarray,
+                 char_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-token (capability, weight) from per-character labels: a token is supervised when any of its
+    characters is, and takes the label of its first supervised character.
+
+    Works run by run (a run = characters with one label) through the encoding's character → token map, a few
+    calls per run, rather than converting every token's offsets to Python: labelling keeps up with plain
+    tokenisation. Runs are visited last to first, so a token shared by two runs ends with the earlier's label.
+    """
+    n = len(encoding.ids)
+    capability = np.full(n, NONE, dtype=np.int8)
+    weight = np.ones(n, dtype=np.float32)
+    if n == 0 or not (char_capability >= 0).any():
+        return capability, weight
+    change = np.flatnonzero((char_capability[1:] != char_capability[:-1]) | (char_weight[1:] != char_weight[:-1])) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(char_capability)]])
+    keep = char_capability[starts] >= 0
+    for s, e in reversed(list(zip(starts[keep].tolist(), ends[keep].tolist(), strict=True))):
+        first = _token_of(encoding, range(s, e))
+        if first is None:  # every character of the run was dropped by the tokenizer's normaliser
+            continue
+        last = _token_of(encoding, range(e - 1, s - 1, -1))
+        # A character split over several tokens (byte-level BPE) maps to its first token: take the rest too.
+        while last + 1 < n and (chars := encoding.token_to_chars(last + 1)) is not None and chars[0] < e:
+            last += 1
+        capability[first:last + 1] = char_capability[s]
+        weight[first:last + 1] = char_weight[s]
     return capability, weight
+
+
+def _token_of(encoding: Any, chars: range) -> int | None:
+    for c in chars:
+        token = encoding.char_to_token(c)
+        if token is not None:
+            return token
+    return None
 
 
 def _find(text: str, needle: str, start: int) -> tuple[int, int] | None:
