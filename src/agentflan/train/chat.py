@@ -15,7 +15,8 @@ Before / after::
 
 Arguments stay dicts: Hugging Face templates serialise them themselves (``| tojson``), unlike the OpenAI API
 that wants JSON strings. For a template with no ``tool`` role (Llama 2, Mistral v1) tool results become user
-turns and consecutive turns of one role are merged, as XTuner's ``openai_map_fn`` does for Agent-FLAN data.
+turns and consecutive turns of one role are merged, as XTuner's ``openai_map_fn`` does for Agent-FLAN data; for
+one that never reads ``tool_calls`` each call is written into its assistant turn as a JSON code block.
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Each sample is rendered through the model's own chat template, every assistant part is located in the rendered
 text (searching forward, so templates may add or reformat what lies around it), the characters are labelled,
-and the offset mapping of a fast tokenizer carries the labels to tokens.
+and the fast tokenizer's character → token map carries the labels to tokens.
 
 Before / after (ChatML template, ``|`` marks token boundaries)::
 
@@ -41,6 +41,7 @@ from agentflan.schema import CAPABILITIES, Trajectory
 from agentflan.train.chat import hf_chat, template_has_tool_role
 from agentflan.train.config import LabelConfig
 
+Run = tuple[int, int, int, float]
 IGNORE = -100
 NONE = -1  # capability id of an unsupervised token
 CAPABILITY_ID = {c: i for i, c in enumerate(CAPABILITIES)}
@@ -92,8 +93,8 @@ class LabelStats:
 @dataclass
 class Rendered:
     text: str
-    capability: np.ndarray  # per character, NONE where not supervised
-    weight: np.ndarray  # per character
+    # Supervised character runs (start, end, capability id, weight): sorted, non-overlapping.
+    runs: list[Run]
 
 
 def source_name(traj: Trajectory) -> str:
@@ -165,7 +166,7 @@ class Labeller:
 
     def label_text(self, traj: Trajectory, text: str, blocks: list[tuple[int, int]] | None = None) -> Rendered:
         """Per-character labels of a sample's rendered text (see the module docstring for the rules)."""
-        capability, weight, first_reply = self._label_chars(traj, text, blocks)
+        runs, first_reply = self._label_chars(traj, text, blocks)
         missing = [t.name for t in traj.tools if text.find(t.name, 0, first_reply) < 0]
         if missing:
             # A template that ignores `tools` is fine when the sample's own prompt describes them (Agent-FLAN
@@ -173,13 +174,12 @@ class Labeller:
             why = "it never reads `tools`" if not self.renders_tools else "it dropped them"
             raise TemplateError(f"chat template of {self.name} cannot render tools ({why}) and the prompt of "
                                 f"{describe(traj)} does not name {', '.join(missing[:5])}")
-        return Rendered(text, capability, weight)
+        return Rendered(text, runs)
 
     def _label_chars(self, traj: Trajectory, text: str,
-                     blocks: list[tuple[int, int]] | None) -> tuple[np.ndarray, np.ndarray, int]:
-        """Per-character capability and weight, and where the first assistant reply starts."""
-        cap = np.full(len(text), NONE, dtype=np.int8)
-        weight = np.ones(len(text), dtype=np.float32)
+                     blocks: list[tuple[int, int]] | None) -> tuple[list[Run], int]:
+        """The supervised character runs, and where the first assistant reply starts."""
+        runs: list[Run] = []
         use_weights = self.config.use_weights
         by_message: dict[int, list[Span]] = defaultdict(list)
         for span in spans(traj, supervised_only=False):
@@ -209,21 +209,27 @@ class Labeller:
                 cursor = found[1]
             if not any(span[4] for span in located):
                 continue
-            if self.config.scaffolding:
-                start, end = located[0][0], located[-1][1]
+            scaffolding = self.config.scaffolding
+            start, end = located[0][0], located[-1][1]
+            if scaffolding:
                 if blocks is not None:
                     block = next((b for b in blocks if b[0] <= start < b[1]), None)
                     if block is not None:
                         start, end = min(start, block[0]), max(end, block[1])
                 else:
                     end = self._end_of_turn(text, end)
-                cap[start:end] = SCAFFOLDING
                 cursor = max(cursor, end)
+            # The turn from start to end: parts with loss, unsupervised parts, and template text between them.
+            pos = start
             for s, e, c, w, loss in located:
-                cap[s:e] = c if loss else NONE
-                if loss and use_weights and w != 1.0:
-                    weight[s:e] = w
-        return cap, weight, first_reply
+                if scaffolding and s > pos:
+                    runs.append((pos, s, SCAFFOLDING, 1.0))
+                if loss:
+                    runs.append((s, e, c, w if use_weights else 1.0))
+                pos = e
+            if scaffolding and end > pos:
+                runs.append((pos, end, SCAFFOLDING, 1.0))
+        return runs, first_reply
 
     def _end_of_turn(self, text: str, end: int) -> int:
         """Extend a turn to the special token that closes it, when one follows within a short stretch of
@@ -270,7 +276,7 @@ class Labeller:
         lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
         total = int(lengths.sum())
         ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=total)
-        carried = [carry_labels(e, r.capability, r.weight) for e, (_, r) in zip(encodings, batch, strict=True)]
+        carried = [carry_labels(e, r.runs) for e, (_, r) in zip(encodings, batch, strict=True)]
         capability = np.concatenate([c for c, _ in carried])
         weight = np.concatenate([w for _, w in carried])
         # Per-sample bookkeeping as array operations over the whole batch, then one cheap loop to slice.
@@ -323,25 +329,18 @@ def _opens(token: str, tokenizer: Any) -> bool:
             or token in ("[INST]", "[AVAILABLE_TOOLS]", "[TOOL_RESULTS]"))
 
 
-def carry_labels(encoding: Any, char_capability: np.ndarray,
-                 char_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-token (capability, weight) from per-character labels: a token is supervised when any of its
+def carry_labels(encoding: Any, runs: list[Run]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-token (capability, weight) from supervised character runs: a token is supervised when any of its
     characters is, and takes the label of its first supervised character.
 
-    Works run by run (a run = characters with one label) through the encoding's character → token map, a few
-    calls per run, rather than converting every token's offsets to Python: labelling keeps up with plain
-    tokenisation. Runs are visited last to first, so a token shared by two runs ends with the earlier's label.
+    Works run by run through the encoding's character → token map, a few calls per run, rather than converting
+    every token's offsets to Python: labelling keeps up with plain tokenisation. Runs are visited last to first,
+    so a token shared by two runs ends with the earlier's label.
     """
     n = len(encoding.ids)
     capability = np.full(n, NONE, dtype=np.int8)
     weight = np.ones(n, dtype=np.float32)
-    if n == 0 or not (char_capability >= 0).any():
-        return capability, weight
-    change = np.flatnonzero((char_capability[1:] != char_capability[:-1]) | (char_weight[1:] != char_weight[:-1])) + 1
-    starts = np.concatenate([[0], change])
-    ends = np.concatenate([change, [len(char_capability)]])
-    keep = char_capability[starts] >= 0
-    for s, e in reversed(list(zip(starts[keep].tolist(), ends[keep].tolist(), strict=True))):
+    for s, e, cap, w in reversed(runs):
         first = _token_of(encoding, range(s, e))
         if first is None:  # every character of the run was dropped by the tokenizer's normaliser
             continue
@@ -349,8 +348,8 @@ def carry_labels(encoding: Any, char_capability: np.ndarray,
         # A character split over several tokens (byte-level BPE) maps to its first token: take the rest too.
         while last + 1 < n and (chars := encoding.token_to_chars(last + 1)) is not None and chars[0] < e:
             last += 1
-        capability[first:last + 1] = char_capability[s]
-        weight[first:last + 1] = char_weight[s]
+        capability[first:last + 1] = cap
+        weight[first:last + 1] = w
     return capability, weight
 
 

@@ -202,7 +202,7 @@ def load_tokenizer(cfg: TrainConfig, trajectories: list[Trajectory], out: Path, 
         tokenizer.pad_token = tokenizer.eos_token
     if not getattr(tokenizer, "is_fast", False):
         raise ConfigError(f"model.name_or_path: {cfg.model.name_or_path} has no fast tokenizer; labelling needs "
-                          "character offsets (a `tokenizers` tokenizer)")
+                          "the character → token map of a `tokenizers` (fast) tokenizer")
     return tokenizer
 
 
