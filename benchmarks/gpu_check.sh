@@ -55,11 +55,13 @@ from pathlib import Path
 run = Path(sys.argv[1])
 rows = [json.loads(l) for l in (run / "metrics.jsonl").read_text().splitlines() if l.strip()]
 steps = [r for r in rows if "train_runtime" not in r]
-caps = sorted(k for k in steps[0] if k.startswith("loss/") and not k.startswith("loss/source/"))
+keys = sorted({k for r in steps for k in r if k.startswith("loss/")})
+caps = [k for k in keys if not k.startswith("loss/source/")]
+fmt = lambda v: f"{v:8.4f}" if isinstance(v, float) else f"{'-':>8}"
 print(f"{'metric':32} {'first':>8} {'last':>8}")
-for k in ["loss", *caps, *sorted(k for k in steps[0] if k.startswith("loss/source/"))]:
-    print(f"{k:32} {steps[0][k]:8.4f} {steps[-1][k]:8.4f}")
-bad = [(r["step"], k) for r in steps for k in caps if r.get(k) is None or not math.isfinite(r[k])]
+for k in ["loss", *caps, *(k for k in keys if k.startswith("loss/source/"))]:
+    print(f"{k:32} {fmt(steps[0].get(k))} {fmt(steps[-1].get(k))}")
+bad = [(r["step"], k) for r in steps for k in caps if k in r and (r[k] is None or not math.isfinite(r[k]))]
 summary = json.loads((run / "train_summary.json").read_text())
 print("bf16:", summary["config"]["bf16"], "| steps:", summary["result"]["global_step"],
       "| train_runtime s:", summary["result"].get("train_runtime"))
