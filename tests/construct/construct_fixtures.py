@@ -63,3 +63,13 @@ def recipe_dict(**overrides: Any) -> dict[str, Any]:
     for key, value in overrides.items():
         base[key] = value
     return base
+
+
+def assert_shares_match_weights(capability_tokens: dict, tolerance: float = 0.05) -> None:
+    """After balancing, each weighted capability's share of the weighted capabilities' supervised tokens is
+    the weights' ratio (the issue's ±5% criterion)."""
+    weights = capability_tokens["weights"]
+    total = sum(weights.values())
+    for name, w in weights.items():
+        share = capability_tokens["share_after"][name]
+        assert abs(share - w / total) <= tolerance, (name, share, w / total, capability_tokens["share_after"])

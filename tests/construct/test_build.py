@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from construct_fixtures import recipe_dict
+from construct_fixtures import assert_shares_match_weights, recipe_dict
 from fake_endpoint import fake_endpoint
 
 from agentflan.config import validate
@@ -50,8 +50,7 @@ def test_manifest_counts_add_up(data_dir: Path, tmp_path: Path) -> None:
     assert {o["path"] for o in m["outputs"]} >= {"canonical.jsonl", "agentflan.jsonl", "openai.jsonl",
                                                   "rejects.jsonl"}
     assert m["react_fraction"]["actual"] == 0.25 and m["seed"] == 0
-    for cap, w in m["capability_tokens"]["weights"].items():
-        assert abs(m["capability_tokens"]["kept_fraction"][cap] - w) <= 0.05
+    assert_shares_match_weights(m["capability_tokens"])
     assert m["capability_tokens"]["counted_with"].startswith("approx-regex")
     assert m["mix"]["general_used"] == m["by_kind"]["general"]
 
@@ -159,8 +158,7 @@ def test_a_named_local_tokenizer_counts_the_tokens(data_dir: Path, tmp_path: Pat
     assert cap["counted_with"] == f"tokenizer:{tok_dir}"
     approx = _build(tmp_path / "approx")["capability_tokens"]
     assert cap["before"] != approx["before"]  # really counted by the tokenizer, not the approximation
-    for name, w in cap["weights"].items():
-        assert abs(cap["kept_fraction"][name] - w) <= 0.05
+    assert_shares_match_weights(cap)
 
 
 def test_an_unloadable_tokenizer_fails_before_any_work(data_dir: Path, tmp_path: Path) -> None:

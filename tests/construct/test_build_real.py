@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from construct_fixtures import assert_shares_match_weights
 
 from agentflan.config import load_config
 from agentflan.construct.build import build
@@ -26,8 +27,8 @@ def test_agent_flan_recipe_on_the_real_data(real_data: Path, tmp_path: Path) -> 
     assert m["by_kind"]["instruct"] > 0 and set(m["instruct_formats"]) == {"json", "react", "template"}
     assert abs(m["react_fraction"]["actual"] - recipe.alignment.react_fraction) <= 0.02
     cap = m["capability_tokens"]
-    for name, weight in recipe.balance.weights.items():
-        assert abs(cap["kept_fraction"][name] - weight) <= 0.05, (name, cap["kept_fraction"])
+    assert cap["weights"] == recipe.balance.weights
+    assert_shares_match_weights(cap)
     assert m["records"] == sum(m["by_kind"].values()) == sum(m["by_source"].values())
     for entry in m["inputs"]:
         assert entry["read"] == entry["used"] + entry["rejected"], entry

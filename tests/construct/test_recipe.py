@@ -38,7 +38,7 @@ def test_unknown_keys_are_named() -> None:
     ({"balance": {"weights": {"retrieval": -1}}}, "balance.weights"),
     ({"balance": {"weights": {"reasoning": 0, "retrieval": 0}}}, "balance.weights"),
     ({"balance": {"weights": {"luck": 0.5}}}, "balance.weights"),
-    ({"balance": {"weights": {"retrieval": 2.0}}}, "balance"),
+    ({"balance": {"target": "kept_fraction", "weights": {"retrieval": 2.0}}}, "balance"),
     ({"general": {"inputs": [{"path": "g"}], "ratio": 1, "eta": 0.2}}, "general"),
     ({"general": {"inputs": [{"path": "g"}]}}, "<root>"),
     ({"general": {"inputs": [{"path": "g"}], "eta": 0}}, "general.eta"),

@@ -57,9 +57,10 @@ class BalanceSpec(_Spec):
     # mask: seeded per-part loss masks (the released data's per-turn `loss`); weight: loss weights carried into
     # training; none: leave every part supervised.
     mode: Literal["mask", "weight", "none"] = "mask"
-    # kept_fraction: a weight is the share of that capability's supervised tokens kept (paper: "halve one
-    # capability" = 0.5); share: after balancing the capabilities' token counts stand in the weights' ratio.
-    target: Literal["kept_fraction", "share"] = "kept_fraction"
+    # share: after balancing, the capabilities' supervised token counts stand in the weights' ratio (the paper
+    # writes the mix as a ratio, 1 : 0.25 : 0.75); kept_fraction: a weight is the share of that capability's
+    # own tokens kept (the reading of Table 2's "halve one capability" ablations).
+    target: Literal["kept_fraction", "share"] = "share"
     weights: dict[str, float] = Field(
         default_factory=lambda: {"reasoning": 1.0, "retrieval": 0.25, "understanding": 0.75})
 
