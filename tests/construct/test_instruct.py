@@ -72,3 +72,18 @@ def test_make_samples_count_formats_and_determinism() -> None:
     assert sorted(m.metadata["instruct_format"] for m in made) == ["json"] * 2 + ["react"] * 2 + ["template"] * 2
     assert made == instruct.make_samples(list(reversed(sources)), 6, ["json", "react", "template"], seed=0)
     assert len(instruct.make_samples(sources, 50, ["json"], seed=0)) == len(sources)
+
+
+def test_sequences_sharing_a_first_call_give_one_sample() -> None:
+    from agentflan.construct.instruct import CallSource, make_samples
+    from agentflan.schema import Message, Tool, ToolCall, Trajectory
+
+    tool = Tool(name="f", parameters={"type": "object", "properties": {"a": {"type": "integer"}}})
+    call = ToolCall(name="f", arguments={"a": 1})
+    traj = Trajectory(id="t", tools=[tool], messages=[Message(role="user", content="q"),
+                                                      Message(role="assistant", tool_calls=[call])])
+    sources = [CallSource(f"k{i}", "q", call, "", traj) for i in range(4)]
+    other = CallSource("k9", "q", ToolCall(name="f", arguments={"a": 2}), "", traj)
+    samples = make_samples([*sources, other], count=5, formats=["json"], seed=0)
+    assert len(samples) == 2
+    assert len({s.messages[-1].content for s in samples}) == 2

@@ -110,6 +110,19 @@ def make_sample(src: CallSource, fmt: str, seed: int) -> Trajectory:
 
 
 def make_samples(sources: list[CallSource], count: int, formats: list[str], seed: int) -> list[Trajectory]:
-    """``count`` samples (fewer when fewer calls exist), one per source trajectory, formats in equal turns."""
-    ranked = sorted(sources, key=lambda s: (stable_hash(seed, s.key, "instruct-pick"), s.key))[:count]
-    return [make_sample(src, formats[i % len(formats)], seed) for i, src in enumerate(ranked)]
+    """``count`` samples (fewer when fewer calls exist), one per distinct call, formats in equal turns.
+
+    Sequences of one search tree (ToolBench's per-step train_messages) share their first call; a sample is made
+    from one of them only, so the output holds no exact duplicates."""
+    ranked = sorted(sources, key=lambda s: (stable_hash(seed, s.key, "instruct-pick"), s.key))
+    seen: set[str] = set()
+    chosen: list[CallSource] = []
+    for src in ranked:
+        identity = json.dumps([src.query, src.call.name, src.call.arguments], sort_keys=True, ensure_ascii=False)
+        if identity in seen:
+            continue
+        seen.add(identity)
+        chosen.append(src)
+        if len(chosen) == count:
+            break
+    return [make_sample(src, formats[i % len(formats)], seed) for i, src in enumerate(chosen)]
