@@ -147,3 +147,16 @@ def test_unreadable_data_fails_with_rejects_written(tmp_path: Path):
     assert result.exit_code == 1 and "no usable sample" in result.output
     rows = [json.loads(line) for line in (out / "rejects.jsonl").read_text().splitlines()]
     assert [r["line"] for r in rows] == [1, 2] and all(r["source"] == str(bad) for r in rows)
+
+
+@pytest.mark.slow
+def test_unpacked_with_gradient_checkpointing(build_dir: Path, tmp_path: Path):
+    out = tmp_path / "gc"
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
+                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=4", *SMALL, "packing=false",
+                        "gradient_checkpointing=true"]))
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["rows"] == summary["labels"]["used"] == 120  # one sample per row without packing
+    rows = [r for r in read_metrics(out / "metrics.jsonl") if "loss" in r]
+    assert [r["step"] for r in rows] == [4] and math.isfinite(rows[0]["loss"])
