@@ -350,3 +350,18 @@ def test_carry_labels_matches_the_offset_rule(tiny_tokenizer, pieces):
         want_weights.append(weights[sup[0]] if sup else 1.0)
     assert got_caps.tolist() == want_caps
     assert got_weights.tolist() == want_weights
+
+
+@pytest.mark.parametrize("tags", [True, False])
+def test_short_reply_is_not_found_inside_the_turn_header(tiny_tokenizer, tags):
+    """"s" occurs in "<|im_start|>assistant": the search starts after the header (generation block or prompt)."""
+    template = tiny_tokenizer.chat_template
+    if not tags:
+        template = template.replace("{% generation %}", "").replace("{% endgeneration %}", "")
+    labeller = Labeller(tiny_tokenizer, LabelConfig(scaffolding=False), chat_template=template)
+    assert labeller.reply_prefix == "<|im_start|>assistant" and labeller.generation_tags is tags
+    traj = Trajectory(id="short", messages=[Message(role="user", content="Pick a letter"),
+                                            Message(role="assistant", content="s")])
+    rendered = labeller.render(traj)
+    assert [rendered.text[s:e] for s, e, _, _ in rendered.runs] == ["s"]
+    assert rendered.text[rendered.runs[0][0] - len("assistant\n"):rendered.runs[0][0]] == "assistant\n"

@@ -139,6 +139,22 @@ class Labeller:
         specials |= {str(t) for t in getattr(tokenizer, "added_tokens_decoder", {}).values() if getattr(t, "special", False)}
         self.specials = sorted(specials, key=len, reverse=True)
         self.end_tokens = [t for t in self.specials if not _opens(t, tokenizer)]
+        self.reply_prefix = self._generation_prompt()
+
+    def _generation_prompt(self) -> str:
+        """What the template writes to open an assistant turn (``<|im_start|>assistant``), stripped; "" when
+        it writes nothing or cannot render the probe."""
+        from transformers.utils.chat_template_utils import render_jinja_template
+
+        probe = [{"role": "user", "content": "probe"}]
+        try:
+            (bare,), _ = render_jinja_template(conversations=[probe], chat_template=self.template,
+                                               **self.tokenizer.special_tokens_map)
+            (prompted,), _ = render_jinja_template(conversations=[probe], chat_template=self.template,
+                                                   add_generation_prompt=True, **self.tokenizer.special_tokens_map)
+        except Exception:  # templates that insist on a system turn, say: fall back to plain forward search
+            return ""
+        return prompted[len(bare):].strip() if prompted.startswith(bare) else ""
 
     # -- rendering ------------------------------------------------------------------------------------------------
     def render(self, traj: Trajectory) -> Rendered:
@@ -193,6 +209,7 @@ class Labeller:
                 if found is not None:
                     cursor = found[1]
                 continue
+            cursor = self._reply_start(text, cursor, blocks, by_message[index])
             located: list[tuple[int, int, int, float, bool]] = []  # start, end, capability id, weight, loss
             for n, span in enumerate(by_message[index]):
                 # Text parts come first, then each call's name and arguments (the order of `spans`).
@@ -230,6 +247,27 @@ class Labeller:
             if scaffolding and end > pos:
                 runs.append((pos, end, SCAFFOLDING, 1.0))
         return runs, first_reply
+
+    def _reply_start(self, text: str, cursor: int, blocks: list[tuple[int, int]] | None,
+                     message_spans: list[Span]) -> int:
+        """Where to search an assistant turn's parts from: past the turn header, so that a short reply ("s",
+        "a") is not found inside ``<|im_start|>assistant``. The header is the generation prompt the template
+        writes, skipped unless the first part already matches before it (a template that renders past turns
+        without it); with ``{% generation %}`` tags, the next block, when the first part lies inside it."""
+        if not message_spans:
+            return cursor
+        needle = message_spans[0].text
+        if self.reply_prefix:
+            header = text.find(self.reply_prefix, cursor)
+            first = _find(text, needle, cursor)
+            if header >= 0 and (first is None or first[0] >= header):
+                cursor = header + len(self.reply_prefix)
+        if blocks is not None:
+            block = next((b for b in blocks if b[0] >= cursor), None)
+            inside = _find(text, needle, block[0]) if block is not None else None
+            if block is not None and inside is not None and inside[1] <= block[1]:
+                cursor = block[0]
+        return cursor
 
     def _end_of_turn(self, text: str, end: int) -> int:
         """Extend a turn to the special token that closes it, when one follows within a short stretch of
