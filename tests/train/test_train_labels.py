@@ -9,6 +9,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from agentflan.errors import RecordError
 from agentflan.schema import CAPABILITIES, Message, Part, Provenance, Tool, ToolCall, Trajectory
 from agentflan.train.config import LabelConfig
 from agentflan.train.labels import NONE, Labeller, LabelStats, TemplateError, carry_labels
@@ -171,10 +172,22 @@ def test_template_that_cannot_render_calls_names_template_and_sample(llama_token
     assert "fixtures/demo.jsonl:7" in str(err.value)
 
 
-def test_template_that_cannot_render_tools_undescribed_in_the_prompt(llama_tokenizer):
+def test_template_that_cannot_render_tools_names_template_and_sample(llama_tokenizer):
     labeller = Labeller(llama_tokenizer, LabelConfig(), template_name="llama-2-chat", chat_template=LLAMA2)
-    with pytest.raises(TemplateError, match=r"llama-2-chat cannot render tools .*demo-1.* does not name weather"):
+    with pytest.raises(RecordError) as one:
         labeller.render(demo())
+    assert one.value.reason == "tools_not_rendered"
+    assert "llama-2-chat cannot render tools" in one.value.detail and "demo-1" in one.value.detail
+    # When no sample with tools can be shown, the template is at fault: the run stops, naming it and a sample.
+    with pytest.raises(TemplateError, match=r"llama-2-chat cannot render tools .*demo-1.* does not name weather"):
+        list(labeller.examples([demo()], LabelStats()))
+    # When the prompt of some samples describes their tools, only the others are rejected (and counted).
+    described = demo()
+    described.id = "described"
+    described.messages[0] = Message(role="system", content="Tools: weather (current weather in a city).")
+    stats, rejects = LabelStats(), []
+    assert [e.id for e in labeller.examples([demo(), described], stats, rejects)] == ["described"]
+    assert stats.rejects_by_reason == {"tools_not_rendered": 1} and rejects[0].to_dict()["id"] == "demo-1"
 
 
 def test_calls_written_as_text_for_a_template_without_tool_calls(llama_tokenizer):

@@ -48,6 +48,8 @@ CAPABILITY_ID = {c: i for i, c in enumerate(CAPABILITIES)}
 SCAFFOLDING = CAPABILITY_ID["instruction_following"]
 # Template text allowed between a turn's last part and its end token (Qwen's "\n</tool_call>" is 13).
 _MAX_CLOSING_GAP = 32
+# Reject reason of a sample whose tools neither the template nor the sample's own prompt shows.
+TOOLS_NOT_RENDERED = "tools_not_rendered"
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
@@ -188,8 +190,8 @@ class Labeller:
             # A template that ignores `tools` is fine when the sample's own prompt describes them (Agent-FLAN
             # data describes tools in the system turn); otherwise the model would learn to call unseen tools.
             why = "it never reads `tools`" if not self.renders_tools else "it dropped them"
-            raise TemplateError(f"chat template of {self.name} cannot render tools ({why}) and the prompt of "
-                                f"{describe(traj)} does not name {', '.join(missing[:5])}")
+            raise RecordError(TOOLS_NOT_RENDERED, f"chat template of {self.name} cannot render tools ({why}) and "
+                              f"the prompt of {describe(traj)} does not name {', '.join(missing[:5])}", "tools")
         return Rendered(text, runs)
 
     def _label_chars(self, traj: Trajectory, text: str,
@@ -285,15 +287,25 @@ class Labeller:
     # -- tokenisation -----------------------------------------------------------------------------------------------
     def examples(self, trajectories: Iterable[Trajectory], stats: LabelStats,
                  rejects: list[Reject] | None = None, batch_size: int = 64) -> Iterator[Example]:
-        """Tokenised, labelled samples; rejected ones are counted in ``stats`` (and listed in ``rejects``)."""
+        """Tokenised, labelled samples; rejected ones are counted in ``stats`` (and listed in ``rejects``).
+
+        A sample whose tools the template cannot show is rejected (its prompt may simply lack a description);
+        when that happens to every sample with tools, the template is the problem and a `TemplateError` naming
+        it and the first such sample ends the run.
+        """
         batch: list[tuple[Trajectory, Rendered]] = []
+        with_tools, tools_failed, first_failure = 0, 0, ""
         for traj in trajectories:
             stats.samples += 1
+            with_tools += bool(traj.tools)
             try:
                 batch.append((traj, self.render(traj)))
             except RecordError as err:
                 stats.rejected += 1
                 stats.rejects_by_reason[err.reason] += 1
+                if err.reason == TOOLS_NOT_RENDERED:
+                    tools_failed += 1
+                    first_failure = first_failure or err.detail
                 if rejects is not None:
                     rejects.append(_reject(traj, err))
                 continue
@@ -302,6 +314,8 @@ class Labeller:
                 batch = []
         if batch:
             yield from self.tokenize(batch, stats, rejects)
+        if with_tools and tools_failed == with_tools:
+            raise TemplateError(f"{first_failure} (and so for all {with_tools} samples with tools)")
 
     def tokenize(self, batch: list[tuple[Trajectory, Rendered]], stats: LabelStats,
                  rejects: list[Reject] | None = None) -> Iterator[Example]:
