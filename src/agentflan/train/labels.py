@@ -392,11 +392,16 @@ def carry_labels(encoding: Any, runs: list[Run]) -> tuple[np.ndarray, np.ndarray
     n = len(encoding.ids)
     capability = np.full(n, NONE, dtype=np.int8)
     weight = np.ones(n, dtype=np.float32)
+    to_token = encoding.char_to_token
     for s, e, cap, w in reversed(runs):
-        first = _token_of(encoding, range(s, e))
-        if first is None:  # every character of the run was dropped by the tokenizer's normaliser
-            continue
-        last = _token_of(encoding, range(e - 1, s - 1, -1))
+        first = to_token(s)
+        if first is None:
+            first = _token_of(encoding, range(s + 1, e))
+            if first is None:  # every character of the run was dropped by the tokenizer's normaliser
+                continue
+        last = to_token(e - 1)
+        if last is None:
+            last = _token_of(encoding, range(e - 2, s - 1, -1))
         # A character split over several tokens (byte-level BPE) maps to its first token: take the rest too.
         while last + 1 < n and (chars := encoding.token_to_chars(last + 1)) is not None and chars[0] < e:
             last += 1
