@@ -44,13 +44,17 @@ def spans(traj: Trajectory, supervised_only: bool = True) -> Iterator[Span]:
     for index, message in enumerate(traj.messages):
         if message.role != "assistant":
             continue
-        fallback = default_capability(message, traj)
-        for part in message.segments():
-            if not part.text:
+        fallback = message.capability or default_capability(message, traj)
+        # The same resolution as `Message.segments`, without building Part models: this runs per sample on the
+        # tokenisation hot path.
+        pieces = ([(message.content, None, None, None)] if message.parts is None
+                  else [(p.text, p.capability, p.loss, p.weight) for p in message.parts])
+        for text, capability, own_loss, weight in pieces:
+            if not text:
                 continue
-            loss = bool(part.loss)
+            loss = own_loss if own_loss is not None else message.supervised
             if loss or not supervised_only:
-                yield Span(part.capability or fallback, part.text, loss, _w(part.weight), index)
+                yield Span(capability or fallback, text, loss, _w(weight, message.weight), index)
         for call in message.tool_calls:
             name_loss = call.name_loss if call.name_loss is not None else message.supervised
             args_loss = call.arguments_loss if call.arguments_loss is not None else message.supervised

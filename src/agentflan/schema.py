@@ -123,9 +123,11 @@ class Message(_Model):
 
     def segments(self) -> list[Part]:
         """The message text as labelled parts, resolving message-level defaults into each part."""
-        parts = self.parts if self.parts is not None else [Part(text=self.content)]
+        parts = self.parts if self.parts is not None else [Part.model_construct(text=self.content)]
+        # model_construct: every value comes from already-validated models, and this runs per part on the
+        # tokenisation and counting hot paths.
         return [
-            Part(
+            Part.model_construct(
                 text=p.text,
                 capability=p.capability or self.capability,
                 loss=p.loss if p.loss is not None else self.supervised,
