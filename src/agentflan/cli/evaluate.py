@@ -12,7 +12,10 @@ from agentflan.cli._common import console, handle_errors
 
 eval_app = typer.Typer(
     name="eval",
-    help="Evaluate tool use and hallucination: strict reply classification, open Agent-H, BFCL v4.",
+    help=("Evaluate tool use and hallucination: strict reply classification, open Agent-H, BFCL v4.\n\n"
+          "Example:\n\n"
+          "    agentflan eval run --bench agent-h --bench bfcl --endpoint http://localhost:8000 "
+          "--model-name my-model -o runs/my-model"),
     no_args_is_help=True,
     rich_markup_mode="rich",
     context_settings={"help_option_names": ["-h", "--help"]},
