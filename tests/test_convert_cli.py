@@ -11,6 +11,11 @@ from agentflan.cli import app
 
 runner = CliRunner()
 
+
+def _flat(text: str) -> str:
+    """Rich wraps messages at the terminal width, which differs between a terminal and CI."""
+    return " ".join(text.split())
+
 GOOD = {"messages": [{"role": "user", "content": "Weather in Paris?"},
                      {"role": "assistant", "content": "", "tool_calls": [
                          {"id": "c1", "type": "function", "function": {"name": "weather", "arguments": '{"city": "Paris"}'}}]},
@@ -60,9 +65,9 @@ def test_usage_and_input_errors_have_their_exit_codes(tmp_path: Path) -> None:
     src = tmp_path / "in.jsonl"
     src.write_text(json.dumps(GOOD) + "\n")
     missing = runner.invoke(app, ["convert", str(tmp_path / "nope.jsonl"), "-o", str(tmp_path / "o.jsonl")])
-    assert missing.exit_code == 1 and "no such file" in missing.output
+    assert missing.exit_code == 1 and "no such file" in _flat(missing.output)
     bad_format = runner.invoke(app, ["convert", str(src), "--from", "bogus", "-o", str(tmp_path / "o.jsonl")])
-    assert bad_format.exit_code == 2 and "unknown input format" in bad_format.output
+    assert bad_format.exit_code == 2 and "unknown input format" in _flat(bad_format.output)
     no_output = runner.invoke(app, ["convert", str(src)])
     assert no_output.exit_code == 2
     assert not (tmp_path / "o.jsonl").exists()
