@@ -11,13 +11,14 @@ from __future__ import annotations
 import json
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from agentflan.schema import Capability, Message, Trajectory
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(NamedTuple):
+    """One labelled piece of supervised text (a tuple: built per part on the tokenisation hot path)."""
+
     capability: Capability
     text: str
     loss: bool

@@ -325,16 +325,20 @@ class Labeller:
             backend.no_truncation()  # left over from an earlier call with truncation=True / padding=True
             backend.no_padding()
         encodings = backend.encode_batch([r.text for _, r in batch], add_special_tokens=False)
-        lengths = np.fromiter((len(e.ids) for e in encodings), dtype=np.int64, count=len(encodings))
+        # len(encoding) does not build the ids list; each list is built once, for `ids`.
+        lengths = np.fromiter(map(len, encodings), dtype=np.int64, count=len(encodings))
         total = int(lengths.sum())
         ids = np.fromiter(chain.from_iterable(e.ids for e in encodings), dtype=np.int64, count=total)
-        carried = [carry_labels(e, r.runs) for e, (_, r) in zip(encodings, batch, strict=True)]
-        capability = np.concatenate([c for c, _ in carried])
-        weight = np.concatenate([w for _, w in carried])
+        token_starts = np.concatenate([[0], np.cumsum(lengths)])
+        # Labels are written straight into batch-wide arrays (views per sample): no per-sample allocation.
+        capability = np.full(total, NONE, dtype=np.int8)
+        weight = np.ones(total, dtype=np.float32)
+        for e, (_, r), lo, hi in zip(encodings, batch, token_starts[:-1].tolist(), token_starts[1:].tolist(),
+                                     strict=True):
+            carry_labels(e, r.runs, capability[lo:hi], weight[lo:hi])
         # Per-sample bookkeeping as array operations over the whole batch, then one cheap loop to slice.
         n = len(batch)
         sample = np.repeat(np.arange(n), lengths)
-        token_starts = np.concatenate([[0], np.cumsum(lengths)])
         position = np.arange(total) - token_starts[:-1][sample]
         max_length = self.config.max_length
         overlong = lengths > max_length
@@ -381,17 +385,21 @@ def _opens(token: str, tokenizer: Any) -> bool:
             or token in ("[INST]", "[AVAILABLE_TOOLS]", "[TOOL_RESULTS]"))
 
 
-def carry_labels(encoding: Any, runs: list[Run]) -> tuple[np.ndarray, np.ndarray]:
+def carry_labels(encoding: Any, runs: list[Run], capability: np.ndarray | None = None,
+                 weight: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Per-token (capability, weight) from supervised character runs: a token is supervised when any of its
     characters is, and takes the label of its first supervised character.
 
     Works run by run through the encoding's character → token map, a few calls per run, rather than converting
     every token's offsets to Python: labelling keeps up with plain tokenisation. Runs are visited last to first,
-    so a token shared by two runs ends with the earlier's label.
+    so a token shared by two runs ends with the earlier's label. ``capability``/``weight`` may be given to
+    write into (views of batch-wide arrays, pre-filled with NONE and 1.0).
     """
-    n = len(encoding.ids)
-    capability = np.full(n, NONE, dtype=np.int8)
-    weight = np.ones(n, dtype=np.float32)
+    n = len(encoding)
+    if capability is None:
+        capability = np.full(n, NONE, dtype=np.int8)
+    if weight is None:
+        weight = np.ones(n, dtype=np.float32)
     to_token = encoding.char_to_token
     for s, e, cap, w in reversed(runs):
         first = to_token(s)
