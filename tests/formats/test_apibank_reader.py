@@ -53,7 +53,6 @@ def test_level1_takes_descriptions_from_sibling_folder_and_synthesizes_the_rest(
 
 
 @pytest.mark.parametrize(("name", "reason"), [
-    ("Empty-level-1-1.jsonl", "empty_file"),
     ("BadLine-level-1-1.jsonl", "truncated_json"),
     ("BadRole-level-1-1.jsonl", "invalid_role"),
     ("NoName-level-1-1.jsonl", "missing_field"),
@@ -64,6 +63,16 @@ def test_defective_dialogues_are_one_reject_each(name: str, reason: str) -> None
     stats = InputStats(name, "-")
     out = list(read_file(ROOT / "level-1-given-desc" / name, "auto", stats))
     assert [r.reason for r in out if isinstance(r, Reject)] == [reason]
+    assert (stats.read, stats.rejected) == (1, 1)
+
+
+def test_empty_dialogue_file_is_one_reject(tmp_path: Path) -> None:
+    # Made here, not committed: an empty fixture has the same bytes as the empty upstream API-Bank file.
+    empty = tmp_path / "Empty-level-1-1.jsonl"
+    empty.write_bytes(b"")
+    stats = InputStats(str(empty), "-")
+    out = list(read_file(empty, "auto", stats))
+    assert [r.reason for r in out if isinstance(r, Reject)] == ["empty_file"]
     assert (stats.read, stats.rejected) == (1, 1)
 
 
