@@ -43,31 +43,38 @@ def arguments_text(arguments: dict) -> str:
 def spans(traj: Trajectory, supervised_only: bool = True) -> Iterator[Span]:
     """Every assistant span with its resolved capability, loss flag and weight."""
     for index, message in enumerate(traj.messages):
-        if message.role != "assistant":
-            continue
-        fallback = message.capability or default_capability(message, traj)
-        # The same resolution as `Message.segments`, without building Part models: this runs per sample on the
-        # tokenisation hot path.
-        pieces = ([(message.content, None, None, None)] if message.parts is None
-                  else [(p.text, p.capability, p.loss, p.weight) for p in message.parts])
-        for text, capability, own_loss, weight in pieces:
-            if not text:
-                continue
-            loss = own_loss if own_loss is not None else message.supervised
-            if loss or not supervised_only:
-                yield Span(capability or fallback, text, loss, _w(weight, message.weight), index)
-        for call in message.tool_calls:
-            name_loss = call.name_loss if call.name_loss is not None else message.supervised
-            args_loss = call.arguments_loss if call.arguments_loss is not None else message.supervised
-            if name_loss or not supervised_only:
-                yield Span("retrieval", call.name, name_loss, _w(call.name_weight, message.weight), index)
-            if args_loss or not supervised_only:
-                yield Span("understanding", arguments_text(call.arguments), args_loss,
-                           _w(call.arguments_weight, message.weight), index)
+        if message.role == "assistant":
+            yield from message_spans(traj, index, supervised_only)
 
 
-def _w(*weights: float | None) -> float:
-    return next((w for w in weights if w is not None), 1.0)
+def message_spans(traj: Trajectory, index: int, supervised_only: bool = True) -> list[Span]:
+    """The spans of one assistant message: its text parts first, then each call's name and arguments."""
+    # The same resolution as `Message.segments`, without building Part models: this runs per sample on the
+    # tokenisation hot path.
+    message = traj.messages[index]
+    supervised = message.supervised
+    inherited = 1.0 if message.weight is None else message.weight
+    fallback = message.capability or default_capability(message, traj)
+    out: list[Span] = []
+    if message.parts is None:
+        if message.content and (supervised or not supervised_only):
+            out.append(Span(fallback, message.content, supervised, inherited, index))
+    else:
+        for part in message.parts:
+            loss = supervised if part.loss is None else part.loss
+            if part.text and (loss or not supervised_only):
+                weight = inherited if part.weight is None else part.weight
+                out.append(Span(part.capability or fallback, part.text, loss, weight, index))
+    for call in message.tool_calls:
+        name_loss = supervised if call.name_loss is None else call.name_loss
+        if name_loss or not supervised_only:
+            weight = inherited if call.name_weight is None else call.name_weight
+            out.append(Span("retrieval", call.name, name_loss, weight, index))
+        args_loss = supervised if call.arguments_loss is None else call.arguments_loss
+        if args_loss or not supervised_only:
+            weight = inherited if call.arguments_weight is None else call.arguments_weight
+            out.append(Span("understanding", arguments_text(call.arguments), args_loss, weight, index))
+    return out
 
 
 def capability_tokens(traj: Trajectory, count: Callable[[str], int], weighted: bool = False) -> Counter[str]:

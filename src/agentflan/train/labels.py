@@ -23,9 +23,10 @@ Rules (``LabelConfig``):
 
 from __future__ import annotations
 
+import gc
 import json
 import re
-from collections import Counter, defaultdict
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
@@ -34,7 +35,8 @@ from typing import Any
 
 import numpy as np
 
-from agentflan.capabilities import Span, spans
+from agentflan.capabilities import Span
+from agentflan.capabilities import message_spans as capability_spans
 from agentflan.errors import AgentflanError, RecordError
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import CAPABILITIES, Trajectory
@@ -53,11 +55,20 @@ TOOLS_NOT_RENDERED = "tools_not_rendered"
 _GENERATION_TAG = re.compile(r"\{%-?\s*generation\s*-?%\}")
 
 
+@dataclass
+class _ToolFailures:
+    """Samples with tools, and those whose tools the template could not show (see `Labeller.examples`)."""
+
+    with_tools: int = 0
+    failed: int = 0
+    first: str = ""
+
+
 class TemplateError(AgentflanError):
     """The chat template cannot express a sample (no tool support, or it raised): the run stops."""
 
 
-@dataclass
+@dataclass(slots=True)
 class Example:
     """One tokenised sample. ``capability[i]`` is the label of token i (NONE = not supervised)."""
 
@@ -199,24 +210,23 @@ class Labeller:
         """The supervised character runs, and where the first assistant reply starts."""
         runs: list[Run] = []
         use_weights = self.config.use_weights
-        by_message: dict[int, list[Span]] = defaultdict(list)
-        for span in spans(traj, supervised_only=False):
-            if span.text.strip():
-                by_message[span.message].append(span)
         cursor = 0
         first_reply = len(text)
         for index, message in enumerate(traj.messages):
             if message.role != "assistant":
-                found = _find(text, message.content, cursor) if message.content.strip() else None
+                content = message.content
+                found = _find(text, content, cursor) if content and not content.isspace() else None
                 if found is not None:
                     cursor = found[1]
                 continue
-            cursor = self._reply_start(text, cursor, blocks, by_message[index])
+            message_spans = [s for s in capability_spans(traj, index, supervised_only=False)
+                             if not s.text.isspace()]
+            cursor = self._reply_start(text, cursor, blocks, message_spans)
             located: list[tuple[int, int, int, float, bool]] = []  # start, end, capability id, weight, loss
-            for n, span in enumerate(by_message[index]):
-                # Text parts come first, then each call's name and arguments (the order of `spans`).
-                is_call = n >= len(by_message[index]) - 2 * len(message.tool_calls)
-                found = (_find_call_text if is_call else _find)(text, span.text, cursor)
+            first_call = len(message_spans) - 2 * len(message.tool_calls)
+            for n, span in enumerate(message_spans):
+                # Text parts come first, then each call's name and arguments (the order of `message_spans`).
+                found = (_find_call_text if n >= first_call else _find)(text, span.text, cursor)
                 if found is None:
                     if span.loss:
                         raise RecordError("span_not_found", f"message {index}: {span.capability} text "
@@ -224,7 +234,8 @@ class Labeller:
                                           f"messages.{index}")
                     continue
                 located.append((found[0], found[1], CAPABILITY_ID[span.capability], span.weight, span.loss))
-                first_reply = min(first_reply, found[0])
+                if found[0] < first_reply:
+                    first_reply = found[0]
                 cursor = found[1]
             if not any(span[4] for span in located):
                 continue
@@ -261,7 +272,7 @@ class Labeller:
         needle = message_spans[0].text
         if self.reply_prefix:
             header = text.find(self.reply_prefix, cursor)
-            first = _find(text, needle, cursor)
+            first = _find(text, needle, cursor) if header >= 0 else None
             if header >= 0 and (first is None or first[0] >= header):
                 cursor = header + len(self.reply_prefix)
         if blocks is not None:
@@ -293,29 +304,47 @@ class Labeller:
         when that happens to every sample with tools, the template is the problem and a `TemplateError` naming
         it and the first such sample ends the run.
         """
-        batch: list[tuple[Trajectory, Rendered]] = []
-        with_tools, tools_failed, first_failure = 0, 0, ""
+        batch: list[tuple[Trajectory, str, list[tuple[int, int]] | None]] = []
+        tally = _ToolFailures()
         for traj in trajectories:
-            stats.samples += 1
-            with_tools += bool(traj.tools)
-            try:
-                batch.append((traj, self.render(traj)))
-            except RecordError as err:
-                stats.rejected += 1
-                stats.rejects_by_reason[err.reason] += 1
-                if err.reason == TOOLS_NOT_RENDERED:
-                    tools_failed += 1
-                    first_failure = first_failure or err.detail
-                if rejects is not None:
-                    rejects.append(_reject(traj, err))
-                continue
+            batch.append((traj, *self.render_text(traj)))
             if len(batch) >= batch_size:
-                yield from self.tokenize(batch, stats, rejects)
+                yield from self.label_batch(batch, stats, rejects, tally)
                 batch = []
         if batch:
-            yield from self.tokenize(batch, stats, rejects)
-        if with_tools and tools_failed == with_tools:
-            raise TemplateError(f"{first_failure} (and so for all {with_tools} samples with tools)")
+            yield from self.label_batch(batch, stats, rejects, tally)
+        if tally.with_tools and tally.failed == tally.with_tools:
+            raise TemplateError(f"{tally.first} (and so for all {tally.with_tools} samples with tools)")
+
+    def label_batch(self, batch: list[tuple[Trajectory, str, list[tuple[int, int]] | None]], stats: LabelStats,
+                    rejects: list[Reject] | None = None, tally: _ToolFailures | None = None) -> list[Example]:
+        """Label and tokenise rendered samples (`render_text`'s output); rejects are counted, not raised.
+
+        The cyclic garbage collector is paused meanwhile: the batch allocates many small, short-lived objects
+        (spans, runs, array views), and each collection they trigger would walk every sample held in memory.
+        """
+        labelled: list[tuple[Trajectory, Rendered]] = []
+        enabled = gc.isenabled()
+        gc.disable()
+        try:
+            for traj, text, blocks in batch:
+                stats.samples += 1
+                if tally is not None:
+                    tally.with_tools += bool(traj.tools)
+                try:
+                    labelled.append((traj, self.label_text(traj, text, blocks)))
+                except RecordError as err:
+                    stats.rejected += 1
+                    stats.rejects_by_reason[err.reason] += 1
+                    if err.reason == TOOLS_NOT_RENDERED and tally is not None:
+                        tally.failed += 1
+                        tally.first = tally.first or err.detail
+                    if rejects is not None:
+                        rejects.append(_reject(traj, err))
+            return list(self.tokenize(labelled, stats, rejects)) if labelled else []
+        finally:
+            if enabled:
+                gc.enable()
 
     def tokenize(self, batch: list[tuple[Trajectory, Rendered]], stats: LabelStats,
                  rejects: list[Reject] | None = None) -> Iterator[Example]:
@@ -401,6 +430,7 @@ def carry_labels(encoding: Any, runs: list[Run], capability: np.ndarray | None =
     if weight is None:
         weight = np.ones(n, dtype=np.float32)
     to_token = encoding.char_to_token
+    lowest_weighted = n
     for s, e, cap, w in reversed(runs):
         first = to_token(s)
         if first is None:
@@ -414,7 +444,11 @@ def carry_labels(encoding: Any, runs: list[Run], capability: np.ndarray | None =
         while last + 1 < n and (chars := encoding.token_to_chars(last + 1)) is not None and chars[0] < e:
             last += 1
         capability[first:last + 1] = cap
-        weight[first:last + 1] = w
+        # The weights are pre-filled with 1.0: write only other weights, or over a token a later run weighted.
+        if w != 1.0 or last >= lowest_weighted:
+            weight[first:last + 1] = w
+            if w != 1.0:
+                lowest_weighted = first
     return capability, weight
 
 
