@@ -59,20 +59,20 @@ class LossTracker:
     @torch.no_grad()
     def _track(self, ce: torch.Tensor, mask: torch.Tensor, capability_ids: torch.Tensor,
                source_ids: torch.Tensor) -> None:
-        # index_add_ into a fixed-size buffer, with unsupervised tokens sent to a spare last bin: boolean
-        # indexing or bincount would make the host wait for the device at every step.
+        # One small matrix product over a one-hot map of each token's capability and source bins (unsupervised
+        # tokens go to a spare last bin): boolean indexing or bincount would make the host wait for the device
+        # at every step, and index_add_ makes every token's atomic add contend for the same few bins on a GPU.
         n_cap = len(CAPABILITIES)
         size = n_cap + len(self.sources)
         caps = F.pad(capability_ids, (0, 1), value=0)[..., 1:].reshape(-1).to(ce.device)
         srcs = F.pad(source_ids, (0, 1), value=0)[..., 1:].reshape(-1).to(ce.device) + n_cap
         spare = torch.full_like(caps, size)
-        values, ones = ce.double() * mask, mask.double()
-        sums = torch.zeros(size + 1, dtype=torch.float64, device=ce.device)
-        counts = torch.zeros_like(sums)
-        for index in (torch.where(mask, caps, spare), torch.where(mask, srcs, spare)):
-            sums.index_add_(0, index, values)
-            counts.index_add_(0, index, ones)
-        both = torch.cat([sums[:size], counts[:size]])
+        bins = torch.arange(size + 1, device=ce.device)
+        one_hot = ((torch.where(mask, caps, spare).unsqueeze(1) == bins)
+                   | (torch.where(mask, srcs, spare).unsqueeze(1) == bins)).double()
+        # float64 throughout: exact token counts, and no TF32 rounding of the sums.
+        sums, counts = (torch.stack([ce.double() * mask, mask.double()]) @ one_hot)[:, :size]
+        both = torch.cat([sums, counts])
         self._sums = both if self._sums is None else self._sums + both
 
     def collect(self, reduce: Callable[[torch.Tensor], torch.Tensor] | None = None) -> dict[str, float]:
