@@ -23,8 +23,6 @@ from agentflan.train.labels import Labeller, LabelStats
 from agentflan.train.synthetic import synthetic_corpus
 from agentflan.train.tiny import train_tokenizer
 
-BATCH = 64
-
 
 def load(data: str | None, samples: int) -> list[Trajectory]:
     if data is None:
@@ -41,6 +39,7 @@ def main() -> None:
     ap.add_argument("--samples", type=int, default=2000)
     ap.add_argument("--tokenizer", help="a local Hugging Face tokenizer directory (default: trained on the data)")
     ap.add_argument("--repeats", type=int, default=10)
+    ap.add_argument("--batch", type=int, default=256, help="texts per tokenizer call, on both sides")
     args = ap.parse_args()
 
     trajectories = load(args.data, args.samples)
@@ -60,15 +59,15 @@ def main() -> None:
 
     def plain() -> int:
         n = 0
-        for i in range(0, len(texts), BATCH):
-            n += sum(map(len, tokenizer(texts[i:i + BATCH], add_special_tokens=False)["input_ids"]))
+        for i in range(0, len(texts), args.batch):
+            n += sum(map(len, tokenizer(texts[i:i + args.batch], add_special_tokens=False)["input_ids"]))
         return n
 
     def labelled() -> int:
         n = 0
         stats = LabelStats()
-        for i in range(0, len(rendered), BATCH):
-            n += sum(len(ex) for ex in labeller.label_batch(rendered[i:i + BATCH], stats))
+        for i in range(0, len(rendered), args.batch):
+            n += sum(len(ex) for ex in labeller.label_batch(rendered[i:i + args.batch], stats))
         return n
 
     times: dict[str, list[float]] = {"plain": [], "labelled": []}
