@@ -160,3 +160,23 @@ def test_unpacked_with_gradient_checkpointing(build_dir: Path, tmp_path: Path):
     assert summary["rows"] == summary["labels"]["used"] == 120  # one sample per row without packing
     rows = [r for r in read_metrics(out / "metrics.jsonl") if "loss" in r]
     assert [r["step"] for r in rows] == [4] and math.isfinite(rows[0]["loss"])
+
+
+@pytest.mark.slow
+def test_tensorboard_gets_the_per_capability_losses(build_dir: Path, tmp_path: Path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    out = tmp_path / "tb"
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
+                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=8", *SMALL,
+                        "report_to=[tensorboard]"]))
+    assert result.exit_code == 0, result.output
+    events = sorted(out.rglob("events.out.tfevents.*"))
+    assert events, f"no TensorBoard event file under {out}"
+    scalars: set[str] = set()
+    for path in events:
+        acc = EventAccumulator(str(path.parent))
+        acc.Reload()
+        scalars |= set(acc.Tags()["scalars"])
+    logged = {k for row in read_metrics(out / "metrics.jsonl") for k in row if k.startswith("loss/")}
+    assert logged and {f"train/{k}" for k in logged} <= scalars, sorted(scalars)
