@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# GPU check of `agentflan train` on one H100/H200 (about 6 minutes). Each step has its own time limit and log in
+# GPU check of `agentflan train` on one H100/H200 (about 5 minutes). Each step has its own time limit and log in
 # $OUT, so one failing step leaves the others' results:
 #   train-bf16  the tiny config from scratch with bf16 on CUDA (packing, capability-aware loss), 300 steps:
 #               per-capability losses finite at every logging step and the loss falling (benchmarks/check_run.py);
 #   lora/qlora  LoRA and QLoRA (4-bit NF4, bitsandbytes) on a small checkpoint saved to disk first, as a
 #               pretrained model would be (model.name_or_path);
-#   fsdp/zero2  `accelerate launch` with the shipped FSDP and DeepSpeed ZeRO-2 configs, one process;
+#   fsdp/zero2/zero3  `accelerate launch` with the shipped FSDP and DeepSpeed ZeRO-2/3 configs, one process;
 #   overhead    step time of capability tracking against plain transformers.Trainer on the GPU.
 #
 # The device image has torch/transformers/peft/accelerate but not pydantic, bitsandbytes or deepspeed. Once, on a
@@ -17,8 +17,8 @@
 #   python3 -m pip download --no-deps --no-binary=:all: -d /tmp/ds deepspeed==0.19.8
 #   DS_BUILD_OPS=0 pip wheel --no-deps --no-build-isolation -w .whl /tmp/ds/deepspeed-0.19.8.tar.gz
 # then run it with the device tool:  run(command="bash benchmarks/gpu_check.sh", carry=[".whl"], timeout_s=560)
-# Outputs (one log per step, results.txt, and the bf16 run's metrics.jsonl, capability_loss.png,
-# train_summary.json) land in $OUT (default /tmp/gpu_check).
+# STEPS="zero3 overhead" runs only the steps named. Outputs (one log per step, results.txt, and the bf16 run's
+# metrics.jsonl, capability_loss.png, train_summary.json) land in $OUT (default /tmp/gpu_check).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 OUT=${OUT:-/tmp/gpu_check}
@@ -39,6 +39,7 @@ RESULTS=$OUT/results.txt
 step() {
   local name=$1 limit=$2 start rc=0
   shift 2
+  if [ -n "${STEPS:-}" ] && [[ " $STEPS " != *" $name "* ]]; then return 0; fi
   start=$(date +%s)
   echo "== $name"
   # Through bash -c, since timeout cannot run a shell function (train) itself.
@@ -100,6 +101,8 @@ LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recip
   step fsdp 120 train fsdp "${TINY[@]}" "${SHORT[@]}"
 LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recipes/train/accelerate/zero2.yaml" \
   step zero2 120 train zero2 "${TINY[@]}" "${SHORT[@]}"
+LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recipes/train/accelerate/zero3.yaml" \
+  step zero3 120 train zero3 "${TINY[@]}" "${SHORT[@]}"
 
 step overhead 150 python3 benchmarks/train_overhead.py --device cuda --bf16 --samples 1500 --steps 40 --warmup 10 \
   --rounds 2 --batch 16 --hidden 512 --layers 4
