@@ -6,7 +6,7 @@
 #   lora/qlora  LoRA and QLoRA (4-bit NF4, bitsandbytes) on a small checkpoint saved to disk first, as a
 #               pretrained model would be (model.name_or_path);
 #   fsdp/zero2/zero3  `accelerate launch` with the shipped FSDP and DeepSpeed ZeRO-2/3 configs, one process;
-#   overhead    step time of capability tracking against plain transformers.Trainer on the GPU.
+#   overhead    step time of capability tracking against plain transformers.Trainer on the GPU (8 layers, hidden 2048).
 #
 # The device image has torch/transformers/peft/accelerate but not pydantic, bitsandbytes or deepspeed. Once, on a
 # machine with pip access (deepspeed has no wheel on PyPI: build a pure-Python one, its CUDA ops left out):
@@ -104,7 +104,8 @@ LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recip
 LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recipes/train/accelerate/zero3.yaml" \
   step zero3 120 train zero3 "${TINY[@]}" "${SHORT[@]}"
 
-step overhead 150 python3 benchmarks/train_overhead.py --device cuda --bf16 --samples 1500 --steps 40 --warmup 10 \
-  --rounds 2 --batch 16 --hidden 512 --layers 4
+# A model large enough for the GPU, not the host's kernel launches, to set the step time (56 ms on an H200).
+step overhead 150 python3 benchmarks/train_overhead.py --device cuda --bf16 --samples 1500 --steps 20 --warmup 10 \
+  --rounds 4 --batch 16 --hidden 2048 --layers 8
 echo "== results"
 cat "$RESULTS"
