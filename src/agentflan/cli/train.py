@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from agentflan.cli._common import SetOption, console, handle_errors
+
+if TYPE_CHECKING:
+    from agentflan.train.config import TrainConfig
 
 
 @handle_errors
@@ -15,6 +18,13 @@ def train_command(
     config: Annotated[Path, typer.Argument(help="Training config (YAML), e.g. recipes/train/tiny-cpu.yaml.")],
     overrides: SetOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or summary.")] = False,
+    show_labels: Annotated[int | None, typer.Option(
+        "--show-labels", min=1, metavar="N",
+        help="Do not train: label the data, print the counts and the first N samples token by token "
+             "(supervised tokens coloured by capability), and exit.")] = None,
+    labels_html: Annotated[Path | None, typer.Option(
+        "--labels-html", metavar="FILE",
+        help="Do not train: write the first N samples (--show-labels, default 20) labelled as an HTML page.")] = None,
 ) -> None:
     """Fine-tune a model on agent data with a capability-aware loss.
 
@@ -24,27 +34,48 @@ def train_command(
     OUTPUT_DIR/train_summary.json and OUTPUT_DIR/rejects.jsonl. Multi-GPU: run it under `accelerate launch`
     (see docs/training.md).
 
-    Example:
+    Check the labels first: --show-labels N prints what the model will be trained on (no model is loaded).
+
+    Examples:
 
         agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --set max_steps=30 --set output_dir=/tmp/run
+
+        agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --show-labels 2 --labels-html labels.html
     """
     # Validate the config (unknown keys, bad values) before importing torch or loading any model.
     from agentflan.train.config import load_train_config
 
     cfg = load_train_config(config, overrides or [])
+    if show_labels is not None or labels_html is not None:
+        preview(cfg, show_labels, labels_html, quiet)
+        return
     from agentflan.train.trainer import train
 
     summary = train(cfg, show_progress=not quiet)
     if quiet or not summary:
         return
-    labels = summary["labels"]
+    from agentflan.train.labels import stats_line
+
     result = summary["result"]
-    console.print(f"samples {labels['samples']}: used {labels['used']}, truncated {labels['truncated']}, "
-                  f"dropped as too long {labels['dropped_overlong']}, rejected {labels['rejected']}"
-                  + (f" {labels['rejects_by_reason']}" if labels["rejects_by_reason"] else ""))
+    console.print(stats_line(summary["labels"]), highlight=False)
     console.print(f"steps {result['global_step']}, mean training loss {result['training_loss']:.4f}")
     console.print(f"model → {cfg.output_dir}/model; metrics → {cfg.output_dir}/metrics.jsonl"
                   + (f"; plot → {summary['plot']}" if summary.get("plot") else ""))
+
+
+def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: bool) -> None:
+    from agentflan.train.preview import html_page, print_examples
+    from agentflan.train.trainer import prepare
+
+    prepared = prepare(cfg, show_progress=not quiet)
+    shown = prepared.examples[:show or 20]
+    if show is not None:
+        print_examples(console, shown, prepared.tokenizer, prepared.label_stats)
+    if html_file is not None:
+        page = html_page(shown, prepared.tokenizer, prepared.label_stats, f"agentflan labels: {cfg.data}")
+        html_file.parent.mkdir(parents=True, exist_ok=True)
+        html_file.write_text(page, encoding="utf-8")
+        console.print(f"{len(shown)} labelled samples → {html_file}")
 
 
 def register(app: typer.Typer) -> None:

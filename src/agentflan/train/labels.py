@@ -103,6 +103,15 @@ class LabelStats:
                 "supervised_tokens": dict(sorted(self.supervised_tokens.items()))}
 
 
+def stats_line(counts: dict[str, Any]) -> str:
+    """One line of labelling counts (a `LabelStats.to_dict()`, also as train_summary.json holds it)."""
+    rejected = f"rejected {counts['rejected']}" + (f" {counts['rejects_by_reason']}"
+                                                   if counts["rejects_by_reason"] else "")
+    tokens = ", ".join(f"{k} {v:,}" for k, v in counts["supervised_tokens"].items())
+    return (f"samples {counts['samples']}: used {counts['used']}, truncated {counts['truncated']}, dropped as too "
+            f"long {counts['dropped_overlong']}, {rejected}; tokens {counts['tokens']:,}; supervised: {tokens}")
+
+
 @dataclass
 class Rendered:
     text: str

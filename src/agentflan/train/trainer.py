@@ -12,6 +12,9 @@ import json
 import os
 import sys
 from collections import Counter
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -83,30 +86,10 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
     out = Path(cfg.output_dir)
     set_seed(cfg.seed)
     checkpoint = _checkpoint(cfg, out, get_last_checkpoint)
-
-    # 1. Data: every supported format, rejects counted and kept.
-    trajectories, inputs, rejects = read_data(cfg, show_progress and state.is_main_process)
-    if not trajectories:
-        if state.is_main_process:
-            write_rejects(out, rejects)
-        raise InputError(f"data: no usable sample in {', '.join(s['path'] for s in inputs)} "
-                         f"(reasons in {out / REJECTS_FILE})")
-
-    # 2. Tokenizer: the model's own (with its chat template), or one trained on this data for a tiny model.
-    with state.main_process_first():
-        tokenizer = load_tokenizer(cfg, trajectories, out, reuse=checkpoint is not None,
-                                   save=state.is_main_process)
-
-    # 3. Labels: render through the chat template, label every token (supervised? which capability?).
-    labeller = Labeller(tokenizer, cfg.labels, template_name=cfg.model.chat_template or cfg.model.name_or_path
-                        or "the tiny model's ChatML template")
-    label_stats = LabelStats()
-    with RecordProgress("tokenising", total=len(trajectories), enabled=show_progress and state.is_main_process) \
-            as progress:
-        examples = list(labeller.examples(_counted(trajectories, progress), label_stats, rejects))
-    del trajectories  # the token arrays are all training needs from here on
-    if not examples:
-        raise InputError(f"no sample has supervised tokens after labelling: {label_stats.to_dict()}")
+    prepared = prepare(cfg, show_progress and state.is_main_process, reuse_tokenizer=checkpoint is not None,
+                       write_files=state.is_main_process, main_process_first=state.main_process_first)
+    examples, tokenizer, inputs, rejects, label_stats = (prepared.examples, prepared.tokenizer, prepared.inputs,
+                                                        prepared.rejects, prepared.label_stats)
 
     # 4. Rows: one sample each, or packed up to max_length without crossing sample boundaries.
     sources = tracked_sources(examples, cfg.labels.max_sources)
@@ -152,6 +135,46 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
 
 
 # -- the steps, as plain functions ------------------------------------------------------------------------------
+
+@dataclass
+class Prepared:
+    """Steps 1-3 of a run, shared by training and ``agentflan train --show-labels``."""
+
+    examples: list[Example]
+    tokenizer: Any
+    inputs: list[dict[str, Any]]
+    rejects: list[Reject]
+    label_stats: LabelStats
+
+
+def prepare(cfg: TrainConfig, show_progress: bool, reuse_tokenizer: bool = False, write_files: bool = False,
+            main_process_first: Callable[[], AbstractContextManager[Any]] = nullcontext) -> Prepared:
+    """Read the data, load (or, for a tiny model, train) the tokenizer and label every sample. ``write_files``
+    (the main process of a run) saves a trained tokenizer and, when no sample is usable, the rejects."""
+    out = Path(cfg.output_dir)
+    # 1. Data: every supported format, rejects counted and kept.
+    trajectories, inputs, rejects = read_data(cfg, show_progress)
+    if not trajectories:
+        if write_files:
+            write_rejects(out, rejects)
+        raise InputError(f"data: no usable sample in {', '.join(s['path'] for s in inputs)} "
+                         f"(reasons in {out / REJECTS_FILE})")
+
+    # 2. Tokenizer: the model's own (with its chat template), or one trained on this data for a tiny model.
+    with main_process_first():
+        tokenizer = load_tokenizer(cfg, trajectories, out, reuse=reuse_tokenizer, save=write_files)
+
+    # 3. Labels: render through the chat template, label every token (supervised? which capability?).
+    labeller = Labeller(tokenizer, cfg.labels, template_name=cfg.model.chat_template or cfg.model.name_or_path
+                        or "the tiny model's ChatML template")
+    label_stats = LabelStats()
+    with RecordProgress("tokenising", total=len(trajectories), enabled=show_progress) as progress:
+        examples = list(labeller.examples(_counted(trajectories, progress), label_stats, rejects))
+    del trajectories  # the token arrays are all training needs from here on
+    if not examples:
+        raise InputError(f"no sample has supervised tokens after labelling: {label_stats.to_dict()}")
+    return Prepared(examples, tokenizer, inputs, rejects, label_stats)
+
 
 def read_data(cfg: TrainConfig, show_progress: bool) -> tuple[list[Trajectory], list[dict[str, Any]], list[Reject]]:
     """All trajectories of the configured files (any readable format), with per-file counts and rejects."""
