@@ -6,6 +6,8 @@
 #   lora/qlora  LoRA and QLoRA (4-bit NF4, bitsandbytes) on a small checkpoint saved to disk first, as a
 #               pretrained model would be (model.name_or_path);
 #   fsdp/zero2/zero3  `accelerate launch` with the shipped FSDP and DeepSpeed ZeRO-2/3 configs, one process;
+#   eval        `agentflan eval` with the transformers backend (bf16 on CUDA) on two BFCL v4 categories, with the
+#               train-bf16 model (or a short run's); BFCL files from $BFCL_DIR, else the cached bfcl-eval wheel;
 #   overhead    step time of capability tracking against plain transformers.Trainer on the GPU (8 layers, hidden 2048).
 #
 # The device image has torch/transformers/peft/accelerate but not pydantic, bitsandbytes or deepspeed. Once, on a
@@ -57,8 +59,19 @@ train() {
     --set output_dir="$WORK/$name" --set bf16=true --set save_steps=100000 "$@" \
     && python3 benchmarks/check_run.py "$WORK/$name"
 }
-export -f train
-export WORK
+# eval_check [--set ...]: agentflan eval on the bf16 run's model, or on a short run's (given these settings).
+eval_check() {
+  local model=$WORK/train-bf16/model
+  if [ ! -d "$model" ]; then
+    train eval-model "$@" > /dev/null || return 1
+    model=$WORK/eval-model/model
+  fi
+  python3 -m agentflan eval run --bench bfcl.irrelevance --bench bfcl.simple_python --model "$model" \
+    -o "$WORK/eval" --limit 32 --batch-size 16 --max-new-tokens 64 ${BFCL_DIR:+--data "$BFCL_DIR"} \
+    && cp "$WORK"/eval/results.{md,json} "$OUT/" && cat "$WORK/eval/results.md"
+}
+export -f train eval_check
+export WORK OUT
 
 python3 - <<'EOF'
 import torch, transformers, peft, accelerate
@@ -103,6 +116,8 @@ LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recip
   step zero2 120 train zero2 "${TINY[@]}" "${SHORT[@]}"
 LAUNCH="accelerate launch --num_processes 1 --num_machines 1 --config_file recipes/train/accelerate/zero3.yaml" \
   step zero3 120 train zero3 "${TINY[@]}" "${SHORT[@]}"
+
+step eval 150 eval_check "${TINY[@]}" "${SHORT[@]}"
 
 # A model large enough for the GPU, not the host's kernel launches, to set the step time (56 ms on an H200).
 step overhead 150 python3 benchmarks/train_overhead.py --device cuda --bf16 --samples 1500 --steps 20 --warmup 10 \
