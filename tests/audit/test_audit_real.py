@@ -140,3 +140,23 @@ def test_bfcl_questions_have_no_replies_and_contamination_is_found(real_data: Pa
     assert c["checked"] and c["against"] == {str(real_data / BFCL): 400}
     for o in c["overlaps"]:
         assert o["id"] in built["examples"] and o["against_id"].startswith("simple_python_")
+
+
+def test_evaluation_tools_are_found_and_the_recipe_keeps_them_out(real_data: Path, tmp_path: Path,
+                                                                  built: dict[str, Any]) -> None:
+    # Every BFCL question offers its own functions, so BFCL audited against itself offers them all.
+    itself = _audit([real_data / BFCL], tmp_path / "self", against=(real_data / BFCL,))["contamination"]["tools"]
+    assert itself["share"] == 1.0 and itself["distinct_tools"] > 300
+    # The shipped recipe's negatives draw tools from the agent corpora only: nothing of BFCL's.
+    assert built["contamination"]["tools"]["records"] == 0
+    # Drawing irrelevant tools from a BFCL file, as the recipe once did, shows up as tool contamination.
+    irrelevance = real_data / "gorilla/bfcl_v4/BFCL_v4_irrelevance.json"
+    out = tmp_path / "pooled"
+    result = CliRunner().invoke(app, ["build", str(REPO / "recipes" / "agent-flan.yaml"), "-o", str(out), "-q",
+                                      "--set", "negatives.tool_pools=[{path: gorilla/bfcl_v4/BFCL_v4_irrelevance.json, "
+                                      "name: bfcl-irrelevance}]"])
+    assert result.exit_code == 0, result.output
+    tools = _audit([out / "canonical.jsonl"], out / "audit", against=(irrelevance,))["contamination"]["tools"]
+    assert tools["records"] > 20 and tools["by_against"] == {str(irrelevance): tools["records"]}
+    assert all(o["id"].startswith("negative/") and o["against_id"].startswith("irrelevance_")
+               for o in tools["overlaps"])

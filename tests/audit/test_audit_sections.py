@@ -11,7 +11,7 @@ from audit_fixtures import WEATHER, built_agent, built_negative, call_traj
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentflan.audit.contamination import Contamination, EvalIndex, ngrams
+from agentflan.audit.contamination import Contamination, EvalIndex, ngrams, tool_key
 from agentflan.audit.duplicates import Duplicates, MinHasher, jaccard_estimate
 from agentflan.audit.entanglement import FORMAT, call_pieces, json_pieces, model_view, view_of
 from agentflan.audit.negatives import NegativeCoverage
@@ -139,6 +139,33 @@ def test_contamination_ngrams_and_short_queries() -> None:
     assert [o["id"] for o in r["overlaps"]] == ["hit", "short"]
     assert r["overlaps"][0]["against_id"] == "e1"
     assert r["share"] == round(2 / 3, 4)
+
+
+def test_tool_contamination_needs_the_same_name_and_parameters() -> None:
+    index = EvalIndex(n=8)
+    index.add("eval.json", Trajectory(id="e1", tools=[WEATHER], messages=[Message(role="user", content="Rain?")]))
+    reworded = WEATHER.model_copy(update={"description": "Another description of the same function."})
+    renamed = WEATHER.model_copy(update={"name": "forecast"})
+    other_schema = WEATHER.model_copy(update={"parameters": {"type": "object", "properties": {
+        "town": {"type": "string"}}, "required": ["town"]}})
+    c = Contamination(index)
+    c.add(_rec(call_traj("same", tools=[WEATHER])))
+    c.add(_rec(call_traj("reworded", tools=[reworded])))
+    c.add(_rec(call_traj("renamed", tools=[renamed], name="forecast")))
+    c.add(_rec(call_traj("other-schema", tools=[other_schema])))
+    tools = c.result()["tools"]
+    assert [o["id"] for o in tools["overlaps"]] == ["same", "reworded"]  # descriptions do not count
+    assert tools["records"] == 2 and tools["share"] == 0.5 and tools["distinct_tools"] == 1
+    assert tools["overlaps"][0] == {"id": "same", "source": "s", "tool": "weather", "tools_shared": 1,
+                                    "against": "eval.json", "against_id": "e1"}
+    assert tools["by_against"] == {"eval.json": 2}
+    assert c.result()["contaminated"] == 0  # no query overlaps: the two checks are separate
+
+
+def test_tool_key_ignores_key_order_in_the_schema() -> None:
+    reordered = WEATHER.model_copy(update={"parameters": dict(reversed(list(WEATHER.parameters.items())))})
+    assert tool_key(reordered) == tool_key(WEATHER)
+    assert tool_key(WEATHER.model_copy(update={"name": "w2"})) != tool_key(WEATHER)
 
 
 @pytest.mark.parametrize("text", ["It is sunny.", '{"a": [1, 2]}'])

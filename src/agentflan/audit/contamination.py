@@ -6,10 +6,18 @@ query equals a short evaluation query. Evaluation files are read with the same r
 
 Boilerplate is not contamination: an n-gram found in more than 1% of the evaluation records (at least 2), such
 as a fixed "Observation: Episode finished, reward = True" turn or a prompt template, is ignored.
+
+Tools are checked apart from queries: a record offers an evaluation tool when one of its tools has the same name
+and the same parameter schema (after the readers' normalisation) as a tool of an evaluation record. A model
+trained on such records has seen the evaluation's functions, as calls or as irrelevant tools to decline, which
+matters most for tool-use and irrelevance benchmarks (BFCL) even when no query overlaps. Descriptions are left
+out of the comparison, since they are the part most often reworded.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import re
 from collections import Counter
 from collections.abc import Iterable
@@ -17,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, share, user_queries
-from agentflan.schema import Trajectory
+from agentflan.schema import Tool, Trajectory
 
 _WORD = re.compile(r"\w+", re.UNICODE)
 
@@ -27,6 +35,12 @@ def ngrams(text: str, n: int) -> set[str]:
     if len(words) < n:
         return {"\x00" + " ".join(words)} if words else set()  # whole short query, kept apart from n-grams
     return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
+
+
+def tool_key(tool: Tool) -> str:
+    """A tool's identity for contamination: its name and parameter schema, as canonical JSON, hashed."""
+    canonical = json.dumps({"name": tool.name, "parameters": tool.parameters}, sort_keys=True, ensure_ascii=False)
+    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
 
 
 class EvalIndex:
@@ -39,9 +53,13 @@ class EvalIndex:
         self.grams: dict[str, tuple[str, str]] = {}
         self.frequency: Counter[str] = Counter()
         self.records: Counter[str] = Counter()
+        # tool key → (evaluation file, id, tool name) of the first evaluation record offering that tool
+        self.tools: dict[str, tuple[str, str, str]] = {}
 
     def add(self, source: str, traj: Trajectory) -> None:
         self.records[source] += 1
+        for tool in traj.tools:
+            self.tools.setdefault(tool_key(tool), (source, traj.id, tool.name))
         grams: set[str] = set()
         for query in user_queries(traj):
             grams |= ngrams(query, self.n)
@@ -76,11 +94,16 @@ class Contamination:
         self.contaminated = 0
         self.by_against: Counter[str] = Counter()
         self.by_source: Counter[str] = Counter()
+        self.tool_records = 0
+        self.tool_by_against: Counter[str] = Counter()
+        self.shared_tools: set[str] = set()
+        self.tool_hits: list[dict[str, Any]] = []
 
     def add(self, rec: AuditedRecord) -> None:
         self.n += 1
         if self.index is None:
             return
+        self._add_tools(rec)
         grams: set[str] = set()
         for query in user_queries(rec.traj):
             grams |= ngrams(query, self.index.n)
@@ -99,9 +122,30 @@ class Contamination:
                               "overlap": share(len(matched), len(grams)),
                               "ngram": matched[0].lstrip("\x00")[:200]})
 
+    def _add_tools(self, rec: AuditedRecord) -> None:
+        shared = [(tool.name, where) for tool in rec.traj.tools
+                  if (where := self.index.tools.get(tool_key(tool)) if self.index else None) is not None]
+        if not shared:
+            return
+        self.tool_records += 1
+        self.shared_tools.update(name for name, _ in shared)
+        for source in {where[0] for _, where in shared}:
+            self.tool_by_against[source] += 1
+        if len(self.tool_hits) < self.limit:
+            name, (source, eval_id, _) = shared[0]
+            self.tool_hits.append({"id": rec.id, "source": rec.source, "tool": name, "tools_shared": len(shared),
+                                   "against": source, "against_id": eval_id})
+
+    def tools_result(self) -> dict[str, Any]:
+        return {"records": self.tool_records, "share": share(self.tool_records, self.n),
+                "distinct_tools": len(self.shared_tools), "by_against": dict(self.tool_by_against),
+                "overlaps": self.tool_hits, "examples": [h["id"] for h in self.tool_hits[:5]]}
+
     def result(self) -> dict[str, Any]:
         if self.index is None:
-            return {"checked": False, "contaminated": 0, "share": 0.0, "overlaps": []}
+            return {"checked": False, "contaminated": 0, "share": 0.0, "overlaps": [],
+                    "tools": {"records": 0, "share": 0.0, "distinct_tools": 0, "by_against": {}, "overlaps": [],
+                              "examples": []}}
         return {
             "checked": True,
             "n": self.index.n,
@@ -114,4 +158,5 @@ class Contamination:
             "by_against": dict(self.by_against),
             "overlaps": self.hits,
             "examples": [h["id"] for h in self.hits[:5]],
+            "tools": self.tools_result(),
         }

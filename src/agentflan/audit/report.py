@@ -69,6 +69,7 @@ def build_report(run: Any, opts: Any, stats: dict[str, InputStats], source_of: d
         "exact_duplicates": duplicates["exact"]["share"],
         "near_duplicates": duplicates["near"]["share"],
         "contamination": contamination["share"],
+        "tool_contamination": contamination["tools"]["share"],
         "tools_no_call": negatives["tools_no_call_share"],
         "negative_circumstances": negatives["circumstances_present"],
     }

@@ -40,6 +40,7 @@ METRICS: dict[str, str] = {
     "exact_duplicates": "share of records that are exact copies of an earlier one",
     "near_duplicates": "share of records that are near copies of an earlier one",
     "contamination": "share of records whose queries overlap an --against evaluation set",
+    "tool_contamination": "share of records offering a tool (same name and parameters) of an --against set",
     "tools_no_call": "share of samples with tools given where the assistant never calls one",
     "negative_circumstances": "how many of the paper's four circumstances (Fig. 6) occur (0-4)",
 }

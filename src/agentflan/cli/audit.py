@@ -61,7 +61,8 @@ def audit_command(
         table.add_row("[bold]all[/bold]", str(r["records"]), str(r["rejected"]), f"{m['format_share']:.1%}",
                       str(r["negative_coverage"]["tools_no_call"]))
         console.print(table)
-        contamination = f"{m['contamination']:.1%}" if r["contamination"]["checked"] else "not checked"
+        contamination = (f"{m['contamination']:.1%} (queries), {m['tool_contamination']:.1%} (tools)"
+                         if r["contamination"]["checked"] else "not checked")
         console.print(f"invalid calls {m['invalid_calls']:.1%} · duplicates {m['duplicates']:.1%} · "
                       f"negative circumstances {m['negative_circumstances']}/4 · contamination {contamination}")
         console.print(f"report → {result.json_path} and {result.html_path}")
