@@ -111,3 +111,67 @@ def test_classify_default_output_name(tmp_path: Path) -> None:
     assert runner.invoke(app, ["eval", "classify", str(src), "-q"]).exit_code == 0
     row = json.loads((tmp_path / "replies.classified.jsonl").read_text())
     assert (row["outcome"], row["calls"]) == ("call", [{"name": "search", "arguments": {"input": "x"}}])
+
+
+def _queries(path: Path) -> set[str]:
+    return {json.loads(line)["messages"][1]["content"] for line in path.read_text().splitlines()}
+
+
+@pytest.mark.integration
+def test_exclude_leaves_out_every_training_query(real_data: Path, tmp_path: Path) -> None:
+    plain = tmp_path / "plain"
+    assert runner.invoke(app, ["eval", "build-agent-h", "--data", str(real_data), "-q", "-o", str(plain)]).exit_code == 0
+    samples = [json.loads(line) for line in (plain / "agent_h.jsonl").read_text().splitlines()]
+    general = next(s["messages"][1]["content"] for s in samples if s["category"] == "d")
+    # Training data of our own that asks one of Agent-H's general queries, inside a longer message.
+    training = tmp_path / "train.jsonl"
+    training.write_text(json.dumps({"messages": [{"role": "user", "content": f"Please help. {general}"},
+                                                 {"role": "assistant", "content": "Done."}]}) + "\n")
+    out = tmp_path / "excluded"
+    result = runner.invoke(app, ["eval", "build-agent-h", "--data", str(real_data), "-o", str(out),
+                                 "--exclude", str(training)])
+    assert result.exit_code == 0, result.output
+    assert "left out as seen in training (1 training records): " in result.output
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["excluded"]["dropped"] >= 1 and manifest["excluded"]["training_records"] == 1
+    assert manifest["excluded"]["dropped"] == sum(i.get("excluded", 0) for i in manifest["inputs"])
+    assert general in _queries(plain / "agent_h.jsonl") and general not in _queries(out / "agent_h.jsonl")
+
+
+def test_exclude_of_a_missing_path_fails(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "build-agent-h", "--data", str(tmp_path), "-o", str(tmp_path / "o"),
+                                 "--exclude", str(tmp_path / "nope.jsonl")])
+    assert result.exit_code == 1 and "nope.jsonl: no such file or folder" in " ".join(result.output.split())
+
+
+@pytest.mark.integration
+def test_agent_h_built_against_the_agent_flan_build_is_clean(real_data: Path, tmp_path: Path) -> None:
+    from agentflan.audit.run import AuditOptions, run_audit
+
+    build = tmp_path / "build"
+    repo = Path(__file__).resolve().parents[2]
+    assert runner.invoke(app, ["build", str(repo / "recipes" / "agent-flan.yaml"), "-o", str(build), "-q"]).exit_code == 0
+    plain, clean = tmp_path / "plain", tmp_path / "clean"
+    for out, extra in ((plain, []), (clean, ["--exclude", str(build)])):
+        result = runner.invoke(app, ["eval", "build-agent-h", "--data", str(real_data), "-q", "-o", str(out), *extra])
+        assert result.exit_code == 0, result.output
+
+    def overlap(agent_h_dir: Path) -> float:
+        report = run_audit([agent_h_dir / "agent_h.jsonl"], agent_h_dir / "audit",
+                           AuditOptions(show_progress=False, against=(build / "canonical.jsonl",))).report
+        return report["contamination"]["share"]
+
+    # The corpora the recipe trains on (self-instruct, ToolTalk, API-Bank) also feed Agent-H's b, c and d.
+    assert overlap(plain) > 0.3
+    assert overlap(clean) == 0.0
+    manifest = json.loads((clean / "manifest.json").read_text())
+    excluded = {i["path"]: i.get("excluded", 0) for i in manifest["inputs"]}
+    assert excluded["api-bank/lv1-lv2-samples"] > 200 and excluded["self-instruct/seed_tasks.jsonl"] > 100
+    assert manifest["by_circumstance"]["a"] == 400  # BFCL's gold calls are not in the training data
+
+
+def test_run_exclude_needs_an_agent_h_built_on_the_fly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(tmp_path), "--exclude",
+                                 str(tmp_path), "--endpoint", "http://localhost:1", "--model-name", "m",
+                                 "-o", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "build-agent-h --exclude" in " ".join(result.output.split())

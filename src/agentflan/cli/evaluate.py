@@ -66,20 +66,27 @@ def build_agent_h_command(
     data: Annotated[Path | None, typer.Option("--data", help="Corpora root (default: $AGENTFLAN_DATA).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed of every sampling decision.")] = 0,
     limit: Annotated[int | None, typer.Option("--limit", help="Queries per circumstance (default 200).")] = None,
+    exclude: Annotated[list[Path] | None, typer.Option(
+        "--exclude", help="Training data of the model (files or `agentflan build` folders, repeatable): Agent-H "
+                          "leaves out every query that overlaps it.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Build the open Agent-H: the four circumstances of the paper's Fig. 6 (a: tools + tool query → call;
     b: irrelevant tools; c: no tools + tool query; d: no tools + general query) × two format levels (ReAct
     and general), from BFCL, ToolBench, ToolTalk, API-Bank, self-instruct and MT-Bench. Same seed, same file.
 
+    Agent-H draws on the same public corpora training data is built from: pass the training data with
+    --exclude, and every query it holds (word 8-gram overlap) is left out.
+
     Example:
 
-        agentflan eval build-agent-h -o out/agent-h --data ../shared/data --seed 0 --limit 100
+        agentflan eval build-agent-h -o out/agent-h --data ../shared/data --seed 0 --exclude out/agent-flan
     """
     from agentflan.evaluate import agent_h
     from agentflan.paths import data_root
 
-    result = agent_h.build(data or data_root(), seed=seed, limit=agent_h.DEFAULT_LIMIT if limit is None else limit)
+    result = agent_h.build(data or data_root(), seed=seed, limit=agent_h.DEFAULT_LIMIT if limit is None else limit,
+                           exclude=exclude or ())
     path = agent_h.write(result, output)
     if quiet:
         return
@@ -94,6 +101,10 @@ def build_agent_h_command(
     console.print(f"{m['samples']} samples; pools {m['pools']}; manifest → {output / 'manifest.json'}")
     if missing:
         console.print(f"sources not found (skipped): {', '.join(missing)}")
+    if "excluded" in m:
+        by_source = ", ".join(f"{i['path']} {i['excluded']}" for i in m["inputs"] if i.get("excluded"))
+        console.print(f"left out as seen in training ({m['excluded']['training_records']} training records): "
+                      f"{m['excluded']['dropped']}" + (f" ({by_source})" if by_source else ""))
 
 
 @eval_app.command("run", no_args_is_help=True)
@@ -112,6 +123,9 @@ def run_command(
     limit: Annotated[int | None, typer.Option("--limit", help="Samples per BFCL category / Agent-H "
                                                              "circumstance.")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Seed when Agent-H is built on the fly.")] = 0,
+    exclude: Annotated[list[Path] | None, typer.Option(
+        "--exclude", help="Training data of the model (files or `agentflan build` folders, repeatable): Agent-H "
+                          "leaves out every query that overlaps it.")] = None,
     max_new_tokens: Annotated[int, typer.Option("--max-new-tokens", help="Reply length limit.")] = 512,
     batch_size: Annotated[int, typer.Option("--batch-size", help="Local generation batch size.")] = 8,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Parallel HTTP requests.")] = 8,
@@ -134,7 +148,10 @@ def run_command(
 
     if model and endpoint:
         raise UsageError("give either --model or --endpoint, not both")
-    collected = collect(bench, data=data, agent_h_path=agent_h_path, seed=seed, limit=limit)
+    if exclude and agent_h_path is not None:
+        raise UsageError("--exclude applies when Agent-H is built on the fly; build the --agent-h folder with "
+                         "`agentflan eval build-agent-h --exclude ...` instead")
+    collected = collect(bench, data=data, agent_h_path=agent_h_path, seed=seed, limit=limit, exclude=exclude or ())
     if not collected.samples:
         raise UsageError("the chosen benchmarks hold no samples")
     chosen = make_backend(backend, model=model, endpoint=endpoint, model_name=model_name,

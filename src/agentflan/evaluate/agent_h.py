@@ -22,18 +22,24 @@ Metrics, exactly as the paper defines them, over the no-call samples (b, c, d) o
 H_General = percent of replies that show the level's call keywords (ReAct: ``Thought:``/``Action:``; general:
 "I will use", "I need to call" and the like) **or** a call; HScore = 0.5·((100−H_ReAct)+(100−H_General)).
 Beyond the paper: the strict outcome rates of every circumstance and level, and call accuracy on ``a``.
+
+Decontamination: the sources above are the same public corpora training data is built from (the shipped
+recipe trains on self-instruct, ToolTalk and API-Bank). ``exclude`` names the training data of the model to be
+evaluated; every candidate whose query shares a word 8-gram with a training query (or equals a short one) is
+left out before sampling, by the same index as ``agentflan audit --against``, and counted per source.
 """
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from agentflan import __version__
+from agentflan.audit.contamination import EvalIndex, ngrams
 from agentflan.errors import InputError, RecordError
 from agentflan.evaluate import bfcl
 from agentflan.evaluate.metrics import outcome_summary, percent
@@ -97,6 +103,13 @@ class _Pools:
     irrelevant: list[tuple[str, str, list[dict[str, Any]]]] = field(default_factory=list)
     tool_query: list[tuple[str, str]] = field(default_factory=list)
     general_query: list[tuple[str, str]] = field(default_factory=list)
+    # Queries of the training data to keep out (None: nothing excluded).
+    training: EvalIndex | None = None
+
+    def seen_in_training(self, query: str) -> bool:
+        if self.training is None:
+            return False
+        return any(self.training.lookup(g) is not None for g in ngrams(query, self.training.n))
 
 
 @dataclass
@@ -106,9 +119,13 @@ class BuildResult:
 
 
 def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
-          sources: Iterable[Source] = SOURCES) -> BuildResult:
-    """Build the samples from the corpora under ``data`` (missing sources are recorded, not fatal)."""
+          sources: Iterable[Source] = SOURCES, exclude: Sequence[Path] = ()) -> BuildResult:
+    """Build the samples from the corpora under ``data`` (missing sources are recorded, not fatal), leaving out
+    every query that overlaps the training data in ``exclude`` (files, or `agentflan build` folders)."""
     pools = _Pools()
+    excluded: dict[str, Any] | None = None
+    if exclude:
+        pools.training, excluded = _training_index(exclude)
     inputs: list[dict[str, Any]] = []
     for source in sources:
         path = data / source.path
@@ -134,6 +151,9 @@ def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
                   "tool_query": len(pools.tool_query), "general_query": len(pools.general_query)},
         "inputs": inputs,
     }
+    if excluded is not None:
+        excluded["dropped"] = sum(i.get("excluded", 0) for i in inputs)
+        manifest["excluded"] = excluded
     return BuildResult(samples, manifest)
 
 
@@ -175,8 +195,9 @@ def _merge(source: Source, infos: list[dict[str, Any]]) -> dict[str, Any]:
         return {**infos[0], "path": source.path}
     merged: dict[str, Any] = {"path": source.path, "role": source.role, "files": len(infos),
                               "sha256": {i["path"]: i["sha256"] for i in infos}}
-    for key in ("used", "read", "rejected"):
-        merged[key] = sum(i.get(key, 0) for i in infos)
+    for key in ("used", "read", "rejected", "excluded"):
+        if any(key in i for i in infos):
+            merged[key] = sum(i.get(key, 0) for i in infos)
     reasons: Counter[str] = Counter()
     for i in infos:
         reasons.update(i.get("rejects_by_reason", {}))
@@ -190,37 +211,71 @@ def _read_source(file: Path, role: str, pools: _Pools, data: Path) -> dict[str, 
     info: dict[str, Any] = {"path": rel, "role": role, "sha256": sha256_file(file), "used": 0}
     if role in ("gold", "irrelevant"):
         stats = InputStats(str(file), info["sha256"])
+        taken: Counter[str] = Counter()
         for item in read_file(file, "bfcl", stats):
             if isinstance(item, Trajectory):
-                info["used"] += _take_bfcl(item, role, pools)
+                taken[_take_bfcl(item, role, pools)] += 1
+        info["used"] = taken["used"]
+        if pools.training is not None:
+            info["excluded"] = taken["excluded"]
         info.update(read=stats.read, rejected=stats.rejected, rejects_by_reason=dict(stats.rejects_by_reason))
         return info
     queries = list(_queries(file, info))
     target = pools.tool_query if role == "tool_query" else pools.general_query
     seen = {text for _, text in target}
     fresh = []
+    excluded = 0
     for key, text in queries:  # the same query twice (one instruction with several inputs) would weigh double
-        if text not in seen:
-            seen.add(text)
-            fresh.append((f"{rel}#{key}", text))
+        if text in seen:
+            continue
+        seen.add(text)
+        if pools.seen_in_training(text):
+            excluded += 1
+            continue
+        fresh.append((f"{rel}#{key}", text))
     target.extend(fresh)
     info["used"] = len(fresh)
+    if pools.training is not None:
+        info["excluded"] = excluded
     return info
 
 
-def _take_bfcl(traj: Trajectory, role: str, pools: _Pools) -> int:
+def _take_bfcl(traj: Trajectory, role: str, pools: _Pools) -> str:
+    """``used``, ``excluded`` (its query is in the training data) or ``skipped``."""
     try:
         sample = bfcl.to_sample(traj)
     except RecordError:
-        return 0
+        return "skipped"
     query = first_user_text(traj)
     if query is None or len(sample.messages) != 1:  # keep single-user-turn items: the prompt is ours
-        return 0
+        return "skipped"
+    if pools.seen_in_training(query):
+        return "excluded"
     if role == "gold" and sample.expected:
         pools.gold.append((traj.id, query, sample.tools, sample.expected))
     elif role == "irrelevant":
         pools.irrelevant.append((traj.id, query, sample.tools))
-    return 1
+    return "used"
+
+
+def _training_index(paths: Sequence[Path]) -> tuple[EvalIndex, dict[str, Any]]:
+    """An n-gram index of the training data's user queries, and its manifest entry."""
+    index = EvalIndex()
+    files: list[dict[str, Any]] = []
+    for path in paths:
+        if not path.exists():
+            raise InputError(f"--exclude {path}: no such file or folder")
+        # An `agentflan build` folder holds the same records in several exports: its canonical.jsonl is enough.
+        chosen = [path / "canonical.jsonl"] if (path / "canonical.jsonl").is_file() else (
+            sorted(p for p in path.rglob("*.json*") if p.is_file()) if path.is_dir() else [path])
+        for file in chosen:
+            stats = InputStats(str(file), sha256_file(file))
+            index.add_all(str(file), (t for t in read_file(file, "auto", stats, flag_calls=False)
+                                      if isinstance(t, Trajectory)))
+            files.append({"path": str(file), "sha256": stats.sha256, "read": stats.read,
+                          "rejected": stats.rejected})
+    return index, {"method": f"word {index.n}-gram overlap of queries (as `agentflan audit --against`)",
+                   "training": files, "training_records": sum(index.records.values())}
 
 
 def _queries(file: Path, info: dict[str, Any]) -> Iterator[tuple[str, str]]:

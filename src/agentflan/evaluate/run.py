@@ -8,7 +8,7 @@ when some benchmark record could not be used, ``DIR/rejects.jsonl`` (file, line,
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -38,10 +38,10 @@ class Collected:
 
 
 def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path | None = None, seed: int = 0,
-            limit: int | None = None) -> Collected:
+            limit: int | None = None, exclude: Sequence[Path] = ()) -> Collected:
     """The samples of the named benchmarks. Agent-H comes from a built set (``agent_h_path``) or is built
     from ``data`` (``limit`` queries per circumstance, default `agent_h.DEFAULT_LIMIT`); ``limit`` also caps
-    each BFCL category."""
+    each BFCL category. ``exclude``: training data whose queries the built Agent-H leaves out."""
     from agentflan.paths import data_root
 
     benches = list(benches)
@@ -63,7 +63,7 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
             out.sources["agent-h"] = {"path": str(agent_h_path)}
         else:
             built = agent_h.build(data or data_root(), seed=seed,
-                                  limit=agent_h.DEFAULT_LIMIT if limit is None else limit)
+                                  limit=agent_h.DEFAULT_LIMIT if limit is None else limit, exclude=exclude)
             out.samples.extend(built.samples)
             out.sources["agent-h"] = {k: v for k, v in built.manifest.items() if k != "inputs"}
     if bfcl_names:
