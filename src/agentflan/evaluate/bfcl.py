@@ -41,6 +41,10 @@ def categories_for(names: Iterable[str]) -> list[str]:
             out.extend(c for c in CATEGORIES if c not in out)
             continue
         category = name.split(".", 1)[1] if "." in name else name.split(":", 1)[1] if ":" in name else name
+        if category.startswith(("multi_turn", "memory", "web_search", "format_sensitivity")):
+            raise UsageError(f"BFCL category {category!r} is not scored by agentflan yet: it needs BFCL's "
+                             "simulated APIs and multi-step episodes (use BFCL's own bfcl-eval for it); "
+                             f"single-turn categories: {', '.join(CATEGORIES)}")
         if category not in CATEGORIES:
             raise UsageError(f"unknown BFCL category {category!r}; choose from: {', '.join(CATEGORIES)}")
         if category not in out:
