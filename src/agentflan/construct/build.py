@@ -30,7 +30,7 @@ from agentflan.schema import Trajectory
 from agentflan.seeding import stable_hash
 from agentflan.tokens import token_counter
 
-from . import align, decompose, instruct, mix, negatives
+from . import align, decompose, instruct, masking, mix, negatives
 from .inputs import resolve
 from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
 from .replies import ChatEndpoint
@@ -166,6 +166,25 @@ def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, lis
     return items
 
 
+def _choose_masked(agent_items: list[Item], recipe: Recipe) -> tuple[set[str], dict[str, Any]]:
+    """The keys to mask: ``round(fraction × eligible)`` of the trajectories that can be masked exactly."""
+    spec = recipe.masking
+    report: dict[str, Any] = {"fraction": spec.fraction, "parameters": spec.parameters}
+    if spec.fraction == 0:
+        return set(), {**report, "masked": 0}
+    reasons: Counter[str] = Counter()
+    eligible: list[str] = []
+    for it in agent_items:
+        why = masking.ineligible(it.traj)
+        if why is None:
+            eligible.append(it.key)
+        else:
+            reasons[why] += 1
+    chosen = set(mix.pick(eligible, round(spec.fraction * len(eligible)), recipe.seed, "mask"))
+    return chosen, {**report, "eligible": len(eligible), "masked": len(chosen),
+                    "ineligible_by_reason": dict(sorted(reasons.items()))}
+
+
 def _renamed(traj: Trajectory, key: str) -> Trajectory:
     return traj.model_copy(update={"id": key})
 
@@ -181,15 +200,19 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
     for item in items["agent"] + items["general"]:
         ledger.leave_out(item, "not_selected")
 
-    # 1. Alignment: a seeded, exact share in ReAct, the rest as conversation.
+    # 1. Alignment: a seeded, exact share in ReAct, the rest as conversation; a seeded, exact share of the
+    # trajectories that allow it with their functions masked first (off unless the recipe asks).
     agent_items = items["agent"]
     react_keys = align.choose_react([it.key for it in agent_items], recipe.alignment.react_fraction, seed)
+    masked_keys, masking_report = _choose_masked(agent_items, recipe)
     records: list[Trajectory] = []
     with RecordProgress("build: align", total=len(agent_items), enabled=show_progress) as progress:
         for it in agent_items:
             progress.advance()
             try:
                 source = _renamed(it.traj, it.key)
+                if it.key in masked_keys:
+                    source = masking.mask(source, seed, recipe.masking.parameters)
                 rendered = (align.render_react_kind(source) if it.key in react_keys
                             else align.render_chat(source, seed))
             except RecordError as err:
@@ -285,6 +308,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
     manifest = _manifest(plan, ledger, records, negatives_made, capability_report, react_keys, agent_side,
                          mix.mix_report(agent_side, wanted_general, len(general_by_key), used_general, per_agent),
                          check.report(), maker.reply_sources)
+    manifest["masking"] = {**masking_report, "in_output": sum("masked" in t.metadata for t in records)}
     _write(out, records, plan, ledger, manifest, show_progress)
     if plan.endpoint is not None:
         plan.endpoint.close()

@@ -85,6 +85,13 @@ class BalanceSpec(_Spec):
         return self
 
 
+class MaskingSpec(_Spec):
+    # Share of the agent trajectories that can be masked exactly whose tool names become meaningless
+    # identifiers (Hammer's function masking; 0 = off, the paper's setting).
+    fraction: float = Field(default=0.0, ge=0.0, le=1.0)
+    parameters: bool = True  # mask parameter names too
+
+
 class InstructSpec(_Spec):
     count: int = Field(default=0, ge=0)  # format-following samples to make (paper App. A: 2,000)
     formats: list[Literal["json", "react", "template"]] = Field(default_factory=lambda: ["json", "react", "template"],
@@ -149,6 +156,7 @@ class Recipe(_Spec):
     agent: AgentSpec = Field(default_factory=AgentSpec)
     alignment: AlignmentSpec = Field(default_factory=AlignmentSpec)
     balance: BalanceSpec = Field(default_factory=BalanceSpec)
+    masking: MaskingSpec = Field(default_factory=MaskingSpec)
     instruct: InstructSpec = Field(default_factory=InstructSpec)
     negatives: NegativesSpec = Field(default_factory=NegativesSpec)
     general: GeneralSpec = Field(default_factory=GeneralSpec)
