@@ -64,3 +64,18 @@ def test_sink_is_atomic(tmp_path: Path) -> None:
         pass
     assert not target.exists()
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_build_folder_stands_for_its_canonical_records(tmp_path: Path) -> None:
+    from agentflan.pipeline.sources import expand_inputs
+
+    build = tmp_path / "build"
+    build.mkdir()
+    for name in ("canonical.jsonl", "openai.jsonl", "sharegpt.jsonl", "rejects.jsonl"):
+        (build / name).write_text('{"id": "x"}\n')
+    (build / "manifest.json").write_text('{"command": "build"}')
+    assert expand_inputs([build]) == [build / "canonical.jsonl"]
+    # Without a manifest it is just a folder of data files.
+    (build / "manifest.json").unlink()
+    assert [p.name for p in expand_inputs([build])] == ["canonical.jsonl", "openai.jsonl", "rejects.jsonl",
+                                                         "sharegpt.jsonl"]

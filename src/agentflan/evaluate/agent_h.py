@@ -46,7 +46,7 @@ from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
 from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
-from agentflan.pipeline.sources import Reject, iter_records
+from agentflan.pipeline.sources import Reject, expand_inputs, iter_records
 from agentflan.schema import Trajectory
 from agentflan.seeding import rng_for, stable_hash
 
@@ -265,10 +265,7 @@ def _training_index(paths: Sequence[Path]) -> tuple[EvalIndex, dict[str, Any]]:
     for path in paths:
         if not path.exists():
             raise InputError(f"--exclude {path}: no such file or folder")
-        # An `agentflan build` folder holds the same records in several exports: its canonical.jsonl is enough.
-        chosen = [path / "canonical.jsonl"] if (path / "canonical.jsonl").is_file() else (
-            sorted(p for p in path.rglob("*.json*") if p.is_file()) if path.is_dir() else [path])
-        for file in chosen:
+        for file in expand_inputs([path]):
             stats = InputStats(str(file), sha256_file(file))
             index.add_all(str(file), (t for t in read_file(file, "auto", stats, flag_calls=False)
                                       if isinstance(t, Trajectory)))

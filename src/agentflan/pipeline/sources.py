@@ -195,12 +195,22 @@ def _iter_parquet(path: Path) -> Iterator[SourceRecord | Reject]:
             index += 1
 
 
+def build_records(folder: Path) -> Path | None:
+    """The file to read from an `agentflan build` output folder: its ``canonical.jsonl``, since the exports beside
+    it (agentflan.jsonl, openai.jsonl, ...) hold the same records again. None for any other folder."""
+    canonical = folder / "canonical.jsonl"
+    return canonical if canonical.is_file() and (folder / "manifest.json").is_file() else None
+
+
 def expand_inputs(inputs: list[str | Path]) -> list[Path]:
-    """Files named directly, plus the data files under named directories (sorted, for stable output order)."""
+    """Files named directly, plus the data files under named directories (sorted, for stable output order); an
+    `agentflan build` output folder stands for its ``canonical.jsonl`` alone."""
     files: list[Path] = []
     for item in inputs:
         p = Path(item)
-        if p.is_dir():
+        if p.is_dir() and (records := build_records(p)) is not None:
+            files.append(records)
+        elif p.is_dir():
             files.extend(
                 sorted(
                     f
