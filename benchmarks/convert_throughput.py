@@ -4,6 +4,8 @@
    manifest) vs a bare `json.loads` + `json.dumps` of the same lines. Prints the ratio.
 2. Streaming: peak memory of converting the corpus repeated 1× and 8× (each in a fresh process). A streaming
    converter's peak barely moves; one that holds records grows ~8×.
+3. Processes: `convert --workers N` (N = the machine's cores) against one process on the corpus repeated 16×
+   (the workers' start-up is paid once, so larger inputs gain more).
 
     python benchmarks/convert_throughput.py            # FireAct multitask from $AGENTFLAN_DATA
 """
@@ -11,6 +13,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -38,11 +41,11 @@ def _bare(src: Path, dst: Path) -> float:
     return time.perf_counter() - start
 
 
-def _ours(src: Path, dst: Path) -> float:
+def _ours(src: Path, dst: Path, workers: int = 1) -> float:
     from agentflan.pipeline.convert import convert
 
     start = time.perf_counter()
-    convert([src], "auto", "openai", dst, show_progress=False)
+    convert([src], "auto", "openai", dst, show_progress=False, workers=workers)
     return time.perf_counter() - start
 
 
@@ -81,6 +84,13 @@ def main() -> None:
         print(f"peak RSS 1x input ({x1.stat().st_size / 1e6:.1f} MB): {p1 / 1024:.0f} MiB")
         print(f"peak RSS 8x input ({x8.stat().st_size / 1e6:.1f} MB): {p8 / 1024:.0f} MiB")
         print(f"memory ratio 8x/1x: {p8 / p1:.2f} (streaming: close to 1)")
+        x16 = _repeat(src, 16, t / "x16.jsonl")
+        n = max(2, os.cpu_count() or 2)
+        single = min(_ours(x16, t / "w1.jsonl") for _ in range(2))
+        several = min(_ours(x16, t / "wn.jsonl", workers=n) for _ in range(2))
+        same = (t / "w1.jsonl").read_bytes() == (t / "wn.jsonl").read_bytes()
+        print(f"--workers {n} on {records * 4:,} records: {single:.2f} s -> {several:.2f} s, speed-up "
+              f"{single / several:.2f}x; output identical: {same}")
 
 
 if __name__ == "__main__":

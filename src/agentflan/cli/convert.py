@@ -17,12 +17,17 @@ def convert_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file; .jsonl, .jsonl.gz, .jsonl.zst or .parquet.")],
     from_format: Annotated[str, typer.Option("--from", help="Input format, or 'auto' to detect per file.")] = "auto",
     to_format: Annotated[str, typer.Option("--to", help="Output format.")] = "openai",
+    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes that read and write records (the "
+                                                                  "output is the same for any number).")] = 1,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Convert agent trajectories between formats, through the canonical model.
 
     Writes OUTPUT, OUTPUT.rejects.jsonl (every record that could not be used, with file, line and reason) and
     OUTPUT.manifest.json (counts that add up: read = written + rejected; inputs with sha256).
+
+    An `agentflan build` output folder stands for its canonical.jsonl. --workers N reads and writes in N
+    processes for large corpora; the files written are byte-identical to one process's.
 
     Example:
 
@@ -32,7 +37,7 @@ def convert_command(
     from agentflan.pipeline.convert import convert
 
     del readers, writers  # imported to fail early on a broken format module
-    result = convert(list(inputs), from_format, to_format, output, show_progress=not quiet)
+    result = convert(list(inputs), from_format, to_format, output, show_progress=not quiet, workers=workers)
     if quiet:
         return
     m = result.manifest

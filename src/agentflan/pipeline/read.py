@@ -53,39 +53,51 @@ def read_file(
     """
     p = str(path)
     stats = stats if stats is not None else InputStats(p, sha256_file(p))
-    stats.licence = stats.licence or licence_for(p)
+    for item in source_records(p, fmt, stats):
+        if isinstance(item, Reject):
+            yield item
+        else:
+            yield from read_record(*item, stats, flag_calls)
+
+
+def source_records(path: str, fmt: str, stats: InputStats) -> Iterator[tuple[Reader, SourceRecord] | Reject]:
+    """A file's raw records, each with the reader that reads it (detected from the first decodable record when
+    ``fmt`` is auto; a whole file as one record for readers that take one), or a `Reject` counted in ``stats``.
+    `read_file` reads them in turn; `convert --workers` hands them to other processes."""
+    stats.licence = stats.licence or licence_for(path)
     chosen: Reader | None = None if fmt == "auto" else formats.reader(fmt)
     stats.format = chosen.name if chosen else None
     empty = True
-
-    def rejected(rej: Reject) -> Reject:
-        stats.read += 1
-        stats.rejected += 1
-        stats.rejects_by_reason[rej.reason] += 1
-        return rej
-
-    records = iter_records(p)
+    records = iter_records(path)
     if chosen is not None and chosen.group_file:
-        records = _grouped(p, records)
+        records = _grouped(path, records)
     for rec in records:
         empty = False
         if isinstance(rec, Reject):
-            yield rejected(rec)
+            yield count_reject(stats, rec)
             continue
         if chosen is None:
-            chosen = formats.detect_reader(rec.value, p)
+            chosen = formats.detect_reader(rec.value, path)
             if chosen is None:
-                yield rejected(Reject(p, "unknown_format", "no reader recognises this file's records (use --from)",
-                                      line=rec.line, index=rec.index, raw=rec.value))
+                yield count_reject(stats, Reject(path, "unknown_format", "no reader recognises this file's records "
+                                                 "(use --from)", line=rec.line, index=rec.index, raw=rec.value))
                 # Every record of an undetectable file is rejected, so counts still add up.
                 continue
             stats.format = chosen.name
             if chosen.group_file:
-                yield from _read_grouped(chosen, rec, records, p, stats, rejected, flag_calls)
+                for grouped in _grouped(path, _chain(rec, records)):
+                    yield count_reject(stats, grouped) if isinstance(grouped, Reject) else (chosen, grouped)
                 return
-        yield from _read_record(chosen, rec, stats, rejected, flag_calls)
+        yield chosen, rec
     if empty:
-        yield rejected(Reject(p, "empty_file", "the file holds no records"))
+        yield count_reject(stats, Reject(path, "empty_file", "the file holds no records"))
+
+
+def count_reject(stats: InputStats, rej: Reject) -> Reject:
+    stats.read += 1
+    stats.rejected += 1
+    stats.rejects_by_reason[rej.reason] += 1
+    return rej
 
 
 def _grouped(path: str, records: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
@@ -106,36 +118,28 @@ def _grouped(path: str, records: Iterator[SourceRecord | Reject]) -> Iterator[So
         yield SourceRecord(path, 0, values, line=1)
 
 
-def _read_grouped(reader: Reader, first: SourceRecord, rest: Iterator[SourceRecord | Reject], path: str,
-                  stats: InputStats, rejected: Any, flag_calls: bool) -> Iterator[Trajectory | Reject]:
-    for rec in _grouped(path, _chain(first, rest)):
-        if isinstance(rec, Reject):
-            yield rejected(rec)
-        else:
-            yield from _read_record(reader, rec, stats, rejected, flag_calls)
-
-
 def _chain(first: SourceRecord, rest: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
     yield first
     yield from rest
 
 
-def _read_record(reader: Reader, rec: SourceRecord, stats: InputStats, rejected: Any,
-                 flag_calls: bool) -> Iterator[Trajectory | Reject]:
+def read_record(reader: Reader, rec: SourceRecord, stats: InputStats,
+                flag_calls: bool = True) -> Iterator[Trajectory | Reject]:
+    """The trajectories of one raw record (usually one), or rejects; counted in ``stats``."""
     ctx = RecordContext(path=rec.path, index=rec.index, format=reader.name, line=rec.line, licence=stats.licence)
     try:
         for item in reader.read(rec.value, ctx):
             if isinstance(item, ItemRejected):
                 err = item.error
-                yield rejected(Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index,
-                                      field=err.field, item=item.item))
+                yield count_reject(stats, Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index,
+                                                 field=err.field, item=item.item))
                 continue
             stats.read += 1
             stats.accepted += 1
             yield with_flags(item, call_flags(item)) if flag_calls else item
     except RecordError as err:
-        yield rejected(Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index, field=err.field,
-                              raw=rec.value))
+        yield count_reject(stats, Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index,
+                                         field=err.field, raw=rec.value))
 
 
 def read_inputs(

@@ -1,0 +1,71 @@
+"""`convert --workers N`: the same bytes as one process, whatever the containers, formats and rejects."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from agentflan.cli import app
+from agentflan.schema import Message, ToolCall, Trajectory
+
+runner = CliRunner()
+
+
+def _convert(inputs: list[Path], out: Path, workers: int, to: str = "openai") -> dict:
+    result = runner.invoke(app, ["convert", *map(str, inputs), "--to", to, "-o", str(out), "-q",
+                                 "--workers", str(workers)])
+    assert result.exit_code == 0, result.output
+    return json.loads(out.with_name(out.name + ".manifest.json").read_text())
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    assert a.read_bytes() == b.read_bytes()
+    rejects = ".rejects.jsonl"
+    assert a.with_name(a.name + rejects).read_bytes() == b.with_name(b.name + rejects).read_bytes()
+
+
+def _fixture(root: Path) -> list[Path]:
+    """Several files and formats, with records that fail to decode, to read and to write."""
+    root.mkdir()
+    calls = [Trajectory(id=f"t{i}", messages=[
+        Message(role="user", content=f"Weather {i}?"),
+        Message(role="assistant", tool_calls=[ToolCall(id="c", name="weather", arguments={"city": f"C{i}"})]),
+        Message(role="tool", content="{}", tool_call_id="c", name="weather"),
+        Message(role="assistant", content=f"Sunny in C{i}.")]).to_json() for i in range(700)]
+    calls.insert(300, "{not json")
+    calls.insert(500, json.dumps({"id": "x", "messages": [{"role": "wizard", "content": "?"}]}))
+    (root / "a.jsonl").write_text("\n".join(calls) + "\n")
+    react = [json.dumps({"messages": [{"role": "user", "content": f"Q{i}"},
+                                      {"role": "assistant", "content": f"Thought: t\nAction: finish[{i}]"}]})
+             for i in range(40)]
+    (root / "b.jsonl").write_text("\n".join(react) + "\n")
+    (root / "c.json").write_text("")  # empty: one reject
+    return [root / "a.jsonl", root / "b.jsonl", root / "c.json"]
+
+
+def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
+    inputs = _fixture(tmp_path / "in")
+    one = _convert(inputs, tmp_path / "one.jsonl", 1)
+    two = _convert(inputs, tmp_path / "two.jsonl", 3)
+    _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
+    del one["output"]["path"], two["output"]["path"]
+    assert one == two
+    assert one["read"] == one["written"] + one["rejected"] and one["rejected"] >= 3
+    # A writer that refuses some records (sharegpt cannot hold a trailing tool result) counts the same too.
+    _convert(inputs, tmp_path / "s1.jsonl", 1, to="sharegpt")
+    _convert(inputs, tmp_path / "s2.jsonl", 2, to="sharegpt")
+    _same_outputs(tmp_path / "s1.jsonl", tmp_path / "s2.jsonl")
+
+
+@pytest.mark.integration
+def test_workers_on_real_corpora(real_data: Path, tmp_path: Path) -> None:
+    inputs = [real_data / "FireAct/gpt_format", real_data / "api-bank/lv1-lv2-samples",
+              real_data / "ToolBench/data_example/answer"]
+    one = _convert(inputs, tmp_path / "one.jsonl", 1)
+    two = _convert(inputs, tmp_path / "two.jsonl", 2)
+    _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
+    assert one["inputs"] == two["inputs"] and one["rejects_by_reason"] == two["rejects_by_reason"]
+    assert one["written"] > 2000
