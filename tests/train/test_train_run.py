@@ -180,3 +180,40 @@ def test_tensorboard_gets_the_per_capability_losses(build_dir: Path, tmp_path: P
         scalars |= set(acc.Tags()["scalars"])
     logged = {k for row in read_metrics(out / "metrics.jsonl") for k in row if k.startswith("loss/")}
     assert logged and {f"train/{k}" for k in logged} <= scalars, sorted(scalars)
+
+
+@pytest.mark.slow
+def test_held_out_samples_get_their_own_per_capability_loss(build_dir: Path, tmp_path: Path):
+    out = tmp_path / "eval"
+    result = run(str(RECIPES / "tiny-cpu.yaml"), "-q",
+                 *sets([f"data={build_dir}", f"output_dir={out}", "max_steps=8", *SMALL,
+                        "eval_fraction=0.2", "eval_steps=4"]))
+    assert result.exit_code == 0, result.output
+    rows = read_metrics(out / "metrics.jsonl")
+    train_rows = [r for r in rows if "loss" in r]
+    eval_rows = [r for r in rows if "eval_loss" in r]
+    assert [r["step"] for r in eval_rows] == [4, 8]
+    assert not any(k.startswith("eval_") for r in train_rows for k in r)  # the two never mix
+    caps = {k for r in eval_rows for k in r if k.startswith("eval_loss/") and "/source/" not in k}
+    assert caps and all(math.isfinite(r[k]) for r in eval_rows for k in caps)
+    # The same held-out samples every time: the same token counts at each evaluation.
+    tokens = [{k: v for k, v in r.items() if k.startswith("eval_tokens/")} for r in eval_rows]
+    assert tokens[0] == tokens[1] and tokens[0]
+    summary = json.loads((out / "train_summary.json").read_text())
+    assert summary["held_out_samples"] == 24  # round(0.2 × 120)
+    assert (out / "capability_loss.png").stat().st_size > 10_000
+
+
+def test_held_out_split_is_exact_disjoint_and_order_free(tiny_tokenizer):
+    import numpy as np
+
+    from agentflan.train.labels import Example
+    from agentflan.train.trainer import split_held_out
+
+    exs = [Example(f"s{i}", "src", np.arange(3), np.zeros(3, dtype=np.int8), None) for i in range(50)]
+    train, held = split_held_out(exs, 0.1, seed=0)
+    assert len(held) == 5 and len(train) == 45 and not {e.id for e in held} & {e.id for e in train}
+    _, held_reversed = split_held_out(exs[::-1], 0.1, seed=0)
+    assert {e.id for e in held_reversed} == {e.id for e in held}
+    assert {e.id for e in split_held_out(exs, 0.1, seed=1)[1]} != {e.id for e in held}
+    assert split_held_out(exs, 0.0, seed=0) == (exs, [])

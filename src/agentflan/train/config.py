@@ -104,6 +104,10 @@ class TrainConfig(_Strict):
     seed: int = 0
 
     logging_steps: int = Field(10, ge=1)
+    # Held-out share of the samples (chosen by seeded ranking), evaluated every eval_steps with the same
+    # per-capability and per-source tracking (eval_loss/<capability>); 0 = no evaluation.
+    eval_fraction: float = Field(0.0, ge=0, lt=1)
+    eval_steps: int = Field(100, ge=1)
     save_steps: int = Field(500, ge=1)
     save_total_limit: int | None = 2
     # true: the latest checkpoint in output_dir; a path: that checkpoint.

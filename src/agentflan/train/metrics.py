@@ -129,7 +129,9 @@ def plot(metrics: Path, out: Path) -> Path:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = [r for r in read_metrics(metrics) if "loss" in r and "train_runtime" not in r]
+    all_rows = read_metrics(metrics)
+    rows = [r for r in all_rows if "loss" in r and "train_runtime" not in r]
+    held_out = [r for r in all_rows if "eval_loss" in r]
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5), sharey=True)
     for ax, prefix, title in ((axes[0], "loss/", "per capability"), (axes[1], "loss/source/", "per source")):
         keys = sorted({k for r in rows for k in r if k.startswith(prefix) and
@@ -139,6 +141,12 @@ def plot(metrics: Path, out: Path) -> Path:
             points = [(r["step"], r[key]) for r in rows if r.get(key) is not None]
             if points:
                 ax.plot(*zip(*points, strict=True), marker=".", label=key[len(prefix):], color=colours(n % 20))
+            # The same capability or source on the held-out samples, dotted in the same colour.
+            points = [(r["step"], r[f"eval_{key}"]) for r in held_out if r.get(f"eval_{key}") is not None]
+            if points:
+                ax.plot(*zip(*points, strict=True), linestyle=":", marker="x", color=colours(n % 20))
+        if held_out:
+            ax.plot([], [], linestyle=":", marker="x", color="grey", label="held out (dotted)")
         if prefix == "loss/":
             points = [(r["step"], r["loss"]) for r in rows if r.get("loss") is not None]
             if points:

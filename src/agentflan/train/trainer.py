@@ -27,7 +27,7 @@ from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.seeding import rng_for
+from agentflan.seeding import rng_for, stable_hash
 from agentflan.train.collator import Collator, RowDataset, pack
 from agentflan.train.config import TrainConfig
 from agentflan.train.labels import Example, Labeller, LabelStats
@@ -46,9 +46,12 @@ class CapabilityTrainer(Trainer):
     # Our loss is divided by the supervised tokens of the whole accumulated batch (``num_items_in_batch``).
     loss_is_scaled_for_ga = True
 
-    def __init__(self, *args: Any, tracker: LossTracker, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, tracker: LossTracker, eval_tracker: LossTracker | None = None,
+                 **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.tracker = tracker
+        # Held-out batches get their own sums, so that evaluation never mixes into the training curves.
+        self.eval_tracker = eval_tracker
         # Makes the Trainer count supervised tokens across gradient accumulation (and devices) for us.
         self.model_accepts_loss_kwargs = True
 
@@ -60,7 +63,8 @@ class CapabilityTrainer(Trainer):
         weights = inputs.pop("loss_weights", None)
         # No KV cache: with one, transformers ignores packed position ids and lets samples attend to each other.
         outputs = model(**inputs, use_cache=False)
-        loss = self.tracker.loss(outputs.logits, labels, capability_ids, source_ids, weights, num_items_in_batch)
+        tracker = self.tracker if model.training or self.eval_tracker is None else self.eval_tracker
+        loss = tracker.loss(outputs.logits, labels, capability_ids, source_ids, weights, num_items_in_batch)
         if self.args.average_tokens_across_devices and num_items_in_batch is not None:
             # num_items_in_batch counts every process's tokens, and DDP averages gradients over processes.
             loss = loss * self.accelerator.num_processes
@@ -69,6 +73,8 @@ class CapabilityTrainer(Trainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:  # a training logging step (reached by every process at once)
             logs.update(self.tracker.collect(self._sum_over_processes))
+        elif "eval_loss" in logs and self.eval_tracker is not None:  # the end of an evaluation, likewise
+            logs.update({f"eval_{k}": v for k, v in self.eval_tracker.collect(self._sum_over_processes).items()})
         super().log(logs, start_time)
 
     def _sum_over_processes(self, t: torch.Tensor) -> torch.Tensor:
@@ -91,14 +97,12 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
     examples, tokenizer, inputs, rejects, label_stats = (prepared.examples, prepared.tokenizer, prepared.inputs,
                                                         prepared.rejects, prepared.label_stats)
 
-    # 4. Rows: one sample each, or packed up to max_length without crossing sample boundaries.
+    # 4. Rows: one sample each, or packed up to max_length without crossing sample boundaries; a seeded
+    # held-out share for evaluation when asked.
     sources = tracked_sources(examples, cfg.labels.max_sources)
-    if cfg.packing:
-        order = list(examples)
-        rng_for(cfg.seed, "pack").shuffle(order)
-        rows = pack(order, cfg.labels.max_length)
-    else:
-        rows = [[ex] for ex in examples]
+    examples, held_out = split_held_out(examples, cfg.eval_fraction, cfg.seed)
+    rows = make_rows(examples, cfg)
+    eval_rows = make_rows(held_out, cfg) if held_out else None
     collator = Collator({s: i for i, s in enumerate(sources)}, tokenizer.pad_token_id, packed=cfg.packing)
 
     # 5. Model: pretrained or tiny random-initialised; LoRA/QLoRA adapters when configured.
@@ -106,10 +110,13 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
 
     # 6. The Trainer, with our loss and metrics.
     if state.is_main_process:
-        write_start_files(out, cfg, inputs, label_stats, rejects, sources, len(rows), resuming=checkpoint)
-    args = training_arguments(cfg, out)
+        write_start_files(out, cfg, inputs, label_stats, rejects, sources, len(rows), resuming=checkpoint,
+                          held_out=len(held_out))
+    args = training_arguments(cfg, out, evaluate=eval_rows is not None)
     trainer = CapabilityTrainer(model=model, args=args, train_dataset=RowDataset(rows), data_collator=collator,
+                                eval_dataset=RowDataset(eval_rows) if eval_rows is not None else None,
                                 processing_class=tokenizer, tracker=LossTracker(sources),
+                                eval_tracker=LossTracker(sources) if eval_rows is not None else None,
                                 callbacks=[MetricsFile(out / METRICS_FILE)])
     if not show_progress:  # --quiet: no per-step printing or saving bars either
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
@@ -229,6 +236,26 @@ def load_tokenizer(cfg: TrainConfig, trajectories: list[Trajectory], out: Path, 
     return tokenizer
 
 
+def split_held_out(examples: list[Example], fraction: float, seed: int) -> tuple[list[Example], list[Example]]:
+    """(training, held out): exactly ``round(fraction × n)`` samples held out, chosen by a seeded ranking of
+    their ids, so the split does not depend on the order of the data."""
+    n = round(fraction * len(examples))
+    if n == 0:
+        return examples, []
+    ranked = sorted(range(len(examples)), key=lambda i: (stable_hash(seed, examples[i].id, "held-out"), i))
+    held = set(ranked[:n])
+    return ([ex for i, ex in enumerate(examples) if i not in held],
+            [ex for i, ex in enumerate(examples) if i in held])
+
+
+def make_rows(examples: list[Example], cfg: TrainConfig) -> list[list[Example]]:
+    if not cfg.packing:
+        return [[ex] for ex in examples]
+    order = list(examples)
+    rng_for(cfg.seed, "pack").shuffle(order)
+    return pack(order, cfg.labels.max_length)
+
+
 def tracked_sources(examples: list[Example], limit: int) -> list[str]:
     """The ``limit`` most frequent sources (sorted by name), plus "other" for the rest."""
     counts = Counter(ex.source for ex in examples)
@@ -279,7 +306,7 @@ def _four_bit() -> Any:
                               bnb_4bit_compute_dtype=torch.bfloat16)
 
 
-def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
+def training_arguments(cfg: TrainConfig, out: Path, evaluate: bool = False) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(out),
         num_train_epochs=cfg.epochs,
@@ -302,6 +329,11 @@ def training_arguments(cfg: TrainConfig, out: Path) -> TrainingArguments:
         data_seed=cfg.seed,
         remove_unused_columns=False,  # our collator needs the whole Example
         dataloader_num_workers=cfg.dataloader_num_workers,
+        # Held-out loss only: gathering every eval batch's logits would hold vocabulary × tokens in memory.
+        eval_strategy="steps" if evaluate else "no",
+        eval_steps=cfg.eval_steps if evaluate else None,
+        per_device_eval_batch_size=cfg.per_device_batch_size,
+        prediction_loss_only=True,
         dataloader_pin_memory=torch.cuda.is_available(),
         disable_tqdm=not sys.stderr.isatty(),
     )
@@ -338,7 +370,8 @@ def _checkpoint(cfg: TrainConfig, out: Path, last: Any) -> str | None:
 
 
 def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]], label_stats: LabelStats,
-                      rejects: list[Reject], sources: list[str], rows: int, resuming: str | None) -> None:
+                      rejects: list[Reject], sources: list[str], rows: int, resuming: str | None,
+                      held_out: int = 0) -> None:
     """``train_summary.json`` (what went in), ``rejects.jsonl``, and ``metrics.jsonl`` reset (or, when
     resuming, cut back to the checkpoint's step so no step is logged twice)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -359,6 +392,7 @@ def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]],
         "read_rejected": sum(s["rejected"] for s in inputs),
         "labels": label_stats.to_dict(),
         "rows": rows,
+        "held_out_samples": held_out,
         "sources": sources,
         "resumed_from": resuming,
     })
