@@ -14,8 +14,8 @@ def test_names_select_categories_once_in_order() -> None:
                                                                                              "simple_python"]
 
 
-@pytest.mark.parametrize("name", ["bfcl.multi_turn_base", "bfcl.multi_turn_miss_func", "bfcl:memory_kv"])
-def test_multi_step_categories_are_refused_with_the_reason(name: str) -> None:
+@pytest.mark.parametrize("name", ["bfcl:memory_kv", "bfcl.web_search", "bfcl.format_sensitivity"])
+def test_categories_not_scored_are_refused_with_the_reason(name: str) -> None:
     with pytest.raises(UsageError, match="not scored by agentflan yet"):
         categories_for([name])
 

@@ -93,6 +93,8 @@ def test_truncated_calls_are_malformed(calls: list[dict], shape: str, data: st.D
     ('{"name": "John"}', "abstain"),
     ('{"name": "search"}', "args_invalid"),  # an offered tool named alone: a call with no arguments
     ("max(3, 5) is 5, and print(x) prints x.", "abstain"),  # prose that opens like a call
+    ("max(3, 5) isn't 6", "abstain"),  # an apostrophe after the call closed is prose, not an open string
+    ("a(_='0000000)", "malformed"),  # cut off inside a string: its ")" closes nothing (found by hypothesis)
     ("Thought: x\nAction: weather\nAction Input: {\"city\": \"Paris\"}\n\nI hope this helps.", "call"),
     ("Thought: x\nAction: weather\nAction Input: ```json\n{\"city\": \"Paris\"}\n```", "call"),
     ("Thought: x\nAction: weather\nAction Input: city=Paris", "malformed"),

@@ -110,7 +110,8 @@ def build_agent_h_command(
 @eval_app.command("run", no_args_is_help=True)
 @handle_errors
 def run_command(
-    bench: Annotated[list[str], typer.Option("--bench", help="agent-h, bfcl or bfcl.CATEGORY (repeatable).")],
+    bench: Annotated[list[str], typer.Option("--bench", help="agent-h, bfcl (single-turn), bfcl.multi_turn or "
+                                                             "bfcl.CATEGORY (repeatable).")],
     output: Annotated[Path, typer.Option("-o", "--output", help="Output folder.")],
     model: Annotated[str | None, typer.Option("--model", help="Local model folder (transformers / vLLM).")] = None,
     endpoint: Annotated[str | None, typer.Option("--endpoint", help="OpenAI-compatible server URL.")] = None,
@@ -152,7 +153,7 @@ def run_command(
         raise UsageError("--exclude applies when Agent-H is built on the fly; build the --agent-h folder with "
                          "`agentflan eval build-agent-h --exclude ...` instead")
     collected = collect(bench, data=data, agent_h_path=agent_h_path, seed=seed, limit=limit, exclude=exclude or ())
-    if not collected.samples:
+    if not collected.samples and not collected.episodes:
         raise UsageError("the chosen benchmarks hold no samples")
     chosen = make_backend(backend, model=model, endpoint=endpoint, model_name=model_name,
                           max_new_tokens=max_new_tokens, batch_size=batch_size, concurrency=concurrency,

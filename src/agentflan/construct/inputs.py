@@ -20,6 +20,7 @@ from agentflan.pipeline.sources import expand_inputs
 BFCL_WHEEL = "bfcl-eval==2026.3.23"
 BFCL_IN_DATA_ROOT = Path("gorilla") / "bfcl_v4"  # byte-identical copy of the wheel's bfcl_eval/data
 _BFCL_IN_WHEEL = "bfcl_eval/data/"
+_BFCL_APIS = "bfcl_eval/eval_checker/multi_turn_eval/func_source_code/"
 
 
 def bundled_dir() -> Path:
@@ -40,7 +41,42 @@ def bfcl_file(relative: str, root: Path | None = None, cache: Path | None = None
     return path
 
 
+def bfcl_source(cache: Path | None = None) -> Path:
+    """A folder holding the ``bfcl_eval`` package's simulated APIs (the multi-turn categories' Python classes),
+    extracted from the cached wheel, fetched once."""
+    target = (cache or cache_dir()) / "bfcl-eval" / BFCL_WHEEL.replace("==", "-")
+    source = target / "src"
+    if not (source / _BFCL_APIS / "__init__.py").exists():
+        with zipfile.ZipFile(_wheel(target)) as zf:
+            names = [n for n in zf.namelist() if n.startswith(_BFCL_APIS) and n.endswith(".py")]
+            # The packages above the APIs, as empty modules: their real __init__ files pull in the whole
+            # evaluation harness and its dependencies, which the APIs do not need.
+            parts = _BFCL_APIS.rstrip("/").split("/")
+            for depth in range(1, len(parts)):
+                init = source / "/".join(parts[:depth]) / "__init__.py"
+                init.parent.mkdir(parents=True, exist_ok=True)
+                init.write_text("")
+            for name in names:
+                _write_member(zf, name, source / name)
+    return source
+
+
 def _extract_wheel(target: Path) -> None:
+    with zipfile.ZipFile(_wheel(target)) as zf:
+        for info in zf.infolist():
+            if info.filename.startswith(_BFCL_IN_WHEEL) and not info.is_dir():
+                _write_member(zf, info.filename, target / info.filename[len(_BFCL_IN_WHEEL):])
+
+
+def _write_member(zf: zipfile.ZipFile, name: str, dest: Path) -> None:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(dest.name + ".part")
+    tmp.write_bytes(zf.read(name))
+    tmp.replace(dest)
+
+
+def _wheel(target: Path) -> Path:
+    """The cached ``bfcl-eval`` wheel, downloaded with pip the first time."""
     wheels = target / "wheel"
     found = sorted(wheels.glob("bfcl_eval-*.whl")) if wheels.is_dir() else []
     if not found:
@@ -56,15 +92,7 @@ def _extract_wheel(target: Path) -> None:
             raise ConfigError(f"cannot fetch {BFCL_WHEEL} with pip (offline?): {last[0]}. Either connect to PyPI "
                               "once (the wheel is cached) or set AGENTFLAN_DATA to a directory holding "
                               f"{BFCL_IN_DATA_ROOT}/")
-    with zipfile.ZipFile(found[-1]) as zf:
-        for info in zf.infolist():
-            if info.filename.startswith(_BFCL_IN_WHEEL) and not info.is_dir():
-                rel = info.filename[len(_BFCL_IN_WHEEL):]
-                dest = target / rel
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                tmp = dest.with_name(dest.name + ".part")
-                tmp.write_bytes(zf.read(info))
-                tmp.replace(dest)
+    return found[-1]
 
 
 def resolve(path: str, root: Path | None = None) -> list[Path]:

@@ -7,6 +7,8 @@
 - ``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``, ``live_simple``, ``live_multiple``,
   ``live_parallel``, ``live_parallel_multiple``: success = ``call_correct`` against ``possible_answer`` with
   BFCL's type and value rules (`evaluate.matching`).
+- ``multi_turn_*`` (``bfcl.multi_turn`` for all four): episodes scored by state and response
+  (`evaluate.bfcl_multi_turn`); outcome ``correct`` or the first failed check.
 
 Data is read with the ``bfcl`` format reader (`agentflan.formats.bfcl`), which attaches
 ``metadata["bfcl"] = {"category", "ground_truth"}`` from the sibling ``possible_answer/`` file.
@@ -14,6 +16,7 @@ Data is read with the ``bfcl`` format reader (`agentflan.formats.bfcl`), which a
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
@@ -31,6 +34,8 @@ RELEVANCE = ("live_relevance",)
 ACCURACY = ("simple_python", "multiple", "parallel", "parallel_multiple", "live_simple", "live_multiple",
             "live_parallel", "live_parallel_multiple")
 CATEGORIES: tuple[str, ...] = IRRELEVANCE + RELEVANCE + ACCURACY
+# Episodes against BFCL's simulated APIs (`evaluate.bfcl_multi_turn`); not part of plain ``bfcl``.
+MULTI_TURN = ("multi_turn_base", "multi_turn_miss_param", "multi_turn_miss_func", "multi_turn_long_context")
 
 
 def categories_for(names: Iterable[str]) -> list[str]:
@@ -41,12 +46,15 @@ def categories_for(names: Iterable[str]) -> list[str]:
             out.extend(c for c in CATEGORIES if c not in out)
             continue
         category = name.split(".", 1)[1] if "." in name else name.split(":", 1)[1] if ":" in name else name
-        if category.startswith(("multi_turn", "memory", "web_search", "format_sensitivity")):
-            raise UsageError(f"BFCL category {category!r} is not scored by agentflan yet: it needs BFCL's "
-                             "simulated APIs and multi-step episodes (use BFCL's own bfcl-eval for it); "
-                             f"single-turn categories: {', '.join(CATEGORIES)}")
-        if category not in CATEGORIES:
-            raise UsageError(f"unknown BFCL category {category!r}; choose from: {', '.join(CATEGORIES)}")
+        if category == "multi_turn":
+            out.extend(c for c in MULTI_TURN if c not in out)
+            continue
+        if category.startswith(("memory", "web_search", "format_sensitivity")):
+            raise UsageError(f"BFCL category {category!r} is not scored by agentflan yet: it needs web access or "
+                             "BFCL's memory backends (use BFCL's own bfcl-eval for it); choose from: "
+                             f"{', '.join(CATEGORIES + MULTI_TURN)}")
+        if category not in CATEGORIES + MULTI_TURN:
+            raise UsageError(f"unknown BFCL category {category!r}; choose from: {', '.join(CATEGORIES + MULTI_TURN)}")
         if category not in out:
             out.append(category)
     return out
@@ -110,6 +118,8 @@ def success(category: str, outcome: str) -> bool:
         return outcome == "abstain"
     if category in RELEVANCE:
         return outcome in CALL_OUTCOMES
+    if category in MULTI_TURN:
+        return outcome == "correct"
     return outcome == "call_correct"
 
 
@@ -119,11 +129,15 @@ def metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
     for rec in records:
         by_category.setdefault(rec["category"], []).append(rec)
     out: dict[str, Any] = {}
-    for category in [c for c in CATEGORIES if c in by_category]:
+    for category in [c for c in CATEGORIES + MULTI_TURN if c in by_category]:
         recs = by_category[category]
         n = len(recs)
-        entry: dict[str, Any] = {"n": n, **outcome_summary(r["outcome"] for r in recs)}
         wins = sum(success(category, r["outcome"]) for r in recs)
+        if category in MULTI_TURN:  # an episode's outcome is `correct` or the first check it failed
+            failures = Counter(r["outcome"] for r in recs if r["outcome"] != "correct")
+            out[category] = {"n": n, "accuracy": percent(wins, n), "failures": dict(sorted(failures.items()))}
+            continue
+        entry: dict[str, Any] = {"n": n, **outcome_summary(r["outcome"] for r in recs)}
         if category in IRRELEVANCE:
             entry["no_call_rate"] = percent(wins, n)
             lenient = sum(r["outcome"] in ("abstain", "malformed") for r in recs)
@@ -140,6 +154,9 @@ def metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         summary["mean_accuracy"] = round(sum(acc) / len(acc), 2)
     if irr:
         summary["mean_no_call_rate"] = round(sum(irr) / len(irr), 2)
+    multi = [out[c]["accuracy"] for c in MULTI_TURN if c in out and out[c]["accuracy"] is not None]
+    if multi:
+        summary["mean_multi_turn_accuracy"] = round(sum(multi) / len(multi), 2)
     if summary:
         out["summary"] = summary
     return out

@@ -253,11 +253,34 @@ def _python(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
             return True
     start = _PY_CALL_START.match(whole)
     # "max(3, 5) is 5" is prose; "get_weather(city='Par" is a call cut off (its brackets never close).
-    unclosed = whole.count("(") > whole.count(")") or whole.count("[") > whole.count("]")
-    if start and (unclosed or start.group("name") in tools):
+    if start and (_cut_off(whole) or start.group("name") in tools):
         out.malformed.append("python: a call expression that does not parse (truncated?)")
         return True
     return False
+
+
+def _cut_off(text: str) -> bool:
+    """Whether a Python-like call is cut off: it ends inside a string or with a bracket open before its first
+    bracket closes. Brackets inside string literals do not count: ``a(x='1)`` is cut off although it has as
+    many ``)`` as ``(``."""
+    depth, quote, escaped = 0, "", False
+    for ch in text:
+        if quote:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == quote:
+                quote = ""
+        elif ch in "'\"":
+            quote = ch
+        elif ch in "([{":
+            depth += 1
+        elif ch in ")]}":
+            depth -= 1
+            if depth == 0:
+                return False  # the call closed: what follows is prose ("max(3, 5) isn't 6")
+    return bool(quote) or depth > 0
 
 
 def _bracket(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:

@@ -24,7 +24,7 @@ def headline(results: dict[str, Any]) -> dict[str, float | None]:
             out[f"agent-h.{key}"] = bench["agent-h"].get(key)
     for category, entry in bench.get("bfcl", {}).items():
         for key in ("accuracy", "no_call_rate", "no_call_rate_bfcl", "call_rate", "mean_accuracy",
-                    "mean_no_call_rate"):
+                    "mean_no_call_rate", "mean_multi_turn_accuracy"):
             if key in entry:
                 out[f"bfcl.{category}.{key}"] = entry[key]
     return out
@@ -60,10 +60,16 @@ def markdown(results: dict[str, Any]) -> str:
             if category == "summary":
                 continue
             score_name = next(k for k in ("accuracy", "no_call_rate", "call_rate") if k in entry)
+            rates = entry.get("outcome_rates", {})
             rows.append([category, entry["n"], score_name, entry[score_name], entry.get("no_call_rate_bfcl"),
-                         *(entry["outcome_rates"][o] for o in _SHOWN)])
+                         *(rates.get(o) for o in _SHOWN)])
         parts += ["## BFCL v4", "", _table(["category", "n", "score", "value", "BFCL-style no-call", *_SHOWN], rows),
                   ""]
+        failures = [[c, e["n"], k, v] for c, e in bench["bfcl"].items() if "failures" in e
+                    for k, v in e["failures"].items()]
+        if failures:
+            parts += ["Multi-turn episodes that failed, by the first check they failed:", "",
+                      _table(["category", "n", "failed check", "episodes"], failures), ""]
         if "summary" in bench["bfcl"]:
             parts += [_table(["summary", "value"], list(bench["bfcl"]["summary"].items())), ""]
     return "\n".join(parts)

@@ -7,6 +7,7 @@ when some benchmark record could not be used, ``DIR/rejects.jsonl`` (file, line,
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -15,7 +16,7 @@ from typing import Any
 
 from agentflan import __version__
 from agentflan.errors import UsageError
-from agentflan.evaluate import agent_h, bfcl
+from agentflan.evaluate import agent_h, bfcl, bfcl_multi_turn
 from agentflan.evaluate.backends import Backend, GenerationError, Reply
 from agentflan.evaluate.classify import classify, tool_schemas
 from agentflan.evaluate.replies import reply_text
@@ -25,7 +26,8 @@ from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.sinks import RecordSink, write_json_atomic
 from agentflan.pipeline.sources import Reject
 
-BENCH_HELP = "agent-h, bfcl (all categories) or bfcl.CATEGORY (" + ", ".join(bfcl.CATEGORIES) + ")"
+BENCH_HELP = ("agent-h, bfcl (all single-turn categories), bfcl.multi_turn (the four multi-turn ones) or "
+              "bfcl.CATEGORY (" + ", ".join(bfcl.CATEGORIES + bfcl.MULTI_TURN) + ")")
 _CHUNK = 32  # samples per backend call: small enough for a live progress bar, large enough to batch
 
 
@@ -35,6 +37,7 @@ class Collected:
     rejected: Counter[str] = field(default_factory=Counter)
     rejects: list[Reject] = field(default_factory=list)  # written to DIR/rejects.jsonl
     sources: dict[str, Any] = field(default_factory=dict)
+    episodes: list[bfcl_multi_turn.Entry] = field(default_factory=list)  # BFCL multi-turn entries to play
 
 
 def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path | None = None, seed: int = 0,
@@ -67,7 +70,17 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
             out.samples.extend(built.samples)
             out.sources["agent-h"] = {k: v for k, v in built.manifest.items() if k != "inputs"}
     if bfcl_names:
-        categories = bfcl.categories_for(bfcl_names)
+        every = bfcl.categories_for(bfcl_names)
+        for category in [c for c in every if c in bfcl.MULTI_TURN]:
+            entries, rejects = bfcl_multi_turn.load_entries(category, data, limit)
+            out.episodes.extend(entries)
+            for rej in rejects:
+                out.rejected[f"bfcl:{rej.reason}"] += 1
+                out.rejects.append(rej)
+        categories = [c for c in every if c not in bfcl.MULTI_TURN]
+        if not categories:
+            out.sources["bfcl"] = {"categories": every}
+            return out
         for item in bfcl.load_samples(categories, data, limit):
             if isinstance(item, Reject):
                 out.rejected[f"bfcl:{item.reason}"] += 1
@@ -75,7 +88,7 @@ def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path
             else:
                 out.samples.append(item)
         out.sources["bfcl"] = {"path": str(bfcl.question_file(categories[0], data).parent),
-                               "categories": categories}
+                               "categories": every}
     return out
 
 
@@ -122,6 +135,8 @@ def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: b
                 sink.write(rec)
                 records.append(rec)
             progress.advance(len(chunk))
+    if collected is not None and collected.episodes:
+        records.extend(_play(collected.episodes, backend, out_dir, show_progress))
     if collected is not None and collected.rejects:
         with RecordSink(out_dir / "rejects.jsonl") as rejects:
             for rej in collected.rejects:
@@ -130,6 +145,27 @@ def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: b
     write_json_atomic(out_dir / "results.json", results)
     (out_dir / "results.md").write_text(markdown(results), encoding="utf-8")
     return results
+
+
+def _play(entries: list[bfcl_multi_turn.Entry], backend: Backend, out_dir: Path,
+          show_progress: bool) -> list[dict[str, Any]]:
+    """Play the BFCL multi-turn entries and score them; one record per entry, appended to replies.jsonl."""
+    classes = bfcl_multi_turn.api_classes()
+    records = []
+    with RecordProgress("eval: multi-turn steps", enabled=show_progress) as progress:
+        episodes = bfcl_multi_turn.run_episodes(entries, backend, classes, on_step=progress.advance)
+    with (out_dir / "replies.jsonl").open("a", encoding="utf-8") as sink:
+        for ep in episodes:
+            verdict = bfcl_multi_turn.check(ep, classes)
+            outcome = ("error" if verdict.get("error_type") == "backend_error" else
+                       "correct" if verdict["valid"] else verdict["error_type"])
+            rec = {"id": ep.entry.id, "bench": "bfcl", "category": ep.entry.category, "meta": {},
+                   "outcome": outcome, "success": verdict["valid"], "detail": verdict.get("detail", ""),
+                   "failed_turn": verdict.get("turn"),
+                   "calls": [[[{"name": n, "arguments": a} for n, a in step] for step in turn] for turn in ep.calls]}
+            sink.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
+            records.append(rec)
+    return records
 
 
 def summarise(records: list[dict[str, Any]], backend: dict[str, Any], collected: Collected | None = None
