@@ -52,6 +52,17 @@ def test_openai_body_and_url() -> None:
         "http://h/v1/chat/completions"] * 3
 
 
+def test_openai_body_sends_past_calls_as_the_api_wants_them() -> None:
+    # A multi-turn episode's history keeps arguments as dicts (chat templates want them so); the API wants text.
+    call = {"id": "c0", "type": "function", "function": {"name": "math.factorial", "arguments": {"number": 5}}}
+    history = [{"role": "user", "content": "5!?"}, {"role": "assistant", "content": "", "tool_calls": [call]},
+               {"role": "tool", "tool_call_id": "c0", "content": "120"}]
+    sample = Sample(id="s", bench="bfcl", category="multi_turn_base", tools=[TOOL], messages=history)
+    sent = OpenAIHTTPBackend("http://h:8000/v1", "m", cache=False).body(sample)["messages"][1]["tool_calls"][0]
+    assert sent["function"] == {"name": "math_factorial", "arguments": '{"number": 5}'}
+    assert history[1]["tool_calls"][0]["function"]["arguments"] == {"number": 5}  # the sample is left as it was
+
+
 def test_backend_choice() -> None:
     assert make_backend("auto", endpoint="http://h", model_name="m").name == "openai"
     with pytest.raises(UsageError):

@@ -59,8 +59,8 @@ class OpenAIHTTPBackend:
                 "requests_sent": self.requests_sent}
 
     def body(self, sample: Sample) -> dict[str, Any]:
-        body: dict[str, Any] = {"model": self.model_name, "messages": sample.messages, "temperature": 0,
-                                "max_tokens": self.max_tokens}
+        body: dict[str, Any] = {"model": self.model_name, "messages": wire_messages(sample.messages),
+                                "temperature": 0, "max_tokens": self.max_tokens}
         if sample.native_tools and sample.tools:
             # OpenAI's API accepts only [a-zA-Z0-9_-] in names; the classifier maps "_" back to ".".
             body["tools"] = openai_tools(sample.tools, rename=lambda n: n.replace(".", "_"))
@@ -115,3 +115,24 @@ class OpenAIHTTPBackend:
                 return GenerationError(f"unexpected response: {resp.text[:300]}")
             return {k: message.get(k) for k in ("role", "content", "tool_calls") if k in message}
         return GenerationError(f"failed after {self.retries + 1} attempts: {last}")
+
+
+def wire_messages(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Messages as the OpenAI API takes them: a call's arguments as a JSON string (samples keep them as dicts,
+    as Hugging Face chat templates want), and call names with dots renamed like the tools'."""
+    out = []
+    for message in messages:
+        calls = message.get("tool_calls")
+        if calls:
+            message = {**message, "tool_calls": [_wire_call(c) for c in calls]}
+        out.append(message)
+    return out
+
+
+def _wire_call(call: dict[str, Any]) -> dict[str, Any]:
+    function = dict(call.get("function", {}))
+    if not isinstance(function.get("arguments"), str):
+        function["arguments"] = json.dumps(function.get("arguments") or {}, ensure_ascii=False)
+    if isinstance(function.get("name"), str):
+        function["name"] = function["name"].replace(".", "_")
+    return {**call, "function": function}
