@@ -210,6 +210,36 @@ def find_tagged_blocks(text: str, tag: str = "tool_call") -> list[tuple[str, boo
     return blocks
 
 
+_CLOSER = {"(": ")", "[": "]", "{": "}"}
+
+
+def closing_bracket(text: str, start: int) -> int:
+    """The end (exclusive) of the bracketed value opening at ``start``; brackets inside string literals (either
+    quote, backslash escapes) do not count. `ValueError` "unbalanced ..." for a closer that does not match, and
+    "unterminated value" when the text ends first (inside a string, or with a bracket open)."""
+    stack: list[str] = []
+    quote = ""
+    i = start
+    while i < len(text):
+        ch = text[i]
+        if quote:
+            if ch == "\\":
+                i += 1
+            elif ch == quote:
+                quote = ""
+        elif ch in "\"'":
+            quote = ch
+        elif ch in _CLOSER:
+            stack.append(_CLOSER[ch])
+        elif ch in ")]}":
+            if not stack or stack.pop() != ch:
+                raise ValueError(f"unbalanced {ch!r} at offset {i}")
+            if not stack:
+                return i + 1
+        i += 1
+    raise ValueError("unterminated value")
+
+
 def parse_python_calls(text: str) -> list[tuple[str, dict[str, Any]]] | None:
     """One Python-style call or a list/tuple of them (``[f(a=1), g(b=2)]``, BFCL's answer shape) → [(name,
     args)]. None when the text is not such an expression; `ValueError` when a call's arguments are not

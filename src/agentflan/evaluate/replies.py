@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentflan.callsyntax import (
+    closing_bracket,
     find_fenced_blocks,
     find_tagged_blocks,
     json_call,
@@ -260,27 +261,16 @@ def _python(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:
 
 
 def _cut_off(text: str) -> bool:
-    """Whether a Python-like call is cut off: it ends inside a string or with a bracket open before its first
-    bracket closes. Brackets inside string literals do not count: ``a(x='1)`` is cut off although it has as
-    many ``)`` as ``(``."""
-    depth, quote, escaped = 0, "", False
-    for ch in text:
-        if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
-                quote = ""
-        elif ch in "'\"":
-            quote = ch
-        elif ch in "([{":
-            depth += 1
-        elif ch in ")]}":
-            depth -= 1
-            if depth == 0:
-                return False  # the call closed: what follows is prose ("max(3, 5) isn't 6")
-    return bool(quote) or depth > 0
+    """Whether a Python-like call (or list of calls) is cut off: its first bracket never closes. A bracket inside
+    a string literal does not count: ``a(x='1)`` is cut off although it has as many ``)`` as ``(``."""
+    start = next((i for i, ch in enumerate(text) if ch in "([{"), -1)  # "[f(a=1), g(" opens with the list
+    if start < 0:
+        return False
+    try:
+        closing_bracket(text, start)
+    except ValueError as exc:
+        return str(exc) == "unterminated value"
+    return False
 
 
 def _bracket(text: str, tools: Mapping[str, Any], out: ParsedReply) -> bool:

@@ -63,7 +63,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
-from agentflan.callsyntax import json_call, parse_arguments
+from agentflan.callsyntax import closing_bracket, json_call, parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
@@ -94,31 +94,6 @@ _OWN_SECTION = re.compile(r"^(?:(?P<before>.*)\n\n)?" + re.escape(PREAMBLE) + r"
 # --- literals: JSON, or Python literals as the Hermes dataset writes them ----------------------------------------
 
 
-def _closing(text: str, start: int) -> int:
-    """The end (exclusive) of the bracketed value opening at ``start``, skipping brackets inside strings."""
-    stack: list[str] = []
-    quote: str | None = None
-    i = start
-    while i < len(text):
-        ch = text[i]
-        if quote:
-            if ch == "\\":
-                i += 1
-            elif ch == quote:
-                quote = None
-        elif ch in "\"'":
-            quote = ch
-        elif ch in "[{":
-            stack.append("]" if ch == "[" else "}")
-        elif ch in "]}":
-            if not stack or stack.pop() != ch:
-                raise ValueError(f"unbalanced {ch!r} at offset {i}")
-            if not stack:
-                return i + 1
-        i += 1
-    raise ValueError("unterminated value")
-
-
 def _jsonable(value: Any) -> Any:
     """A literal's value as JSON data; a tuple is a list, anything JSON has no form for (sets, bytes) is refused."""
     if value is None or isinstance(value, str | bool | int | float):
@@ -145,7 +120,7 @@ def literal_values(text: str) -> list[Any]:
             return values
         if text[pos] not in "[{":
             raise ValueError(f"unexpected {text[pos:pos + 20]!r} at offset {pos}")
-        end = _closing(text, pos)
+        end = closing_bracket(text, pos)
         span = text[pos:end]
         try:
             values.append(json.loads(span))
