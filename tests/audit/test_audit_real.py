@@ -90,7 +90,7 @@ def test_raw_corpora_lack_negatives_and_the_build_has_all_four(reports: dict[str
     assert n["circumstances_present"] == 4
     assert all(n[c] > 0 for c in ("tools_call", "tools_no_call", "no_tools_no_call"))
     assert {"tools_given_no_need", "no_tools_needs_tool", "irrelevant_tools_needs_tool"} <= set(n["negative_types"])
-    assert built["metrics"]["tools_no_call"] > 0.2
+    assert built["metrics"]["tools_no_call"] > 0.1
 
 
 def test_capability_balance_reflects_the_paper_weights(reports: dict[str, dict[str, Any]],
@@ -157,6 +157,6 @@ def test_evaluation_tools_are_found_and_the_recipe_keeps_them_out(real_data: Pat
                                       "name: bfcl-irrelevance}]"])
     assert result.exit_code == 0, result.output
     tools = _audit([out / "canonical.jsonl"], out / "audit", against=(irrelevance,))["contamination"]["tools"]
-    assert tools["records"] > 20 and tools["by_against"] == {str(irrelevance): tools["records"]}
+    assert tools["records"] > 5 and tools["by_against"] == {str(irrelevance): tools["records"]}
     assert all(o["id"].startswith("negative/") and o["against_id"].startswith("irrelevance_")
                for o in tools["overlaps"])

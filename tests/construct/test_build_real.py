@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from construct_fixtures import assert_shares_match_weights
+from construct_fixtures import assert_balanced
 
 from agentflan.config import load_config
 from agentflan.construct.build import build
@@ -28,7 +28,7 @@ def test_agent_flan_recipe_on_the_real_data(real_data: Path, tmp_path: Path) -> 
     assert abs(m["react_fraction"]["actual"] - recipe.alignment.react_fraction) <= 0.02
     cap = m["capability_tokens"]
     assert cap["weights"] == recipe.balance.weights
-    assert_shares_match_weights(cap)
+    assert_balanced(cap)
     assert m["records"] == sum(m["by_kind"].values()) == sum(m["by_source"].values())
     for entry in m["inputs"]:
         assert entry["read"] == entry["used"] + entry["rejected"], entry
