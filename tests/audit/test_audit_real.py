@@ -91,6 +91,7 @@ def test_raw_corpora_lack_negatives_and_the_build_has_all_four(reports: dict[str
     assert all(n[c] > 0 for c in ("tools_call", "tools_no_call", "no_tools_no_call"))
     assert {"tools_given_no_need", "no_tools_needs_tool", "irrelevant_tools_needs_tool"} <= set(n["negative_types"])
     assert built["metrics"]["tools_no_call"] > 0.1
+    assert abs(n["negative_share"] - 0.022) < 0.002  # the release's share of the agent side
 
 
 def test_capability_balance_reflects_the_paper_weights(reports: dict[str, dict[str, Any]],
