@@ -26,6 +26,9 @@ def test_reasons() -> None:
     noted = full.model_copy(update={"messages": [*full.messages[:-1], full.messages[-1].model_copy(
         update={"metadata": {"finish": "give_up_and_restart"}})]})
     assert unfinished(noted) == "gave_up"
+    retry = Message(role="user", content="This is not the first time you try this task, all previous trails failed.")
+    restarted = full.model_copy(update={"messages": [*full.messages[:3], retry, *full.messages[3:]]})
+    assert unfinished(restarted) == "restarted"
     assert unfinished(Trajectory(id="q", messages=[Message(role="user", content="?")])) is None
 
 

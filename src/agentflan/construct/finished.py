@@ -6,6 +6,9 @@ A trajectory is unfinished when
 
 - ``gave_up``: it gives up anywhere (ToolBench's ``Finish`` with ``give_up_and_restart``, as a call, as ReAct
   text, or as the reader's note on the turn), or
+- ``restarted``: it holds a DFS retry prompt ("This is not the first time you try this task …"): the paper
+  dropped these too, and the failed attempt before the prompt stays in the history, so without the prompt the
+  assistant would seem to repeat itself, or
 - ``ends_on_call``: after its last call no assistant answer follows (the last turn is a call or a tool result),
   or
 - ``no_answer``: no assistant turn says anything.
@@ -29,11 +32,14 @@ import re
 from agentflan.callsyntax import react_sections
 from agentflan.schema import Message, Trajectory
 
+from .prompts import RETRY_PROMPT
+
 GIVE_UP = "give_up_and_restart"
-UNFINISHED = ("gave_up", "ends_on_call", "no_answer")
+UNFINISHED = ("gave_up", "restarted", "ends_on_call", "no_answer")
 REASONS = (*UNFINISHED, "call_only")
 DETAILS = {
     "gave_up": "the trajectory gives up (give_up_and_restart)",
+    "restarted": "the trajectory restarts after a failed attempt (a DFS retry prompt)",
     "ends_on_call": "no answer after the last call",
     "no_answer": "no assistant turn says anything",
     "call_only": "one call and no answer: a step, not a trajectory that ends in an answer",
@@ -70,6 +76,9 @@ def unfinished(traj: Trajectory) -> str | None:
         return None
     if any(_gives_up(m) for m in assistant):
         return "gave_up"
+    if any(m.role == "user" and (m.metadata.get("dfs_recovery") or RETRY_PROMPT.search(m.content))
+           for m in traj.messages):
+        return "restarted"
     if traj.metadata.get("tools_synthesized") is True:
         return None
     last = next(i for i in range(len(traj.messages) - 1, -1, -1) if traj.messages[i].role in ("assistant", "tool"))
