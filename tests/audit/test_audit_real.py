@@ -161,3 +161,17 @@ def test_evaluation_tools_are_found_and_the_recipe_keeps_them_out(real_data: Pat
     assert tools["records"] > 5 and tools["by_against"] == {str(irrelevance): tools["records"]}
     assert all(o["id"].startswith("negative/") and o["against_id"].startswith("irrelevance_")
                for o in tools["overlaps"])
+
+
+def test_raw_corpora_ask_for_the_format_they_use_and_toolbench_steps_are_unfinished(
+        reports: dict[str, dict[str, Any]]) -> None:
+    # A source's prompt and its replies agree (ReAct manuals with ReAct replies, AutoGPT's rules with function
+    # calls): the mismatch check finds nothing in raw data, only in renderings that change the replies.
+    for name in {**REACT, **FUNCTION_CALL}:
+        assert reports[name]["format_mismatch"]["mismatched"] == 0, (name, reports[name]["format_mismatch"])
+    # ToolBench's per-step sequences stop after a call, give up or restart; the other corpora end in answers.
+    tb = reports["toolbench"]["unfinished"]["by_reason"]
+    assert tb["ends_on_call"] > 0 and tb["gave_up"] > 0 and tb["restarted"] > 0
+    assert reports["fireact"]["unfinished"]["unfinished"] == 0 and reports["tooltalk"]["unfinished"]["unfinished"] == 0
+    # FireAct's search queries are the model's own words: many values are not in the question.
+    assert reports["fireact"]["argument_grounding"]["share"] > 0.3

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
 from agentflan.construct.prompts import KINDS, mismatches
+from agentflan.formats.react import render_react
 
 
 def rendering(rec: AuditedRecord) -> str:
@@ -33,7 +34,8 @@ class FormatMismatch:
     def add(self, rec: AuditedRecord) -> None:
         group = rendering(rec)
         self.records[group] += 1
-        found = mismatches(rec.traj)
+        # Replies as the model sees them: a ReAct corpus's reader keeps the thought and the call, not the keywords.
+        found = mismatches(render_react(rec.traj) if rec.view == "react" else rec.traj)
         if not found:
             return
         self.mismatched[group] += 1

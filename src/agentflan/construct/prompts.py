@@ -15,9 +15,9 @@ kind               found in a system or user turn               the replies use 
 ``react``          ``Thought:``/``Action:``/``Act:``/           an assistant text has such keyword lines
                    ``Final Answer:`` templates
 ``json``           "respond/reply/output … in JSON"             an assistant text holds a JSON object
-``function_rules`` AutoGPT's ``Finish`` /                       a call to ``Finish`` is made (or, in a
-                   ``give_up_and_restart`` rules                source record, the reader turned one into
-                                                                the answer)
+``function_rules`` AutoGPT's ``Finish`` /                       a call to ``Finish`` is made (in a source
+                   ``give_up_and_restart`` rules                record: any function call, or an answer the
+                                                                reader turned from a ``Finish`` call)
 ``quoted_calls``   a retry prompt listing earlier calls         an assistant text holds a JSON object
 =================  ==========================================  ==========================================
 
@@ -87,15 +87,18 @@ def reply_formats(traj: Trajectory) -> set[str]:
             continue
         if _REACT_REPLY.search(msg.content):
             used.add("react")
-            if re.search(r"^[ \t]*Action[ \t]*:[ \t]*Finish\b", msg.content, re.M | re.I):
-                used.add("function_rules")
+            if re.search(r"^[ \t]*Action[ \t]*:[ \t]*Finish\b", msg.content, re.M | re.I) or (
+                    not built and re.search(r"^[ \t]*Action[ \t]*:", msg.content, re.M)):
+                used.add("function_rules")  # in a source record, a call written as ReAct text is a function call
         if any(isinstance(v, dict) for v, _, _ in json_values(msg.content)):
             used |= {"json", "quoted_calls"}
         if any(c.name.lower() in TERMINAL_TOOLS for c in msg.tool_calls):
             used.add("function_rules")
         if not built:
             if msg.tool_calls:
-                used |= {"json", "quoted_calls"}
+                # A source's native calls are JSON function calls; AutoGPT's rules ask for exactly those (a
+                # search step that stops before its Finish call is what `finished` reports, not a mismatch).
+                used |= {"json", "quoted_calls", "function_rules"}
             if msg.metadata.get("finish"):
                 used.add("function_rules")
     return used
