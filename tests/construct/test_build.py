@@ -261,6 +261,7 @@ def test_manifest_reports_rewrites_grounding_and_the_negative_share(data_dir: Pa
     assert m["negative_share"]["actual"] == round(m["by_kind"]["negative"] / (agent_side + m["by_kind"]["negative"]),
                                                   4)
     assert m["negatives"]["no_tools_needs_tool"] == m["negatives"]["irrelevant_tools_needs_tool"] > 0
+    assert m["negatives_skipped"] == {}  # every fixture query is distinct and usable
     for row in _lines(tmp_path / "out" / "canonical.jsonl"):
         if row["metadata"].get("rendering") == "chat":
             assert "Thought:" not in row["messages"][0]["content"]

@@ -262,6 +262,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
             item_of[it.key] = it
     agent_keys = {it.key for it in agent_items}
     negatives_made: Counter[str] = Counter()
+    negatives_skipped: dict[str, Counter[str]] = defaultdict(Counter)  # queries passed over, by reason
     negatives_wanted = neg_spec.wanted(len(records))
     with RecordProgress("build: negatives", total=sum(negatives_wanted.values()), enabled=show_progress) as progress:
         for circumstance in NEGATIVE_KINDS:
@@ -277,9 +278,12 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
                 if negatives_made[circumstance] >= wanted:
                     break
                 if q.text in asked:
+                    negatives_skipped[circumstance]["same_query"] += 1
                     continue
                 if circumstance == "missing_argument" and maker.strippable(q) is None:
-                    continue  # no required value the request writes once and can do without
+                    # no required value the request writes once and can do without
+                    negatives_skipped[circumstance]["no_strippable_argument"] += 1
+                    continue
                 try:
                     records.append(make(q, negatives_made[circumstance]))
                 except RecordError as err:
@@ -320,6 +324,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
                          check.report(), maker.reply_sources)
     manifest["prompt_rewrites"] = dict(sorted(rewrites.items()))
     manifest["instruct"] = instruct_report
+    manifest["negatives_skipped"] = {k: dict(sorted(v.items())) for k, v in sorted(negatives_skipped.items())}
     manifest["masking"] = {**masking_report, "in_output": sum("masked" in t.metadata for t in records)}
     _write(out, records, plan, ledger, manifest, show_progress)
     if plan.endpoint is not None:
