@@ -184,7 +184,8 @@ def _strip_format_sentences(text: str) -> tuple[str, int]:
 
 
 def _services(text: str) -> str:
-    """AutoGPT's list of the services the functions belong to, as a plain sentence (the one useful part)."""
+    """AutoGPT's list of the services the functions belong to, as plain lines: the one part of its prompt that
+    describes the tools rather than a reply format."""
     m = _SERVICES.search(text)
     if not m:
         return ""
