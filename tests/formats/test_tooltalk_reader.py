@@ -43,7 +43,7 @@ def test_tools_are_synthesized_from_calls_across_the_corpus_folder() -> None:
     ("NoApiName-0.json", "missing_field", "conversation.1.apis.0.request.api_name"),
     ("BadParams-0.json", "args_not_json", "conversation.1.apis.0.request.parameters"),
     ("WrongType-0.json", "wrong_type", "conversation.0.text"),
-    ("Truncated-0.json", "invalid_json", None),
+    ("Truncated-0.json", "truncated_json", None),
 ])
 def test_defects(name: str, reason: str, field: str | None) -> None:
     (rej,) = read_file(ROOT / "other" / name, "tooltalk")
