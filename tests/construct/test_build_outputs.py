@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -201,3 +202,21 @@ def test_the_summary_explains_the_rejects(data_dir: Path, tmp_path: Path) -> Non
     line = next(ln for ln in result.output.splitlines() if ln.startswith("rejected "))
     assert "general:no_reply=3 (general records with no reply to train on)" in line
     assert line.endswith(f"reason in {tmp_path / 'out' / 'rejects.jsonl'}")
+
+
+def test_bundled_and_bfcl_inputs_are_recorded_as_the_recipe_spells_them(data_dir: Path, tmp_path: Path) -> None:
+    fixtures = Path(__file__).parents[1] / "formats" / "fixtures" / "fc" / "bfcl"
+    shutil.copytree(fixtures, data_dir / "gorilla" / "bfcl_v4")
+    recipe = _recipe(tmp_path, negatives={
+        "counts": {"irrelevant_tools_needs_tool": 2},
+        "tool_pools": [{"path": "bfcl:BFCL_v4_demo_simple.json", "name": "bfcl"},
+                       {"path": "bundled:demo_agent.jsonl", "format": "canonical", "name": "bundled"}]})
+    out = tmp_path / "out"
+    assert _build(recipe, out)[0] == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    paths = [i["path"] for i in manifest["inputs"]]
+    assert "bfcl:BFCL_v4_demo_simple.json" in paths and "bundled:demo_agent.jsonl" in paths
+    assert manifest["side_files"] == [{"path": "bfcl:possible_answer/BFCL_v4_demo_simple.json",
+                                       "sha256": hashlib.sha256((fixtures / "possible_answer" /
+                                                                 "BFCL_v4_demo_simple.json").read_bytes()).hexdigest()}]
+    assert not any(str(data_dir) in p.read_text() for p in out.iterdir())

@@ -41,10 +41,13 @@ def classify_command(
 
         agentflan eval classify replies.jsonl -o out/classified.jsonl
     """
+    from agentflan.errors import UsageError
     from agentflan.evaluate.classify_file import classify_file
 
     if output is None:
         output = input_file.with_name(input_file.name.removesuffix(".jsonl") + ".classified.jsonl")
+    if output.exists() and input_file.exists() and output.samefile(input_file):  # issue 12: never the input
+        raise UsageError(f"-o {output} is the input file; write the classified replies elsewhere")
     counts, rejects = classify_file(input_file, output, show_progress=not quiet)
     if quiet:
         return
