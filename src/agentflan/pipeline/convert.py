@@ -113,6 +113,9 @@ def convert_one(item: Trajectory | Reject, write: Writer) -> Converted:
         return Converted(record=write.write(item), flags=[f.code for f in item.flags], origin=origin)
     except RecordError as err:
         return Converted(origin=origin).refused(f"write:{err.reason}", err.detail)
+    except Exception as exc:  # a writer's bug must not stop the run; the fuzz tests keep this branch unused
+        return Converted(origin=origin).refused("write:writer_error", f"{write.name} writer failed: "
+                                                f"{type(exc).__name__}: {str(exc)[:300]}")
 
 
 # Raw records per task: large enough that a task's work outweighs shipping it, small enough to keep every

@@ -33,6 +33,7 @@ GLOSSES = {
     "record_too_large": "records larger than allowed",
     "unreadable": "damaged compressed input",
     "reader_error": "a reader failed: a bug, please report it",
+    "write:writer_error": "a writer failed: a bug, please report it",
 }
 _SHOWN = 4
 

@@ -86,8 +86,8 @@ def raw_prefix(raw: Any, limit: int = RAW_PREFIX_CHARS) -> str:
     if not isinstance(raw, str):
         try:
             raw = json.dumps(raw, ensure_ascii=False, default=str)
-        except (ValueError, RecursionError):
-            raw = repr(raw)[: limit + 1]
+        except (ValueError, RecursionError):  # nested too deep to print, or a NaN
+            raw = f"<a {type(raw).__name__} that cannot be shown as JSON>"
     # Lone surrogates (from an escaped \ud800) cannot be written as UTF-8.
     raw = raw.encode("utf-8", "replace").decode("utf-8")
     return raw if len(raw) <= limit else raw[:limit] + f"... [{len(raw) - limit} more chars]"
