@@ -6,7 +6,6 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
-import os
 import signal
 import subprocess
 import sys
@@ -21,6 +20,7 @@ from agentflan.pipeline import run as rundir
 from agentflan.pipeline.run import RunDir, recover
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Message, ToolCall, Trajectory
+from kills import run_killed
 
 runner = CliRunner()
 
@@ -176,38 +176,6 @@ def test_the_counts_must_add_up(tmp_path: Path) -> None:
 
 
 # -- kills at every rename point ---------------------------------------------------------------------------------
-
-KILLER = """
-import os, signal, sys
-from agentflan.pipeline import run
-
-n, calls = int(sys.argv[1]), [0]
-original = run.step
-if os.environ.get("NO_EXCHANGE"):
-    run._exchange_supported = lambda: False
-
-def step(description, action):
-    calls[0] += 1
-    if calls[0] == n:
-        os.kill(os.getpid(), signal.SIGKILL)
-    original(description, action)
-
-run.step = step
-from agentflan.cli import app
-app(sys.argv[2:], prog_name="agentflan")
-"""
-
-
-def run_killed(tmp_path: Path, n: int, args: list[str], env: dict[str, str] | None = None) -> int:
-    """``agentflan ARGS`` in a new process, killed (SIGKILL) just before its n-th step of moving outputs into
-    place; its return code (-9 when killed)."""
-    script = tmp_path / "killer.py"
-    script.write_text(KILLER)
-    done = subprocess.run([sys.executable, str(script), str(n), *args], capture_output=True, text=True,
-                          env={**os.environ, **(env or {})}, timeout=300)
-    assert done.returncode in (0, -signal.SIGKILL), done.stderr
-    return done.returncode
-
 
 def _file_state(out: Path, old: dict[str, str], new: dict[str, str]) -> str:
     names = [out.name, f"{out.name}.rejects.jsonl"]

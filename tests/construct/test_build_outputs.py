@@ -5,11 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import shutil
-import signal
-import subprocess
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +16,7 @@ from typer.testing import CliRunner
 
 from agentflan.cli import app
 from agentflan.pipeline.run import recover
+from kills import run_killed
 
 runner = CliRunner()
 
@@ -130,27 +127,6 @@ def test_non_finite_numbers_from_set_name_the_field(data_dir: Path, tmp_path: Pa
 
 # -- kills at every rename point ---------------------------------------------------------------------------------
 
-KILLER = """
-import os, signal, sys
-from agentflan.pipeline import run
-
-n, calls = int(sys.argv[1]), [0]
-original = run.step
-if os.environ.get("NO_EXCHANGE"):
-    run._exchange_supported = lambda: False
-
-def step(description, action):
-    calls[0] += 1
-    if calls[0] == n:
-        os.kill(os.getpid(), signal.SIGKILL)
-    original(description, action)
-
-run.step = step
-from agentflan.cli import app
-app(sys.argv[2:], prog_name="agentflan")
-"""
-
-
 def _state(folder: Path, old: dict[str, str], new: dict[str, str]) -> str:
     if not folder.is_dir():
         return "absent"
@@ -169,9 +145,7 @@ def test_a_build_killed_at_every_rename_point_leaves_old_or_new(data_dir: Path, 
         assert _build(recipe, tmp_path / name, "--set", f"seed={seed}")[0] == 0
         refs[name] = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in (tmp_path / name).iterdir()
                       if p.name != "manifest.json"}
-    env = {**os.environ, "AGENTFLAN_DATA": str(data_dir), **({} if exchange else {"NO_EXCHANGE": "1"})}
-    script = tmp_path / "killer.py"
-    script.write_text(KILLER)
+    env = {"AGENTFLAN_DATA": str(data_dir), **({} if exchange else {"NO_EXCHANGE": "1"})}
     seen = []
     n = 1
     while True:
@@ -179,15 +153,13 @@ def test_a_build_killed_at_every_rename_point_leaves_old_or_new(data_dir: Path, 
         place.mkdir()
         out = place / "out"
         assert _build(recipe, out, "--set", "seed=0")[0] == 0
-        done = subprocess.run([sys.executable, str(script), str(n), "build", str(recipe), "-o", str(out), "-q",
-                               "--set", "seed=1"], env=env, capture_output=True, text=True, timeout=300)
-        assert done.returncode in (0, -signal.SIGKILL), done.stderr
+        code = run_killed(tmp_path, n, ["build", str(recipe), "-o", str(out), "-q", "--set", "seed=1"], env)
         before = _state(out, refs["old"], refs["new"])
         recover(out, file=False)  # what the next run does first
         after = _state(out, refs["old"], refs["new"])
         assert after in ("old", "new") and [p.name for p in place.iterdir()] == ["out"], (n, before)
         seen.append((before, after))
-        if done.returncode == 0:
+        if code == 0:
             break
         n += 1
     if exchange:  # exchange the folders, remove the previous one
