@@ -129,8 +129,9 @@ class RunDir:
 
     def manifest(self, **extra: Any) -> dict[str, Any]:
         """Close the sinks and write the manifest: version, command, argv, ``extra`` (the command's counts, its
-        ``inputs`` entries), every side file the readers opened, and every output with its sha256. When ``extra``
-        holds ``read``, ``written`` and ``rejected``, they must add up."""
+        ``inputs`` entries), every side file the readers of ``extra["input_stats"]`` (`InputStats`, not written
+        themselves) opened, and every output with its sha256. When ``extra`` holds ``read``, ``written`` and
+        ``rejected``, they must add up. Written into the temporary folder: nothing moves before it exists."""
         for sink, _ in self._sinks.values():
             sink.close()
         counts = [extra.get(k) for k in ("read", "written", "rejected")]
@@ -143,8 +144,8 @@ class RunDir:
         if stats is not None:
             manifest["side_files"] = side_files_of(stats)
         manifest["outputs"] = self._outputs()
-        if self.file:
-            main = next(o for o in manifest["outputs"] if o["path"] == self.out.name)
+        main = next((o for o in manifest["outputs"] if o["path"] == self.out.name), None) if self.file else None
+        if main is not None:
             manifest["output"] = {"path": main["path"], "sha256": main["sha256"], "records": main.get("records")}
         write_json_atomic(self.tmp / self._name("manifest.json"), manifest)
         self._manifest = manifest
