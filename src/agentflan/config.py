@@ -13,6 +13,7 @@ overrides, validate with pydantic, and report problems naming the file and the f
 
 from __future__ import annotations
 
+import math
 import re
 from pathlib import Path
 from typing import Any, TypeVar
@@ -74,13 +75,21 @@ def _index(items: list[Any], key: str, text: str) -> int:
 def load_yaml(path: str | Path) -> dict[str, Any]:
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
+        raw = p.read_bytes()
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read ({exc.strerror or exc})") from exc
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{p}: not a text file (byte {exc.start} is not UTF-8); expected a YAML file") from None
+    if "\x00" in text:
+        raise ConfigError(f"{p}: not a text file (it holds NUL bytes); expected a YAML file")
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from exc
+    except RecursionError:
+        raise ConfigError(f"{p}: not valid YAML: nested too deeply") from None
     if data is None:
         return {}
     if not isinstance(data, dict):
@@ -98,10 +107,32 @@ def format_validation_error(source: str, exc: ValidationError) -> str:
 
 
 def validate(model: type[M], data: dict[str, Any], source: str) -> M:
+    """``data`` as ``model``; `ConfigError` naming each invalid field, including any number that is not finite
+    (``.inf``, ``.nan``, ``1e999``): no setting means infinity, and a manifest cannot hold one."""
+    _refuse_non_finite(data, source)
     try:
-        return model.model_validate(data)
+        validated = model.model_validate(data)
     except ValidationError as exc:
         raise ConfigError(format_validation_error(source, exc)) from None
+    _refuse_non_finite(validated.model_dump(), source)  # "inf" given as a string becomes a float here
+    return validated
+
+
+def _refuse_non_finite(data: Any, source: str) -> None:
+    bad = sorted(".".join(map(str, where)) or "<root>" for where in _non_finite(data, ()))
+    if bad:
+        raise ConfigError("\n".join([f"{source}: invalid configuration",
+                                     *(f"  {f}: must be a finite number" for f in bad)]))
+
+
+def _non_finite(value: Any, where: tuple[Any, ...]) -> list[tuple[Any, ...]]:
+    if isinstance(value, float):
+        return [] if math.isfinite(value) else [where]
+    if isinstance(value, dict):
+        return [w for k, v in value.items() for w in _non_finite(v, (*where, k))]
+    if isinstance(value, list | tuple):
+        return [w for i, v in enumerate(value) for w in _non_finite(v, (*where, i))]
+    return []
 
 
 def load_config(path: str | Path, model: type[M], overrides: list[str] | None = None) -> M:

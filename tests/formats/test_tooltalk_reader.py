@@ -15,7 +15,7 @@ ROOT = Path(__file__).parent / "fixtures" / "fc" / "tooltalk"
 
 
 def test_apis_become_sequential_calls_before_the_reply() -> None:
-    (t,) = read_file(ROOT / "convs" / "FeedCat-0.json")
+    (t,) = read_file(ROOT / "tooltalk" / "FeedCat-0.json")
     assert isinstance(t, Trajectory)
     assert [m.role for m in t.messages] == ["user", "assistant", "tool", "assistant", "tool", "assistant", "user"]
     assert t.messages[1].tool_calls[0].arguments == {"grams": 40}
@@ -23,11 +23,11 @@ def test_apis_become_sequential_calls_before_the_reply() -> None:
     assert t.messages[5].content == "Fed twice."
     assert t.metadata["tooltalk"]["conversation_id"] == "7"
     assert t.metadata["tooltalk"]["metadata"]["location"] == "Oslo"
-    assert t.metadata["tooltalk"]["split"] == "convs"
+    assert t.metadata["tooltalk"]["split"] == "tooltalk"
 
 
 def test_tools_are_synthesized_from_calls_across_the_corpus_folder() -> None:
-    (t,) = read_file(ROOT / "convs" / "FeedCat-0.json")
+    (t,) = read_file(ROOT / "tooltalk" / "FeedCat-0.json")
     tools = {tool.name: tool.parameters for tool in t.tools}
     assert list(tools) == ["FeedCat", "WalkDog"]  # apis_used, in order
     assert tools["FeedCat"] == {"type": "object", "properties": {"grams": {"type": "integer"},
@@ -43,9 +43,9 @@ def test_tools_are_synthesized_from_calls_across_the_corpus_folder() -> None:
     ("NoApiName-0.json", "missing_field", "conversation.1.apis.0.request.api_name"),
     ("BadParams-0.json", "args_not_json", "conversation.1.apis.0.request.parameters"),
     ("WrongType-0.json", "wrong_type", "conversation.0.text"),
-    ("Truncated-0.json", "invalid_json", None),
+    ("Truncated-0.json", "truncated_json", None),
 ])
 def test_defects(name: str, reason: str, field: str | None) -> None:
-    (rej,) = read_file(ROOT / "other" / name, "tooltalk")
+    (rej,) = read_file(ROOT / "easy" / name, "tooltalk")
     assert isinstance(rej, Reject)
     assert (rej.reason, rej.field) == (reason, field)

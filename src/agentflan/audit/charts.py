@@ -19,7 +19,9 @@ COLOURS = {
     "answer": "#8172B3", "abstain": "#937860", "general": "#8C8C8C",
 }
 _RC = {"svg.fonttype": "none", "svg.hashsalt": "agentflan-audit", "font.size": 9, "axes.spines.top": False,
-       "axes.spines.right": False}
+       "axes.spines.right": False,
+       # Labels are file names and tool names, never formulas: "a$x$b.jsonl" must not go through mathtext.
+       "text.parse_math": False}
 
 
 def _svg(fig: Figure) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from agentflan.cli._common import SetOption, console, handle_errors
+from agentflan.pipeline.reasons import explain
 
 
 @handle_errors
@@ -17,6 +19,8 @@ def build_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output directory (replaced when the build "
                                                                  "completes).")],
     overrides: SetOption = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace DIR even when it is not empty and no "
+                                                                "earlier build wrote it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Build Agent-FLAN training data: align, decompose and balance, add format-following and negative samples,
@@ -24,7 +28,11 @@ def build_command(
 
     Writes DIR/canonical.jsonl (lossless, what `agentflan train` reads), DIR/<format>.jsonl for each export,
     DIR/rejects.jsonl and DIR/manifest.json (counts per kind, source, capability and negative circumstance; input
-    and output sha256). Input paths are relative to AGENTFLAN_DATA (default ../shared/data).
+    and output sha256). Input paths are relative to AGENTFLAN_DATA (default ../shared/data); a file elsewhere
+    needs an absolute path.
+
+    DIR appears only when complete, in one step. An existing DIR is replaced only when an earlier build wrote it
+    (or with --overwrite), and never when it holds an input, the data root or the working directory.
 
     Example:
 
@@ -35,7 +43,7 @@ def build_command(
     from agentflan.construct.recipe import Recipe
 
     spec = load_config(recipe, Recipe, overrides or [])
-    manifest = build(spec, output, show_progress=not quiet)
+    manifest = build(spec, output, show_progress=not quiet, overwrite=overwrite, argv=sys.argv[1:])
     if not quiet:
         print_summary(manifest, output)
 
@@ -68,8 +76,9 @@ def print_summary(m: dict[str, Any], output: Path) -> None:
     rf = m["react_fraction"]
     console.print(f"react fraction {rf['actual']} (target {rf['target']}); general per agent record "
                   f"{m['mix']['general_per_agent_reached']} (target {m['mix']['general_per_agent_target']})")
-    console.print(f"rejected {m['rejected']}" + (": " + ", ".join(f"{k}={v}" for k, v in
-                                                               m["rejects_by_reason"].items()) if m["rejected"] else ""))
+    # One line whatever the terminal's width; plain text, since reasons and paths are not markup.
+    console.print(explain(m["rejects_by_reason"], str(output / "rejects.jsonl")), highlight=False, soft_wrap=True,
+                  markup=False)
     console.print(f"output → {output} ({', '.join(o['path'] for o in m['outputs'])})")
 
 

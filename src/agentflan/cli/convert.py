@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -9,6 +10,7 @@ import typer
 from rich.table import Table
 
 from agentflan.cli._common import console, handle_errors
+from agentflan.pipeline.reasons import explain
 
 
 @handle_errors
@@ -19,6 +21,8 @@ def convert_command(
     to_format: Annotated[str, typer.Option("--to", help="Output format.")] = "openai",
     workers: Annotated[int, typer.Option("--workers", min=1, help="Processes that read and write records (the "
                                                                   "output is the same for any number).")] = 1,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT even when it is an input or a file "
+                                                                "that no earlier convert wrote.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Convert agent trajectories between formats, through the canonical model.
@@ -27,7 +31,9 @@ def convert_command(
     OUTPUT.manifest.json (counts that add up: read = written + rejected; inputs with sha256).
 
     An `agentflan build` output folder stands for its canonical.jsonl. --workers N reads and writes in N
-    processes for large corpora; the files written are byte-identical to one process's.
+    processes for large corpora; the files written are byte-identical to one process's. OUTPUT appears only when
+    complete; an existing OUTPUT is replaced only when an earlier convert wrote it (else --overwrite), and an
+    input is never the output (unless --overwrite).
 
     Example:
 
@@ -37,7 +43,8 @@ def convert_command(
     from agentflan.pipeline.convert import convert
 
     del readers, writers  # imported to fail early on a broken format module
-    result = convert(list(inputs), from_format, to_format, output, show_progress=not quiet, workers=workers)
+    result = convert(list(inputs), from_format, to_format, output, show_progress=not quiet, workers=workers,
+                     overwrite=overwrite, argv=sys.argv[1:])
     if quiet:
         return
     m = result.manifest
@@ -47,10 +54,9 @@ def convert_command(
     for s in m["inputs"]:
         table.add_row(s["path"], s["format"] or "?", str(s["read"]), str(s["accepted"]), str(s["rejected"]))
     console.print(table)
-    console.print(f"written {m['written']} → {result.output}; rejected {m['rejected']} → {result.rejects}; "
-                  f"manifest → {result.manifest_path}")
-    if m["rejects_by_reason"]:
-        console.print("rejects by reason: " + ", ".join(f"{k}={v}" for k, v in m["rejects_by_reason"].items()))
+    console.print(f"written {m['written']} → {result.output}; manifest → {result.manifest_path}", highlight=False)
+    console.print(explain(m["rejects_by_reason"], str(result.rejects)), highlight=False, soft_wrap=True,
+                  markup=False)
 
 
 def register(app: typer.Typer) -> None:

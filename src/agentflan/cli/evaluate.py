@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agentflan.cli._common import console, handle_errors
+from agentflan.cli._common import console, handle_errors, require_extra, require_model_folder
 
 eval_app = typer.Typer(
     name="eval",
@@ -39,12 +39,15 @@ def classify_command(
 
     Example:
 
-        agentflan eval classify replies.jsonl -o classified.jsonl
+        agentflan eval classify replies.jsonl -o out/classified.jsonl
     """
+    from agentflan.errors import UsageError
     from agentflan.evaluate.classify_file import classify_file
 
     if output is None:
         output = input_file.with_name(input_file.name.removesuffix(".jsonl") + ".classified.jsonl")
+    if output.exists() and input_file.exists() and output.samefile(input_file):  # issue 12: never the input
+        raise UsageError(f"-o {output} is the input file; write the classified replies elsewhere")
     counts, rejects = classify_file(input_file, output, show_progress=not quiet)
     if quiet:
         return
@@ -155,6 +158,9 @@ def run_command(
     collected = collect(bench, data=data, agent_h_path=agent_h_path, seed=seed, limit=limit, exclude=exclude or ())
     if not collected.samples and not collected.episodes:
         raise UsageError("the chosen benchmarks hold no samples")
+    if model:  # a plain message for a missing folder or a missing extra, not a hub error or a traceback
+        require_model_folder(model)
+        require_extra("vllm" if backend == "vllm" else "eval", "eval run --model")
     chosen = make_backend(backend, model=model, endpoint=endpoint, model_name=model_name,
                           max_new_tokens=max_new_tokens, batch_size=batch_size, concurrency=concurrency,
                           cache=not no_cache)

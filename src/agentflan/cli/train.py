@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from agentflan.cli._common import SetOption, console, handle_errors
+from agentflan.cli._common import SetOption, console, handle_errors, require_extra
 
 if TYPE_CHECKING:
     from agentflan.train.config import TrainConfig
@@ -40,8 +40,9 @@ def train_command(
 
         agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --set max_steps=30 --set output_dir=/tmp/run
 
-        agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --show-labels 2 --labels-html labels.html
+        agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --show-labels 2 --labels-html out/labels.html
     """
+    require_extra("train", "agentflan train")
     # Validate the config (unknown keys, bad values) before importing torch or loading any model.
     from agentflan.train.config import load_train_config
 

@@ -45,7 +45,9 @@ def tool_description(tool: Tool) -> str:
 def describe_tool(tool: Tool) -> str:
     """One plain-language line per tool: name, description, arguments with type and whether required."""
     props = tool.parameters.get("properties") or {}
-    required = set(tool.parameters.get("required") or [])
+    props = props if isinstance(props, dict) else {}  # a malformed schema describes no argument, never crashes
+    required_list = tool.parameters.get("required") or []
+    required = {r for r in required_list if isinstance(r, str)} if isinstance(required_list, list) else set()
     args = []
     for name, schema in props.items():
         schema = schema if isinstance(schema, dict) else {}

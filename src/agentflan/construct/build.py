@@ -10,8 +10,6 @@ a reason, so that per input ``read = used + rejected``.
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections import Counter, defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,14 +22,15 @@ from agentflan.formats.base import Writer
 from agentflan.paths import data_root
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.run import RunDir
+from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
 from agentflan.seeding import stable_hash
 from agentflan.tokens import token_counter
 
 from . import align, decompose, finished, instruct, masking, mix, negatives
-from .inputs import resolve
+from .inputs import recorded_path, resolve
 from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
 from .replies import ChatEndpoint
 
@@ -132,10 +131,10 @@ def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, lis
     for role, spec, files in plan.inputs:
         taken: list[Item] = []
         for path in files:
-            p = str(path)
-            stats = InputStats(p, sha256_file(p))
+            p = recorded_path(path, spec.path)  # provenance and manifest paths: no machine-specific prefix
+            stats = InputStats(p, sha256_file(path))
             ledger.stats[p], ledger.role[p], ledger.label[p] = stats, role, spec.label
-            for rec in read_file(p, spec.format, stats):
+            for rec in read_file(path, spec.format, stats):
                 progress.advance()
                 if isinstance(rec, Reject):
                     ledger.rejects.append({**rec.to_dict(), "stage": "read"})
@@ -193,10 +192,23 @@ def _renamed(traj: Trajectory, key: str) -> Trajectory:
     return traj.model_copy(update={"id": key})
 
 
-def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Plan | None = None) -> dict[str, Any]:
-    """Run the recipe and write DIR; returns the manifest."""
+def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Plan | None = None,
+          overwrite: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
+    """Run the recipe and write DIR (see `RunDir`: refused before any work when DIR holds something else, unless
+    ``overwrite``); returns the manifest."""
     plan = plan or prepare(recipe)
-    out = Path(out)
+    files = [f for _, _, paths in plan.inputs for f in paths]
+    with RunDir(Path(out), "build", inputs=files, overwrite=overwrite, argv=argv) as run:
+        records, ledger, counts = _construct(plan, show_progress)
+        manifest = _write(run, records, plan, ledger, counts, show_progress)
+    if plan.endpoint is not None:
+        plan.endpoint.close()
+    return manifest
+
+
+def _construct(plan: Plan, show_progress: bool) -> tuple[list[Trajectory], Ledger, dict[str, Any]]:
+    """Every step of the recipe: the records, the ledger of what was not used, and the manifest so far."""
+    recipe = plan.recipe
     seed = recipe.seed
     ledger = Ledger()
     with RecordProgress("build: read", enabled=show_progress) as progress:
@@ -326,10 +338,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
     manifest["instruct"] = instruct_report
     manifest["negatives_skipped"] = {k: dict(sorted(v.items())) for k, v in sorted(negatives_skipped.items())}
     manifest["masking"] = {**masking_report, "in_output": sum("masked" in t.metadata for t in records)}
-    _write(out, records, plan, ledger, manifest, show_progress)
-    if plan.endpoint is not None:
-        plan.endpoint.close()
-    return manifest
+    return records, ledger, manifest
 
 
 def _unused_rejects(ledger: Ledger) -> Iterator[dict[str, Any]]:
@@ -391,51 +400,30 @@ def _manifest(plan: Plan, ledger: Ledger, records: list[Trajectory], negatives_m
     }
 
 
-def _write(out: Path, records: list[Trajectory], plan: Plan, ledger: Ledger, manifest: dict[str, Any],
-           show_progress: bool) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.parent / f".{out.name}.tmp-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    try:
-        outputs: list[dict[str, Any]] = []
-        export_rejects: Counter[str] = Counter()
-        with RecordProgress("build: write", total=len(records), enabled=show_progress) as progress:
-            with RecordSink(tmp / "canonical.jsonl") as sink:
-                for traj in records:
-                    sink.write(traj.to_dict())
-            outputs.append({"path": "canonical.jsonl", "format": "canonical", "records": len(records)})
-            for name, writer in plan.writers.items():
-                path = tmp / f"{name}.jsonl"
-                with RecordSink(path) as sink:
-                    for traj in records:
-                        progress.advance()
-                        try:
-                            sink.write(writer.write(traj))
-                        except RecordError as err:
-                            export_rejects[f"export:{name}:{err.reason}"] += 1
-                            prov = traj.provenance
-                            ledger.rejects.append(Reject(prov.source if prov else "?", f"export:{name}:{err.reason}",
-                                                         err.detail, item=traj.id).to_dict())
-                if writer.companion is not None:
-                    writer.companion(path)
-                outputs.append({"path": path.name, "format": name, "records": sink.count})
-        with RecordSink(tmp / "rejects.jsonl") as sink:
-            for row in [*ledger.rejects, *_unused_rejects(ledger)]:
-                sink.write(row)
-        for entry in outputs:
-            entry["sha256"] = sha256_file(tmp / entry["path"])
-        for extra in sorted(p.name for p in tmp.iterdir() if p.name not in {o["path"] for o in outputs}):
-            outputs.append({"path": extra, "sha256": sha256_file(tmp / extra)})
-        manifest["outputs"] = outputs
-        manifest["export_rejected"] = dict(sorted(export_rejects.items()))
-        manifest["rejected"] += sum(export_rejects.values())
-        manifest["rejects_by_reason"] = dict(sorted((Counter(manifest["rejects_by_reason"]) + export_rejects).items()))
-        write_json_atomic(tmp / "manifest.json", manifest)
-        old = out.parent / f".{out.name}.old-{os.getpid()}"
-        if out.exists():
-            out.rename(old)
-        tmp.rename(out)
-        shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+def _write(run: RunDir, records: list[Trajectory], plan: Plan, ledger: Ledger, manifest: dict[str, Any],
+           show_progress: bool) -> dict[str, Any]:
+    export_rejects: Counter[str] = Counter()
+    with RecordProgress("build: write", total=len(records), enabled=show_progress) as progress:
+        sink = run.sink("canonical.jsonl", format="canonical")
+        for traj in records:
+            sink.write(traj.to_dict())
+        for name, writer in plan.writers.items():
+            sink = run.sink(f"{name}.jsonl", format=name)
+            for traj in records:
+                progress.advance()
+                try:
+                    sink.write(writer.write(traj))
+                except RecordError as err:
+                    export_rejects[f"export:{name}:{err.reason}"] += 1
+                    prov = traj.provenance
+                    ledger.rejects.append(Reject(prov.source if prov else "?", f"export:{name}:{err.reason}",
+                                                 err.detail, item=traj.id).to_dict())
+            sink.close()
+            if writer.companion is not None:
+                writer.companion(run.folder / f"{name}.jsonl")
+    for row in [*ledger.rejects, *_unused_rejects(ledger)]:
+        run.rejects.write(row)
+    manifest["export_rejected"] = dict(sorted(export_rejects.items()))
+    manifest["rejected"] += sum(export_rejects.values())
+    manifest["rejects_by_reason"] = dict(sorted((Counter(manifest["rejects_by_reason"]) + export_rejects).items()))
+    return run.manifest(**manifest, input_stats=list(ledger.stats.values()))

@@ -13,7 +13,8 @@ the ``output`` (JSON text unless it is a string; with the ``exception`` when the
 Tools: API-Bank's API descriptions are Python classes, not data, except where a ``ToolSearcher`` call returned
 them (``level-2-toolsearcher``): those descriptions (name, description, ``input_parameters``) are used, both for
 the dialogue that retrieved them and, by name, for dialogues in sibling folders of the same corpus
-(``level-1-given-desc``). An API with no description anywhere (and ``ToolSearcher`` itself) gets a schema
+(``level-1-given-desc``): for a dialogue in a ``level-*`` folder, the dialogues of the ``level-*-toolsearcher``
+folders beside it are read as side files. An API with no description anywhere (and ``ToolSearcher`` itself) gets a schema
 synthesised from the arguments observed in the dialogue, with no description and nothing required; their names are
 listed in ``metadata["tools_synthesized"]``.
 """
@@ -27,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.formats.base import Reader, RecordContext, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
 from agentflan.schema import Message, Tool, ToolCall, Trajectory
@@ -35,6 +36,7 @@ from agentflan.toolschema import normalise_schema, schema_from_examples
 
 _ROLES = {"User": "user", "AI": "assistant"}
 SEARCHER = "ToolSearcher"
+LEVEL_PREFIX = "level-"  # API-Bank's sample folders: level-1-given-desc, level-2-toolsearcher
 
 
 def tool_from_description(desc: Any) -> Tool | None:
@@ -56,20 +58,24 @@ def _searched(turn: dict[str, Any]) -> list[Tool]:
     return [t for t in found if t is not None]
 
 
+def _corpus_descriptions(ctx: RecordContext) -> dict[str, Tool]:
+    """Every API description a ToolSearcher call returned in API-Bank's ToolSearcher folders beside the record's."""
+    folder = Path(ctx.path).parent
+    if not folder.name.startswith(LEVEL_PREFIX):
+        return {}
+    try:
+        files = sorted(f for d in folder.parent.glob(f"{LEVEL_PREFIX}*-toolsearcher") if d.is_dir()
+                       for f in d.glob("*.jsonl"))
+    except OSError:
+        return {}
+    return _descriptions_in(tuple(side for f in files if (side := ctx.side_file(f)) is not None))
+
+
 @lru_cache(maxsize=16)
-def _corpus_descriptions(corpus_dir: str) -> dict[str, Tool]:
-    """Every API description a ToolSearcher call returned anywhere under ``corpus_dir`` (one level of folders)."""
+def _descriptions_in(sides: tuple[SideFile, ...]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
-    for path in sorted(Path(corpus_dir).glob("*/*.jsonl")):
-        try:
-            lines = path.read_text(encoding="utf-8").splitlines()
-        except (OSError, UnicodeDecodeError):
-            continue  # that file's own read reports it
-        for line in lines:
-            try:
-                turn = json.loads(line)
-            except json.JSONDecodeError:
-                continue
+    for side in sides:
+        for turn in side.records:
             if isinstance(turn, dict):
                 for tool in _searched(turn):
                     tools.setdefault(tool.name, tool)
@@ -109,7 +115,7 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
             retrieved.setdefault(tool.name, tool)
     if not messages:
         raise RecordError("empty_conversation", "the dialogue has no turns")
-    corpus = _corpus_descriptions(str(Path(ctx.path).resolve().parent.parent)) if observed else {}
+    corpus = _corpus_descriptions(ctx) if observed else {}
     tools: list[Tool] = list(retrieved.values())
     synthesized = []
     for name, calls in observed.items():

@@ -8,6 +8,10 @@ reject.
 
 A *writer* turns one trajectory into one output record (a JSON-ready dict); it raises `RecordError` when the
 trajectory cannot be expressed in its format.
+
+A reader opens no file itself. Files its format's layout names beside the input (BFCL's ``possible_answer/``,
+ToolTalk's and API-Bank's sibling splits) are opened through `RecordContext.side_file`, which the pipeline
+provides: it decodes them strictly, once per process, and records each one with its sha256 for the manifest.
 """
 
 from __future__ import annotations
@@ -21,20 +25,40 @@ from agentflan.errors import RecordError
 from agentflan.schema import Provenance, Trajectory
 
 
+@dataclass(frozen=True, eq=False)
+class SideFile:
+    """A file read beside an input: its decoded records (undecodable ones left out). Hashed by identity, so a
+    reader may cache what it derives from the same side files."""
+
+    path: str
+    sha256: str
+    records: tuple[Any, ...]
+
+
+SideFileOpener = Callable[[Path], "SideFile | None"]
+
+
 @dataclass(frozen=True)
 class RecordContext:
     """Where the record being read came from; readers use it for ids and provenance."""
 
-    path: str
+    path: str  # the file as opened
     index: int
     format: str
     line: int | None = None
     licence: str | None = None
+    # The file as recorded in provenance (relative to the data root, or as the user gave it); `path` when None.
+    source: str | None = None
+    side_files: SideFileOpener | None = None
 
     def provenance(self, item: str | None = None) -> Provenance:
-        return Provenance(
-            source=self.path, format=self.format, line=self.line, index=self.index, item=item, licence=self.licence
-        )
+        return Provenance(source=self.source or self.path, format=self.format, line=self.line, index=self.index,
+                          item=item, licence=self.licence)
+
+    def side_file(self, path: str | Path) -> SideFile | None:
+        """A side file named by the format's layout, or None when it is absent or unreadable (and when the
+        record is read outside the pipeline, which alone can record what was opened)."""
+        return self.side_files(Path(path)) if self.side_files is not None else None
 
     def default_id(self, item: str | None = None) -> str:
         """An id stable across runs when the record has none: file stem, index and item path."""

@@ -23,7 +23,6 @@ each message's ``metadata["bfcl_turn"]`` says which question turn it belongs to.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from functools import lru_cache
@@ -31,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import AgentflanError, RecordError
-from agentflan.formats.base import Reader, RecordContext, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import parse_tools
 from agentflan.schema import Message, Tool, Trajectory
@@ -53,6 +52,7 @@ FUNC_DOC_FILES = {
 }
 _MULTI_TURN_KEYS = ("involved_classes", "initial_config", "path", "excluded_function", "missed_function")
 _FILE_NAME = re.compile(r"^BFCL_v\d+_(?P<category>.+?)(?:\.jsonl?)?$")
+_CLASS_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,99}")
 
 
 def bfcl_category(path: str | Path) -> str:
@@ -63,36 +63,31 @@ def bfcl_category(path: str | Path) -> str:
 
 
 @lru_cache(maxsize=32)
-def _json_lines(path: str) -> tuple[Any, ...]:
-    """A small JSON Lines side file (answers, function docs), decoded once; unreadable lines are skipped — the
-    question records that need them are then rejected by name."""
-    out = []
-    with open(path, encoding="utf-8") as fh:
-        for line in fh:
-            if line.strip():
-                try:
-                    out.append(json.loads(line))
-                except json.JSONDecodeError:
-                    continue
-    return tuple(out)
-
-
-@lru_cache(maxsize=32)
-def _answers(path: str) -> dict[str, Any]:
-    return {a["id"]: a["ground_truth"] for a in _json_lines(path)
+def _answers(side: SideFile) -> dict[str, Any]:
+    return {a["id"]: a["ground_truth"] for a in side.records
             if isinstance(a, dict) and isinstance(a.get("id"), str) and "ground_truth" in a}
 
 
-def _class_tools(file_path: str, classes: list[str], excluded: list[str]) -> list[Tool]:
-    docs = Path(file_path).parent / "multi_turn_func_doc"
+def _func_doc(docs: Path, cls: str) -> Path:
+    """The function doc of a multi-turn class: BFCL's own file for its classes, ``<class>.json`` for others."""
+    if cls in FUNC_DOC_FILES:
+        return docs / FUNC_DOC_FILES[cls]
+    if not _CLASS_NAME.fullmatch(cls):
+        raise RecordError("invalid_class", f"involved class {cls[:80]!r} is not a class name", "involved_classes")
+    return docs / f"{cls}.json"
+
+
+def _class_tools(ctx: RecordContext, classes: list[str], excluded: list[str]) -> list[Tool]:
+    docs = Path(ctx.path).parent / "multi_turn_func_doc"
     tools: list[Tool] = []
     for cls in classes:
-        doc = docs / FUNC_DOC_FILES.get(cls, f"{cls}.json")
-        if not doc.is_file():
-            raise RecordError("func_doc_missing", f"no function doc for class {cls!r} (expected {doc})",
-                              "involved_classes")
+        doc = _func_doc(docs, cls)
+        side = ctx.side_file(doc)
+        if side is None:
+            raise RecordError("func_doc_missing", f"no function doc for class {cls!r} (expected "
+                              f"multi_turn_func_doc/{doc.name})", "involved_classes")
         functions = [{k: f.get(k) for k in ("name", "description", "parameters")}
-                     for f in _json_lines(str(doc)) if isinstance(f, dict)]
+                     for f in side.records if isinstance(f, dict)]
         tools.extend(t for t in parse_tools(functions, f"multi_turn_func_doc/{doc.name}") if t.name not in excluded)
     return tools
 
@@ -127,13 +122,13 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     if multi_turn:
         classes = require(value, "involved_classes", list)
         excluded = value.get("excluded_function") or []
-        tools = _class_tools(ctx.path, [str(c) for c in classes], excluded if isinstance(excluded, list) else [])
+        tools = _class_tools(ctx, [str(c) for c in classes], excluded if isinstance(excluded, list) else [])
     else:
         tools = parse_tools(require(value, "function", list), "function")
     info: dict[str, Any] = {"category": bfcl_category(ctx.path)}
-    answers = Path(ctx.path).parent / "possible_answer" / Path(ctx.path).name
-    if answers.is_file():
-        truth = _answers(str(answers)).get(record_id)
+    answers = ctx.side_file(Path(ctx.path).parent / "possible_answer" / Path(ctx.path).name)
+    if answers is not None:
+        truth = _answers(answers).get(record_id)
         if truth is not None:
             info["ground_truth"] = truth
     info.update({k: value[k] for k in _MULTI_TURN_KEYS if k in value})

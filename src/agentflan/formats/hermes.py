@@ -63,6 +63,7 @@ from collections.abc import Iterator
 from itertools import pairwise
 from typing import Any
 
+from agentflan import strictjson
 from agentflan.callsyntax import closing_bracket, json_call, parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
@@ -123,7 +124,7 @@ def literal_values(text: str) -> list[Any]:
         end = closing_bracket(text, pos)
         span = text[pos:end]
         try:
-            values.append(json.loads(span))
+            values.append(strictjson.loads(span))
         except json.JSONDecodeError as exc:
             try:
                 values.append(_jsonable(ast.literal_eval(span)))

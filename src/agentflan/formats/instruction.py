@@ -68,6 +68,8 @@ def read_questions(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     meta = {"kind": "general"}
     if isinstance(value.get("category"), str):
         meta["category"] = value["category"]
+    if qid is not None and (not isinstance(qid, str | int) or isinstance(qid, bool) or str(qid) == ""):
+        raise RecordError("wrong_type", "question_id should be a non-empty string or an integer", "question_id")
     yield Trajectory(id=str(qid) if qid is not None else ctx.default_id(),
                      messages=[Message(role="user", content=t.strip()) for t in turns],
                      provenance=ctx.provenance(), metadata=meta)

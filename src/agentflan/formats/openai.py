@@ -29,6 +29,7 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
+from agentflan import strictjson
 from agentflan.callsyntax import parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
@@ -49,7 +50,7 @@ def _decode_json_string(value: Any, field: str) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return json.loads(value)
+        return strictjson.loads(value)
     except json.JSONDecodeError as exc:
         raise RecordError("invalid_json", f"{field} is a string that is not JSON ({exc.msg})", field) from None
 

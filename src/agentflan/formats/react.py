@@ -29,6 +29,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentflan import strictjson
 from agentflan.callsyntax import parse_arguments, parse_bracket_call, react_sections
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
@@ -207,7 +208,7 @@ def tools_from_system(text: str) -> list[Tool]:
     tools = []
     for m in _TOOL_LINE.finditer(text):
         try:
-            spec = json.loads(m.group(1))
+            spec = strictjson.loads(m.group(1))
         except json.JSONDecodeError:
             continue
         if isinstance(spec, dict) and isinstance(spec.get("name"), str) and spec["name"]:

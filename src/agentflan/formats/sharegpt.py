@@ -33,6 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from agentflan import strictjson
 from agentflan.errors import AgentflanError, RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
@@ -47,7 +48,7 @@ _ROLE = {"human": "user", "gpt": "assistant", "function_call": "assistant", "obs
 
 def _calls(value: str, where: str) -> list[ToolCall]:
     try:
-        data = json.loads(value)
+        data = strictjson.loads(value)
     except json.JSONDecodeError as exc:
         raise RecordError("invalid_call", f"{where} is not JSON ({exc.msg} at column {exc.colno})", where) from None
     items = data if isinstance(data, list) else [data]
@@ -64,7 +65,7 @@ def _calls(value: str, where: str) -> list[ToolCall]:
 def _observations(value: str, calls: list[ToolCall]) -> list[Message]:
     if len(calls) > 1:
         try:
-            results = json.loads(value)
+            results = strictjson.loads(value)
         except json.JSONDecodeError:
             results = None
         if isinstance(results, list) and len(results) == len(calls) and all(isinstance(r, str) for r in results):

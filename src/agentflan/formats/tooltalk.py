@@ -12,8 +12,10 @@ result (in order, since a later call may use an earlier result), then the assist
 
 Tools: ToolTalk's APIs are Python classes that are not in the data (``databases/`` holds the simulated
 accounts, calendars... not API definitions). The tools are the conversation's ``apis_used`` plus any API it
-calls, each with a schema synthesised from every call of that API observed in the corpus folder (argument names
-and value types only; no description, nothing required) — listed in ``metadata["tools_synthesized"]``. The
+calls, each with a schema synthesised from every call of that API observed in the corpus (argument names and
+value types only; no description, nothing required) — listed in ``metadata["tools_synthesized"]``. The corpus is
+ToolTalk's layout, ``data/{tooltalk,easy}/*.json``: for a conversation in one of those folders, the
+conversations of both are read as side files; elsewhere, only the conversation's own calls count. The
 conversation's own fields (name, id, suites, user, scenario, location/time metadata) are kept in
 ``metadata["tooltalk"]``.
 """
@@ -27,13 +29,14 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.formats.base import Reader, RecordContext, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
 from agentflan.schema import Message, Tool, ToolCall, Trajectory
 from agentflan.toolschema import schema_from_examples
 
 _KEPT = ("name", "conversation_id", "suites_used", "apis_used", "scenario", "user", "metadata")
+SPLITS = ("easy", "tooltalk")  # ToolTalk's conversation folders under data/
 
 
 def _requests(conversation: Any) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -47,18 +50,26 @@ def _requests(conversation: Any) -> Iterator[tuple[str, dict[str, Any]]]:
                 yield request["api_name"], request["parameters"]
 
 
+def _corpus_calls(ctx: RecordContext) -> dict[str, list[dict[str, Any]]]:
+    """Arguments of every call per API across ToolTalk's conversation folders, when the record is in one."""
+    folder = Path(ctx.path).parent
+    if folder.name not in SPLITS:
+        return {}
+    try:
+        files = sorted(f for split in SPLITS for f in (folder.parent / split).glob("*.json"))
+    except OSError:
+        return {}
+    return _calls_in(tuple(side for f in files if (side := ctx.side_file(f)) is not None))
+
+
 @lru_cache(maxsize=16)
-def _corpus_calls(corpus_dir: str) -> dict[str, list[dict[str, Any]]]:
-    """Arguments of every call per API across the conversations under ``corpus_dir`` (one level of folders)."""
+def _calls_in(sides: tuple[SideFile, ...]) -> dict[str, list[dict[str, Any]]]:
     calls: dict[str, list[dict[str, Any]]] = {}
-    for path in sorted(Path(corpus_dir).glob("*/*.json")):
-        try:
-            data = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
-            continue  # that file's own read reports it
-        if isinstance(data, dict):
-            for name, params in _requests(data.get("conversation")):
-                calls.setdefault(name, []).append(params)
+    for side in sides:
+        for data in side.records:
+            if isinstance(data, dict):
+                for name, params in _requests(data.get("conversation")):
+                    calls.setdefault(name, []).append(params)
     return calls
 
 
@@ -104,7 +115,7 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
         raise RecordError("wrong_type", "apis_used should be a list of API names", "apis_used")
     called = [c.name for m in messages for c in m.tool_calls]
     names = list(dict.fromkeys([*apis_used, *called]))
-    corpus = _corpus_calls(str(Path(ctx.path).resolve().parent.parent))
+    corpus = _corpus_calls(ctx)
     own = {}
     for name, params in _requests(turns):
         own.setdefault(name, []).append(params)

@@ -61,6 +61,7 @@ import re
 from collections.abc import Iterator
 from typing import Any
 
+from agentflan import strictjson
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
@@ -148,7 +149,7 @@ def parameters_schema(params: Any, where: str) -> dict[str, Any]:
     """xLAM's ``{param: {type, description, default}}`` as a JSON Schema object."""
     if isinstance(params, str):
         try:
-            params = json.loads(params)
+            params = strictjson.loads(params)
         except json.JSONDecodeError as exc:
             raise RecordError("invalid_json", f"{where} is a string that is not JSON ({exc.msg})", where) from None
     if params is None:
@@ -168,7 +169,7 @@ def parameters_schema(params: Any, where: str) -> dict[str, Any]:
 def _json_list(value: Any, field: str) -> list[Any]:
     if isinstance(value, str):
         try:
-            value = json.loads(value)
+            value = strictjson.loads(value)
         except json.JSONDecodeError as exc:
             raise RecordError("invalid_json", f"{field} is a string that is not JSON ({exc.msg} at column "
                               f"{exc.colno})", field) from None

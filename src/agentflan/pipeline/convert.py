@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentflan import __version__, formats
+from agentflan import formats
 from agentflan.errors import RecordError
 from agentflan.formats.base import Writer
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_inputs, read_record, source_records
-from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.run import RunDir
+from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs
 from agentflan.schema import Trajectory
+from agentflan.strictjson import JSONRejected
 
 
 def sidecar(out: Path, suffix: str) -> Path:
@@ -33,10 +35,13 @@ class ConvertResult:
 
 def convert(
     inputs: list[str | Path], from_format: str, to_format: str, out: str | Path, show_progress: bool = True,
-    workers: int = 1,
+    workers: int = 1, overwrite: bool = False, argv: list[str] | None = None,
 ) -> ConvertResult:
     """Convert ``inputs`` to ``out``. With ``workers`` > 1, batches of raw records are read and written in that
-    many processes; the output, rejects and manifest are byte-identical to a single process's."""
+    many processes; the output, rejects and manifest are byte-identical to a single process's.
+
+    ``out`` must not be an input (or inside an input folder), nor an existing file that is not an earlier
+    conversion, unless ``overwrite``: `UsageError` before anything is read."""
     out = Path(out)
     files = expand_inputs(inputs)
     write = formats.writer(to_format)
@@ -46,65 +51,71 @@ def convert(
     reasons: Counter[str] = Counter()
     flag_counts: Counter[str] = Counter()
     written = 0
-    rejects_path = sidecar(out, ".rejects.jsonl")
-    results = (_converted_in_order(files, from_format, to_format, stats, workers) if workers > 1
-               else (convert_one(item, write) for item in read_inputs(files, from_format, stats)))
-    with (
-        RecordSink(out) as sink,
-        RecordSink(rejects_path) as reject_sink,
-        RecordProgress(f"convert → {to_format}", enabled=show_progress) as progress,
-    ):
-        for result in results:
-            progress.advance()
-            if result.record is None:
+    with RunDir(out, "convert", file=True, inputs=[*map(Path, inputs), *files], overwrite=overwrite,
+                argv=argv) as run:
+        results = (_converted_in_order(files, from_format, to_format, stats, workers) if workers > 1
+                   else (convert_one(item, write) for item in read_inputs(files, from_format, stats)))
+        sink, rejects = run.sink(), run.rejects
+        with RecordProgress(f"convert → {to_format}", enabled=show_progress) as progress:
+            for result in results:
+                progress.advance()
+                if result.record is not None:
+                    try:
+                        sink.write(result.record)
+                    except JSONRejected as exc:  # e.g. a NaN a writer computed: never written
+                        result = result.refused(f"write:{exc.reason}", exc.detail)
+                    else:
+                        written += 1
+                        flag_counts.update(result.flags)
+                        continue
                 reasons[result.reason] += 1
-                reject_sink.write(result.reject)
-                continue
-            sink.write(result.record)
-            written += 1
-            flag_counts.update(result.flags)
+                rejects.write(result.reject or {})
+        manifest = run.manifest(**{
+            "from": from_format,
+            "to": to_format,
+            "read": sum(s.read for s in stats.values()),
+            "written": written,
+            "rejected": sum(reasons.values()),
+            "rejects_by_reason": dict(sorted(reasons.items())),
+            "inputs": [s.to_dict() for s in stats.values()],
+            "input_stats": list(stats.values()),
+            "flags_by_code": dict(sorted(flag_counts.items())),
+        })
     if write.companion is not None:
         write.companion(out)
-    read_total = sum(s.read for s in stats.values())
-    manifest: dict[str, Any] = {
-        "agentflan_version": __version__,
-        "command": "convert",
-        "from": from_format,
-        "to": to_format,
-        "output": {"path": str(out), "sha256": sha256_file(out), "records": written},
-        "read": read_total,
-        "written": written,
-        "rejected": sum(reasons.values()),
-        "rejects_by_reason": dict(sorted(reasons.items())),
-        "inputs": [s.to_dict() for s in stats.values()],
-        "flags_by_code": dict(sorted(flag_counts.items())),
-    }
-    manifest_path = sidecar(out, ".manifest.json")
-    write_json_atomic(manifest_path, manifest)
-    return ConvertResult(manifest, out, rejects_path, manifest_path)
+    return ConvertResult(manifest, out, run.rejects_path, run.manifest_path)
 
 
 @dataclass
 class Converted:
-    """One input item's fate: the written record (with its flags), or a reject (with its reason)."""
+    """One input item's fate: the written record (with its flags and where it came from), or a reject (with
+    its reason)."""
 
     record: dict[str, Any] | None = None
     flags: list[str] = field(default_factory=list)
     reject: dict[str, Any] | None = None
     reason: str = ""
+    origin: Reject | None = None  # for a record: a reject naming its source, should writing it fail
+
+    def refused(self, reason: str, detail: str) -> Converted:
+        origin = self.origin or Reject("?", reason)
+        rej = Reject(origin.path, reason, detail, line=origin.line, index=origin.index, item=origin.item)
+        return Converted(reject=rej.to_dict(), reason=reason)
 
 
 def convert_one(item: Trajectory | Reject, write: Writer) -> Converted:
     if isinstance(item, Reject):
         return Converted(reject=item.to_dict(), reason=item.reason)
+    prov = item.provenance
+    origin = Reject(prov.source if prov else "?", "", line=prov.line if prov else None,
+                    index=prov.index if prov else None, item=item.id)
     try:
-        return Converted(record=write.write(item), flags=[f.code for f in item.flags])
+        return Converted(record=write.write(item), flags=[f.code for f in item.flags], origin=origin)
     except RecordError as err:
-        prov = item.provenance
-        rej = Reject(prov.source if prov else "?", f"write:{err.reason}", err.detail,
-                     line=prov.line if prov else None, index=prov.index if prov else None, field=err.field,
-                     item=item.id)
-        return Converted(reject=rej.to_dict(), reason=rej.reason)
+        return Converted(origin=origin).refused(f"write:{err.reason}", err.detail)
+    except Exception as exc:  # a writer's bug must not stop the run; the fuzz tests keep this branch unused
+        return Converted(origin=origin).refused("write:writer_error", f"{write.name} writer failed: "
+                                                f"{type(exc).__name__}: {str(exc)[:300]}")
 
 
 # Raw records per task: large enough that a task's work outweighs shipping it, small enough to keep every
@@ -119,12 +130,14 @@ def _converted_in_order(files: list[Path], fmt: str, to_format: str, stats: dict
     This process decodes the files and detects their formats (`source_records`); the workers run the readers,
     the validation and the writer. At most ``4 × workers`` batches are in flight, so memory stays bounded."""
     import multiprocessing
+    import os
     from concurrent.futures import Future, ProcessPoolExecutor
 
     pending: deque[Future[tuple[list[Converted], InputStats]] | list[Converted]] = deque()
     write = formats.writer(to_format)
     # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                             initargs=(os.getpid(),)) as pool:
         for path in files:
             p = str(path)
             file_stats = stats[p] = InputStats(p, sha256_file(p))
@@ -133,7 +146,8 @@ def _converted_in_order(files: list[Path], fmt: str, to_format: str, stats: dict
                     pending.append([convert_one(unit, write)])
                 else:
                     reader_name, batch = unit
-                    pending.append(pool.submit(_convert_batch, reader_name, to_format, batch, file_stats.licence))
+                    pending.append(pool.submit(_convert_batch, reader_name, to_format, batch, file_stats.licence,
+                                               file_stats.path))
                 while len(pending) > 4 * workers:
                     yield from _settle(pending.popleft(), file_stats)
             # A file's counts must be complete before the next file's stats are made.
@@ -162,16 +176,28 @@ def _settle(unit: Any, file_stats: InputStats) -> list[Converted]:
     if isinstance(unit, list):
         return unit
     converted, batch_stats = unit.result()
-    file_stats.read += batch_stats.read
-    file_stats.accepted += batch_stats.accepted
-    file_stats.rejected += batch_stats.rejected
-    file_stats.rejects_by_reason.update(batch_stats.rejects_by_reason)
+    file_stats.add(batch_stats)
     return converted
 
 
-def _convert_batch(reader_name: str, to_format: str, records: list[SourceRecord],
-                   licence: str | None) -> tuple[list[Converted], InputStats]:
+def _convert_batch(reader_name: str, to_format: str, records: list[SourceRecord], licence: str | None,
+                   source: str) -> tuple[list[Converted], InputStats]:
     """In a worker: read and write one batch of raw records, with its own counts."""
     reader, write = formats.reader(reader_name), formats.writer(to_format)
-    batch_stats = InputStats(records[0].path, "", licence=licence)
+    batch_stats = InputStats(source, "", licence=licence)
     return [convert_one(item, write) for rec in records for item in read_record(reader, rec, batch_stats)], batch_stats
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as the process that started it is gone, so that killing `convert` never leaves
+    workers running (they would otherwise wait on their task queue indefinitely)."""
+    import os
+    import threading
+    import time
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

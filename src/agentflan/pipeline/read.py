@@ -1,18 +1,26 @@
 """The read stage shared by `convert`, `build` and `audit`: files in, canonical trajectories or rejects out,
-with per-input counts that add up (``read == accepted + rejected``)."""
+with per-input counts that add up (``read == accepted + rejected``).
+
+A file is opened by its path and recorded (in provenance, rejects and the manifest) by its *source*: the path
+relative to the data root for recipe inputs, the path as given on the command line otherwise. No exception from
+a reader escapes: whatever a reader did not foresee becomes a reject (``reader_error``, which the fuzz tests
+require never to happen), so one record can never stop a run.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentflan import formats
+from agentflan import formats, strictjson
 from agentflan.errors import RecordError
 from agentflan.formats.base import ItemRejected, Reader, RecordContext
 from agentflan.pipeline.provenance import licence_for
+from agentflan.pipeline.sidefiles import SideFiles
 from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject, SourceRecord, iter_records
 from agentflan.schema import Trajectory
@@ -21,6 +29,9 @@ from agentflan.validate import call_flags, with_flags
 
 @dataclass
 class InputStats:
+    """One input's ledger. ``path`` is the file as recorded (its source); ``side_files`` maps each side file its
+    reader opened (recorded path) to its sha256."""
+
     path: str
     sha256: str
     format: str | None = None
@@ -29,9 +40,10 @@ class InputStats:
     accepted: int = 0
     rejected: int = 0
     rejects_by_reason: Counter[str] = field(default_factory=Counter)
+    side_files: dict[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out = {
             "path": self.path,
             "sha256": self.sha256,
             "format": self.format,
@@ -41,18 +53,39 @@ class InputStats:
             "rejected": self.rejected,
             "rejects_by_reason": dict(sorted(self.rejects_by_reason.items())),
         }
+        if self.side_files:
+            out["side_files"] = len(self.side_files)  # listed with their sha256 once, in the manifest's side_files
+        return out
+
+    def add(self, other: InputStats) -> None:
+        """Fold in the counts of a part of this input read elsewhere (a batch in a worker process)."""
+        self.read += other.read
+        self.accepted += other.accepted
+        self.rejected += other.rejected
+        self.rejects_by_reason.update(other.rejects_by_reason)
+        self.side_files.update(other.side_files)
+
+
+def side_files_of(stats: list[InputStats]) -> list[dict[str, str]]:
+    """Every side file the readers of these inputs opened, once each, with its sha256 (for a manifest)."""
+    found: dict[str, str] = {}
+    for s in stats:
+        found.update(s.side_files)
+    return [{"path": p, "sha256": h} for p, h in sorted(found.items())]
 
 
 def read_file(
-    path: str | Path, fmt: str = "auto", stats: InputStats | None = None, flag_calls: bool = True
+    path: str | Path, fmt: str = "auto", stats: InputStats | None = None, flag_calls: bool = True,
+    source: str | None = None,
 ) -> Iterator[Trajectory | Reject]:
     """Trajectories from one file, or a `Reject` for each record (or part of a record) that cannot be read.
 
     ``fmt="auto"`` picks the reader from the file's first decodable record. Doubtful calls (unknown tool,
-    arguments breaking the schema) are flagged on the trajectory, not rejected.
+    arguments breaking the schema) are flagged on the trajectory, not rejected. ``source`` is how the file is
+    recorded (default: ``path`` as given; ``stats.path`` when stats are given).
     """
     p = str(path)
-    stats = stats if stats is not None else InputStats(p, sha256_file(p))
+    stats = stats if stats is not None else InputStats(source or p, sha256_file(p))
     for item in source_records(p, fmt, stats):
         if isinstance(item, Reject):
             yield item
@@ -94,10 +127,11 @@ def source_records(path: str, fmt: str, stats: InputStats) -> Iterator[tuple[Rea
 
 
 def count_reject(stats: InputStats, rej: Reject) -> Reject:
+    """Count ``rej`` against its input, recorded under the input's source."""
     stats.read += 1
     stats.rejected += 1
     stats.rejects_by_reason[rej.reason] += 1
-    return rej
+    return rej if rej.path == stats.path else dataclasses.replace(rej, path=stats.path)
 
 
 def _grouped(path: str, records: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
@@ -126,20 +160,43 @@ def _chain(first: SourceRecord, rest: Iterator[SourceRecord | Reject]) -> Iterat
 def read_record(reader: Reader, rec: SourceRecord, stats: InputStats,
                 flag_calls: bool = True) -> Iterator[Trajectory | Reject]:
     """The trajectories of one raw record (usually one), or rejects; counted in ``stats``."""
-    ctx = RecordContext(path=rec.path, index=rec.index, format=reader.name, line=rec.line, licence=stats.licence)
+    ctx = RecordContext(path=rec.path, index=rec.index, format=reader.name, line=rec.line, licence=stats.licence,
+                        source=stats.path, side_files=SideFiles(rec.path, stats.path, stats.side_files))
     try:
         for item in reader.read(rec.value, ctx):
             if isinstance(item, ItemRejected):
                 err = item.error
-                yield count_reject(stats, Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index,
+                yield count_reject(stats, Reject(stats.path, err.reason, err.detail, line=rec.line, index=rec.index,
                                                  field=err.field, item=item.item))
                 continue
+            traj = with_flags(item, call_flags(item)) if flag_calls else item
+            _check_parsed(traj)
             stats.read += 1
             stats.accepted += 1
-            yield with_flags(item, call_flags(item)) if flag_calls else item
+            yield traj
     except RecordError as err:
-        yield count_reject(stats, Reject(rec.path, err.reason, err.detail, line=rec.line, index=rec.index,
+        yield count_reject(stats, Reject(stats.path, err.reason, err.detail, line=rec.line, index=rec.index,
                                          field=err.field, raw=rec.value))
+    except strictjson.JSONRejected as err:
+        # A value parsed from text inside the record (call arguments, a tool list) that is not strict JSON.
+        yield count_reject(stats, Reject(stats.path, err.reason, err.detail, line=rec.line, index=rec.index,
+                                         raw=rec.value))
+    except RecursionError:
+        yield count_reject(stats, Reject(stats.path, "nesting_too_deep", "nested too deeply to read", line=rec.line,
+                                         index=rec.index, raw=rec.value))
+    except Exception as exc:  # a reader's bug must not stop the run; the fuzz tests keep this branch unused
+        yield count_reject(stats, Reject(stats.path, "reader_error", f"{reader.name} reader failed: "
+                                         f"{type(exc).__name__}: {str(exc)[:300]}", line=rec.line, index=rec.index,
+                                         raw=rec.value))
+
+
+def _check_parsed(traj: Trajectory) -> None:
+    """Values readers parse out of text (arguments, tool schemas) are strict JSON like the rest of the record."""
+    for tool in traj.tools:
+        strictjson.check(tool.parameters)
+    for message in traj.messages:
+        for call in message.tool_calls:
+            strictjson.check(call.arguments)
 
 
 def read_inputs(

@@ -1,24 +1,30 @@
 """Writing outputs atomically: records go to a temporary file that is renamed into place only when complete, so
-an interrupted run never leaves a file that looks finished. JSONL or Parquet by extension (``.gz``/``.zst``
-compress JSONL)."""
+an interrupted run never leaves a file that looks finished, and the temporaries a killed run left behind are
+removed by the next run that writes the same file. JSONL or Parquet by extension (``.gz``/``.zst`` compress
+JSONL, reproducibly: no name or time in the header). Every line is strict JSON (`agentflan.strictjson`): a record
+that is not is refused with `JSONRejected` and nothing of it is written."""
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
 import json
 import os
+import shutil
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
+from agentflan import strictjson
+from agentflan.strictjson import dumps
+
+__all__ = ["JSON_COLUMNS_KEY", "RecordSink", "dumps", "json_document", "pid_alive", "remove_stale_temporaries", "sha256_file", "temporary_path",
+           "write_json_atomic"]
+
 JSON_COLUMNS_KEY = "agentflan.json_columns"
 _PARQUET_BATCH = 2048
-
-
-def dumps(record: Any) -> str:
-    """The one JSON encoding used for every output line (compact, UTF-8, stable key order as given)."""
-    return json.dumps(record, ensure_ascii=False, separators=(",", ":"))
+_TMP = ".tmp-"
 
 
 def sha256_file(path: str | Path) -> str:
@@ -29,8 +35,53 @@ def sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def _tmp_name(path: Path) -> Path:
-    return path.with_name(f".{path.name}.tmp-{os.getpid()}")
+def temporary_path(path: Path) -> Path:
+    """Where ``path`` is written before it is renamed into place: beside it (the same file system, so the rename
+    is atomic), hidden, and named after this process so that a later run can tell a dead run's leftovers."""
+    return path.with_name(f".{path.name}{_TMP}{os.getpid()}")
+
+
+def remove_stale_temporaries(path: Path) -> list[Path]:
+    """Remove the temporaries of ``path`` (files or folders) left by processes that are no longer running; the
+    paths removed. Another live run's temporaries are left alone."""
+    removed: list[Path] = []
+    for tmp in _temporaries(path):
+        pid = int(tmp.name.rsplit(_TMP, 1)[1])
+        if pid != os.getpid() and not pid_alive(pid):
+            if tmp.is_dir() and not tmp.is_symlink():
+                shutil.rmtree(tmp, ignore_errors=True)
+            else:
+                tmp.unlink(missing_ok=True)
+            removed.append(tmp)
+    return removed
+
+
+def _temporaries(path: Path) -> list[Path]:
+    prefix = f".{path.name}{_TMP}"
+    try:
+        names = os.listdir(path.parent)
+    except OSError:
+        return []
+    return sorted(path.parent / n for n in names if n.startswith(prefix) and n[len(prefix):].isdigit())
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process
+    except OSError:
+        return False
+    return _state(pid) != "Z"
+
+
+def _state(pid: int) -> str:
+    """A process's state letter from /proc (Linux); a zombie has exited and only waits to be reaped."""
+    with contextlib.suppress(OSError, IndexError):
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    return ""
 
 
 class RecordSink:
@@ -42,38 +93,44 @@ class RecordSink:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.tmp = _tmp_name(self.path)
+        self.tmp = temporary_path(self.path)
         self.count = 0
         self._parquet = self.path.suffix == ".parquet"
         self._buffer: list[dict[str, Any]] = []
         self._writer: Any = None
         self._json_columns: list[str] | None = None
-        self._fh: IO[str] | None = None
+        self._fh: IO[bytes] | None = None
+        self._raw: IO[bytes] | None = None  # the file under a gzip stream, which GzipFile does not close
+        self._closed = False
 
     def __enter__(self) -> RecordSink:
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temporaries(self.path)
         if not self._parquet:
+            raw = self.tmp.open("wb")
             if self.path.suffix == ".gz":
-                # mtime=0 keeps compressed output byte-identical across runs.
-                raw = gzip.GzipFile(self.tmp, "wb", mtime=0)
-                self._fh = _TextOver(raw)
+                # No file name (it would be the temporary's, with a pid) and mtime 0: the same records give the
+                # same bytes on every run.
+                self._fh = gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0)  # type: ignore[assignment]
+                self._raw = raw
             elif self.path.suffix == ".zst":
                 import zstandard
 
-                self._fh = _TextOver(zstandard.ZstdCompressor().stream_writer(self.tmp.open("wb")))
+                self._fh = zstandard.ZstdCompressor().stream_writer(raw)
             else:
-                self._fh = self.tmp.open("w", encoding="utf-8", newline="\n")
+                self._fh = raw
         return self
 
     def write(self, record: dict[str, Any]) -> None:
-        self.count += 1
+        """Write one record; `JSONRejected` (nothing written, not counted) when it is not strict JSON."""
         if self._parquet:
-            self._buffer.append(record)
+            self._buffer.append(strictjson.check(record))
             if len(self._buffer) >= _PARQUET_BATCH:
                 self._flush_parquet()
         else:
             assert self._fh is not None
-            self._fh.write(dumps(record) + "\n")
+            self._fh.write(strictjson.dumps_line(record))
+        self.count += 1
 
     def _flush_parquet(self) -> None:
         import pyarrow as pa
@@ -103,9 +160,23 @@ class RecordSink:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        self._finish(keep=exc_type is None)
+
+    def close(self) -> None:
+        """Finish the file and rename it into place (once; later calls do nothing)."""
+        self._finish(keep=True)
+
+    def discard(self) -> None:
+        """Stop writing and remove the temporary file; nothing appears at ``path``."""
+        self._finish(keep=False)
+
+    def _finish(self, keep: bool) -> None:
+        if self._closed:
+            return
+        self._closed = True
         try:
             if self._parquet:
-                if exc_type is None:
+                if keep:
                     self._flush_parquet()
                     if self._writer is None:  # no records: still write a valid empty file
                         import pyarrow as pa
@@ -116,8 +187,10 @@ class RecordSink:
                     self._writer.close()
             elif self._fh is not None:
                 self._fh.close()
+                if self._raw is not None:
+                    self._raw.close()
         finally:
-            if exc_type is None:
+            if keep:
                 os.replace(self.tmp, self.path)
             else:
                 self.tmp.unlink(missing_ok=True)
@@ -136,23 +209,19 @@ def _arrow_type(records: list[dict[str, Any]], key: str) -> Any:
     return pa.string()
 
 
-class _TextOver:
-    """Minimal text writer over a binary compressed stream."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-
-    def write(self, text: str) -> int:
-        return self.raw.write(text.encode("utf-8"))
-
-    def close(self) -> None:
-        self.raw.close()
+def json_document(data: Any) -> str:
+    """A JSON document as agentflan writes manifests and reports: pretty-printed, sorted keys, strict."""
+    try:
+        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
+    except ValueError as exc:
+        raise strictjson.JSONRejected("non_finite_number", str(exc)) from None
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write one JSON document (manifests, reports) atomically, pretty-printed with sorted keys."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
-    tmp = _tmp_name(p)
-    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    remove_stale_temporaries(p)
+    tmp = temporary_path(p)
+    tmp.write_text(json_document(data), encoding="utf-8")
     os.replace(tmp, p)

@@ -1,10 +1,13 @@
 """Reading raw records from files, streaming, whatever the container.
 
-Supported: JSON Lines (``.jsonl``, and ``.json`` files that are JSONL in disguise, as BFCL's are), a JSON array
-or a single JSON object (``.json``; arrays are streamed with ijson), Parquet, each optionally gzip- or
-zstd-compressed (detected by magic bytes, not by name). Every record comes with its file, 1-based line (where the
-container has lines) and 0-based index; a record that cannot be decoded is yielded as a `Reject` and reading goes
-on. Only a file that cannot be opened at all raises `InputError`.
+Supported: JSON Lines, a JSON array (streamed with ijson) or a single JSON object, and Parquet, each optionally
+gzip- or zstd-compressed (detected by magic bytes, not by name); a leading UTF-8 BOM is ignored. Whether a file
+is JSON Lines or one document is decided by its name and its first lines (`container`), never by its first line
+alone, so a broken or overlong first line cannot turn a line-oriented file into one unreadable document.
+
+Every record comes with its file, 1-based line (where the container has lines) and 0-based index. A record that
+cannot be decoded, or is not strict JSON within the limits of `agentflan.strictjson`, is yielded as a `Reject`
+and reading goes on. Only a file that cannot be opened at all raises `InputError`.
 """
 
 from __future__ import annotations
@@ -12,17 +15,33 @@ from __future__ import annotations
 import gzip
 import io
 import json
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
 from typing import IO, Any
 
+from agentflan import strictjson
 from agentflan.errors import InputError
+from agentflan.strictjson import JSONRejected
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
 PARQUET_MAGIC = b"PAR1"
+BOM = b"\xef\xbb\xbf"
+
+# One JSON Lines record, or one whole-file document, may be this large; past it the record is rejected unread,
+# so a file with no newlines cannot exhaust memory. Real corpora stay far below (the longest line here: 24 KB).
+MAX_RECORD_BYTES = 64 * 1024 * 1024
+MAX_DOCUMENT_BYTES = 256 * 1024 * 1024
+# A reject keeps this much of the raw record: enough to find it again, never a copy of someone's file.
+RAW_PREFIX_CHARS = 200
+# Non-empty lines looked at to tell JSON Lines from one document.
+PROBE_LINES = 32
+
+_LINE_SUFFIXES = {".jsonl", ".ndjson"}
+_COMPRESSION_SUFFIXES = {".gz", ".zst"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +66,7 @@ class Reject:
     raw: Any = None
     extra: dict[str, Any] = dc_field(default_factory=dict)
 
-    def to_dict(self, raw_limit: int = 2000) -> dict[str, Any]:
+    def to_dict(self, raw_limit: int = RAW_PREFIX_CHARS) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.path, "line": self.line, "index": self.index}
         if self.item is not None:
             out["item"] = self.item
@@ -57,33 +76,60 @@ class Reject:
         if self.detail:
             out["detail"] = self.detail
         if self.raw is not None:
-            raw = self.raw if isinstance(self.raw, str) else json.dumps(self.raw, ensure_ascii=False, default=str)
-            out["raw"] = raw if len(raw) <= raw_limit else raw[:raw_limit] + f"... [{len(raw) - raw_limit} more chars]"
+            out["raw"] = raw_prefix(self.raw, raw_limit)
         out.update(self.extra)
         return out
 
 
-def open_binary(path: str | Path) -> IO[bytes]:
-    """Open a file, transparently decompressing gzip and zstd."""
+def raw_prefix(raw: Any, limit: int = RAW_PREFIX_CHARS) -> str:
+    """The first ``limit`` characters of a raw record as text, saying how much was left out."""
+    if not isinstance(raw, str):
+        try:
+            raw = json.dumps(raw, ensure_ascii=False, default=str)
+        except (ValueError, RecursionError):  # nested too deep to print, or a NaN
+            raw = f"<a {type(raw).__name__} that cannot be shown as JSON>"
+    # Lone surrogates (from an escaped \ud800) cannot be written as UTF-8.
+    raw = raw.encode("utf-8", "replace").decode("utf-8")
+    return raw if len(raw) <= limit else raw[:limit] + f"... [{len(raw) - limit} more chars]"
+
+
+def open_binary(path: str | Path) -> io.BufferedReader:
+    """Open a file, transparently decompressing gzip and zstd and skipping a UTF-8 BOM."""
     p = Path(path)
     try:
         raw = p.open("rb")
     except OSError as exc:
         raise InputError(f"{p}: cannot open ({exc.strerror or exc})") from exc
-    head = raw.peek(4)[:4] if hasattr(raw, "peek") else b""
+    head = raw.peek(4)[:4]
+    stream: Any = raw
     if head.startswith(GZIP_MAGIC):
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    if head.startswith(ZSTD_MAGIC):
+        stream = gzip.GzipFile(fileobj=raw)
+    elif head.startswith(ZSTD_MAGIC):
         import zstandard
 
-        return zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)  # type: ignore[return-value]
-    return raw
+        stream = zstandard.ZstdDecompressor().stream_reader(raw, closefd=True)
+    buffered = io.BufferedReader(stream, buffer_size=1 << 16)
+    try:
+        if buffered.peek(3)[:3] == BOM:
+            buffered.read(3)
+    except _READ_ERRORS:
+        pass  # a corrupt stream is reported by the reading that follows
+    return buffered
 
 
-def _first_significant_byte(stream: io.BufferedReader) -> bytes:
-    data = stream.peek(4096)
-    stripped = data.lstrip(b" \t\r\n\xef\xbb\xbf")
-    return stripped[:1]
+def _read_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, EOFError, zlib.error]
+    try:
+        import zstandard
+
+        errors.append(zstandard.ZstdError)
+    except ImportError:  # pragma: no cover - zstandard is a dependency
+        pass
+    return tuple(errors)
+
+
+# What a damaged compressed stream raises while being read.
+_READ_ERRORS = _read_errors()
 
 
 def iter_records(path: str | Path) -> Iterator[SourceRecord | Reject]:
@@ -96,54 +142,97 @@ def iter_records(path: str | Path) -> Iterator[SourceRecord | Reject]:
     if magic == PARQUET_MAGIC:
         yield from _iter_parquet(p)
         return
-    stream = io.BufferedReader(open_binary(p), buffer_size=1 << 16)  # type: ignore[arg-type]
-    with stream:
-        first = _first_significant_byte(stream)
-        if first == b"":
-            return  # an empty file has no records; the caller reports it
-        if first == b"[" and not _looks_like_jsonl(stream):
-            yield from _iter_json_array(p, stream)
-        elif first == b"{" and not _looks_like_jsonl(stream):
-            yield from _iter_single_object(p, stream)
-        else:
-            yield from _iter_jsonl(p, stream)
-
-
-def _looks_like_jsonl(stream: io.BufferedReader) -> bool:
-    """True when the first non-empty line is a complete JSON value and another value follows on a later line."""
-    sample = stream.peek(1 << 16)
-    lines = [ln for ln in sample.split(b"\n") if ln.strip()]
-    if len(lines) < 2:
-        return False
+    seen = 0
     try:
-        json.loads(lines[0])
-    except (ValueError, UnicodeDecodeError):
+        kind = container(p)
+        with open_binary(p) as stream:
+            if kind == "jsonl":
+                records: Iterator[SourceRecord | Reject] = _iter_jsonl(p, stream)
+            elif kind == "array":
+                records = _iter_json_array(p, stream)
+            else:
+                records = _iter_document(p, stream, lines_if_broken=kind == "either")
+            for rec in records:
+                seen += 1
+                yield rec
+    except _READ_ERRORS as exc:
+        # A damaged gzip/zstd stream: what came before it was read, the rest cannot be located.
+        yield Reject(str(p), "unreadable", f"the file cannot be read past record {seen}: {exc}", index=seen)
+
+
+def container(path: Path) -> str:
+    """How to read a JSON file: ``jsonl`` (line by line), ``array``, ``object``, or ``either`` (one document if
+    the whole file parses as one, else line by line).
+
+    A name ending in ``.jsonl``/``.ndjson`` (before any ``.gz``/``.zst``) is JSON Lines. Otherwise a file that
+    does not start with ``[`` or ``{`` is read line by line, and one that does is JSON Lines when two of its first
+    non-empty lines each hold a complete, non-empty JSON object (a pretty-printed document has no such line),
+    one document when none does, and ``either`` when exactly one does."""
+    suffixes = [s.lower() for s in path.suffixes]
+    while suffixes and suffixes[-1] in _COMPRESSION_SUFFIXES:
+        suffixes.pop()
+    if suffixes and suffixes[-1] in _LINE_SUFFIXES:
+        return "jsonl"
+    with open_binary(path) as stream:
+        first = stream.peek(4096).lstrip(b" \t\r\n")[:1]
+        if first not in (b"[", b"{"):
+            return "jsonl"
+        objects = nonempty = 0
+        while nonempty < PROBE_LINES and objects < 2:
+            line = stream.readline(MAX_RECORD_BYTES + 1)
+            if not line:
+                break
+            if len(line) > MAX_RECORD_BYTES:
+                _skip_line(stream)
+            elif not line.strip():
+                continue
+            elif _is_object_line(line):
+                objects += 1
+            nonempty += 1
+    if objects >= 2:
+        return "jsonl"
+    if objects == 1 and nonempty > 1:
+        return "either"
+    return "array" if first == b"[" else "object"
+
+
+def _is_object_line(line: bytes) -> bool:
+    try:
+        value = json.loads(line.removeprefix(BOM))
+    except (ValueError, RecursionError):
         return False
-    return True
+    return isinstance(value, dict) and bool(value)
+
+
+def _skip_line(stream: IO[bytes]) -> int:
+    """Read past the rest of the current line; the number of bytes skipped."""
+    skipped = 0
+    while chunk := stream.readline(1 << 20):
+        skipped += len(chunk)
+        if chunk.endswith(b"\n"):
+            break
+    return skipped
 
 
 def _iter_jsonl(path: Path, stream: IO[bytes]) -> Iterator[SourceRecord | Reject]:
-    index = 0
-    for line_no, raw_line in enumerate(stream, start=1):
-        if not raw_line.strip():
-            continue
-        try:
-            text = raw_line.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            yield Reject(str(path), "invalid_utf8", f"byte {exc.start}: {exc.reason}", line=line_no, index=index,
-                         raw=raw_line.decode("utf-8", "replace"))
+    index = line_no = 0
+    p = str(path)
+    while line := stream.readline(MAX_RECORD_BYTES + 1):
+        line_no += 1
+        if len(line) > MAX_RECORD_BYTES:
+            size = len(line) + _skip_line(stream)
+            yield Reject(p, "record_too_large", f"a line of {size:,} bytes (at most {MAX_RECORD_BYTES:,})",
+                         line=line_no, index=index, raw=line[:RAW_PREFIX_CHARS].decode("utf-8", "replace"))
             index += 1
             continue
-        try:
-            value = json.loads(text)
-        except json.JSONDecodeError as exc:
-            # A value cut off by the end of the line is a truncation (a partial write); anything else is malformed.
-            at_end = exc.pos >= len(text.rstrip()) or exc.msg.startswith("Unterminated string")
-            reason = "truncated_json" if at_end else "invalid_json"
-            yield Reject(str(path), reason, f"{exc.msg} at column {exc.colno}", line=line_no, index=index, raw=text)
-            index += 1
+        if not line.strip():
             continue
-        yield SourceRecord(str(path), index, value, line=line_no)
+        try:
+            value = strictjson.loads(line.removeprefix(BOM))
+        except JSONRejected as exc:
+            yield Reject(p, exc.reason, exc.detail, line=line_no, index=index, raw=line.decode("utf-8", "replace"))
+        else:
+            yield SourceRecord(p, index, value, line=line_no)
         index += 1
 
 
@@ -153,25 +242,43 @@ def _iter_json_array(path: Path, stream: IO[bytes]) -> Iterator[SourceRecord | R
     index = 0
     try:
         for value in ijson.items(stream, "item", use_float=True):
-            yield SourceRecord(str(path), index, value)
+            yield _checked(path, index, value, None)
             index += 1
     except (ijson.JSONError, UnicodeDecodeError, ValueError) as exc:
         # Past a syntax error the rest of an array cannot be located reliably: one reject stands for it.
         yield Reject(str(path), "invalid_json", f"array broken after record {index}: {exc}", index=index)
 
 
-def _iter_single_object(path: Path, stream: IO[bytes]) -> Iterator[SourceRecord | Reject]:
-    data = stream.read()
+def _checked(path: Path, index: int, value: Any, line: int | None) -> SourceRecord | Reject:
+    """A record decoded by a parser that does not apply the limits itself (ijson, Parquet)."""
     try:
-        value = json.loads(data.decode("utf-8"))
-    except UnicodeDecodeError as exc:
-        yield Reject(str(path), "invalid_utf8", f"byte {exc.start}: {exc.reason}", index=0)
+        return SourceRecord(str(path), index, strictjson.check(value), line=line)
+    except JSONRejected as exc:
+        return Reject(str(path), exc.reason, exc.detail, line=line, index=index, raw=value)
+
+
+def _iter_document(path: Path, stream: IO[bytes], lines_if_broken: bool) -> Iterator[SourceRecord | Reject]:
+    """One JSON document: an object is one record, an array each of its items. With ``lines_if_broken``, a file
+    that is not one document is read as JSON Lines instead."""
+    data = stream.read(MAX_DOCUMENT_BYTES + 1)
+    if len(data) > MAX_DOCUMENT_BYTES:
+        yield Reject(str(path), "record_too_large", f"a JSON document over {MAX_DOCUMENT_BYTES:,} bytes; write it "
+                     "as JSON Lines", index=0)
         return
-    except json.JSONDecodeError as exc:
-        yield Reject(str(path), "invalid_json", f"{exc.msg} at line {exc.lineno} column {exc.colno}",
-                     line=exc.lineno, index=0)
+    try:
+        value = strictjson.loads(data)
+    except JSONRejected as exc:
+        if lines_if_broken and exc.reason in ("invalid_json", "truncated_json"):
+            yield from _iter_jsonl(path, io.BytesIO(data))
+            return
+        yield Reject(str(path), exc.reason, exc.detail, line=exc.line, index=0, raw=data[:RAW_PREFIX_CHARS].decode(
+            "utf-8", "replace"))
         return
-    yield SourceRecord(str(path), 0, value, line=1)
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            yield SourceRecord(str(path), index, item)
+    else:
+        yield SourceRecord(str(path), 0, value, line=1)
 
 
 def _iter_parquet(path: Path) -> Iterator[SourceRecord | Reject]:
@@ -181,18 +288,29 @@ def _iter_parquet(path: Path) -> Iterator[SourceRecord | Reject]:
 
     try:
         pf = pq.ParquetFile(path)
+        meta = pf.schema_arrow.metadata or {}
+        json_columns = set(strictjson.loads(meta.get(JSON_COLUMNS_KEY.encode(), b"[]")))
     except Exception as exc:  # pyarrow raises several unrelated types for corrupt files
         raise InputError(f"{path}: not a readable Parquet file ({exc})") from exc
-    meta = pf.schema_arrow.metadata or {}
-    json_columns = set(json.loads(meta.get(JSON_COLUMNS_KEY.encode(), b"[]")))
     index = 0
-    for batch in pf.iter_batches(batch_size=1024):
-        for row in batch.to_pylist():
-            for column in json_columns & row.keys():
-                if isinstance(row[column], str):
-                    row[column] = json.loads(row[column])
-            yield SourceRecord(str(path), index, row)
-            index += 1
+    try:
+        for batch in pf.iter_batches(batch_size=1024):
+            for row in batch.to_pylist():
+                yield _parquet_row(path, index, row, json_columns)
+                index += 1
+    except Exception as exc:  # a damaged row group: pyarrow's error types vary
+        yield Reject(str(path), "unreadable", f"the file cannot be read past record {index}: {exc}", index=index)
+
+
+def _parquet_row(path: Path, index: int, row: dict[str, Any], json_columns: set[str]) -> SourceRecord | Reject:
+    for column in json_columns & row.keys():
+        if isinstance(row[column], str):
+            try:
+                row[column] = strictjson.loads(row[column])
+            except JSONRejected as exc:
+                return Reject(str(path), exc.reason, f"column {column}: {exc.detail}", index=index, field=column,
+                              raw=row[column])
+    return _checked(path, index, row, None)
 
 
 def build_records(folder: Path) -> Path | None:

@@ -118,6 +118,10 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
                                 processing_class=tokenizer, tracker=LossTracker(sources),
                                 eval_tracker=LossTracker(sources) if eval_rows is not None else None,
                                 callbacks=[MetricsFile(out / METRICS_FILE)])
+    if show_progress and args.disable_tqdm:  # no progress bar (not a terminal): a line per step from step 1
+        from agentflan.train.progress import StepLines
+
+        trainer.add_callback(StepLines())
     if not show_progress:  # --quiet: no per-step printing or saving bars either
         from transformers.trainer_callback import PrinterCallback, ProgressCallback
         from transformers.utils import logging as hf_logging
