@@ -31,7 +31,8 @@ class ReactStep:
     final_answer: str | None
 
 
-# Keyword lines of ReAct-style text. Order matters: "Action Input" before "Action".
+# Keyword lines of ReAct-style text. Order matters: "Action Input" before "Action". The ReAct paper's own
+# prompts number the steps ("Thought 1:", "Action 1: Search[...]").
 _REACT_KEYS = {
     "thought": r"Thought|THOUGHT|Think",
     "action_input": r"Action Input|Action input|ACTION INPUT",
@@ -39,7 +40,8 @@ _REACT_KEYS = {
     "final_answer": r"Final Answer|Final answer|FINAL ANSWER",
 }
 _REACT_LINE = re.compile(
-    r"^[ \t]*(?P<key>" + "|".join(f"(?:{v})" for v in _REACT_KEYS.values()) + r")[ \t]*:[ \t]?", re.MULTILINE
+    r"^[ \t]*(?P<key>" + "|".join(f"(?:{v})" for v in _REACT_KEYS.values()) + r")(?:[ \t]+\d+)?[ \t]*:[ \t]?",
+    re.MULTILINE,
 )
 REACT_KEYWORDS = ("Thought:", "Action:", "Action Input:", "Final Answer:")
 
@@ -103,11 +105,37 @@ def parse_bracket_call(text: str) -> tuple[str, str] | None:
     return (m.group("name"), m.group("args")) if m else None
 
 
+# What a parser raises on input nested deeper than the interpreter's stack allows (``f(x=----…1)``,
+# ``[[[[…]]]]``): such text is rejected with a reason, never a crash.
+_TOO_DEEP = (RecursionError, MemoryError)
+TOO_DEEP = "nested too deeply to read"
+
+
 def _literal(node: ast.AST) -> Any:
     try:
         return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"not a literal: {ast.dump(node)[:80]}") from exc
+    except _TOO_DEEP as exc:
+        raise ValueError(TOO_DEEP) from exc
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ValueError(f"not a literal: {_dump(node)}") from exc
+
+
+def _dump(node: ast.AST) -> str:
+    try:
+        return ast.dump(node)[:80]
+    except _TOO_DEEP:
+        return TOO_DEEP
+
+
+def _parse_expression(text: str) -> ast.expr | None:
+    """The expression ``text`` holds, or None when it is not one; `ValueError` when it is nested too deeply
+    for `ast` (an attempt at something, not prose)."""
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    except _TOO_DEEP as exc:
+        raise ValueError(TOO_DEEP) from exc
 
 
 def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -116,13 +144,13 @@ def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
     Returns None for text that is not a single call expression; raises `ValueError` for a call whose
     arguments are not literals (a call attempt that does not parse).
     """
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        return None
-    node = tree.body
+    node = _parse_expression(text)
     if not isinstance(node, ast.Call):
         return None
+    return _call(node)
+
+
+def _call(node: ast.Call) -> tuple[str, dict[str, Any]] | None:
     name = _dotted_name(node.func)
     if name is None:
         return None
@@ -135,12 +163,13 @@ def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
 
 
 def _dotted_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted_name(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):  # a loop, not recursion: ``a.a.a…`` may be thousands deep
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 def parse_arguments(text: str | dict[str, Any] | None) -> dict[str, Any]:
@@ -160,10 +189,12 @@ def parse_arguments(text: str | dict[str, Any] | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(stripped)
+    except _TOO_DEEP:
+        raise RecordError("args_not_json", f"arguments are {TOO_DEEP}") from None
     except json.JSONDecodeError as exc:
         try:
             value = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except (ValueError, TypeError, SyntaxError, *_TOO_DEEP):
             raise RecordError("args_not_json", f"arguments are not JSON ({exc.msg} at column {exc.colno}): "
                               f"{stripped[:120]!r}") from None
     if isinstance(value, str):
@@ -244,15 +275,13 @@ def parse_python_calls(text: str) -> list[tuple[str, dict[str, Any]]] | None:
     """One Python-style call or a list/tuple of them (``[f(a=1), g(b=2)]``, BFCL's answer shape) → [(name,
     args)]. None when the text is not such an expression; `ValueError` when a call's arguments are not
     literals. Parsed with `ast`, never evaluated."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+    node = _parse_expression(text)
+    if node is None:
         return None
-    node = tree.body
     elements = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
     if not elements or not all(isinstance(e, ast.Call) and _dotted_name(e.func) for e in elements):
         return None
-    calls = [parse_python_call(ast.unparse(e)) for e in elements]
+    calls = [_call(e) for e in elements if isinstance(e, ast.Call)]
     return [c for c in calls if c is not None]
 
 
@@ -274,8 +303,19 @@ def json_values(text: str) -> list[tuple[Any, int, int]]:
         except json.JSONDecodeError:
             pos = start + 1
             continue
+        except _TOO_DEEP:
+            # Skip the whole nested value: retrying at each inner bracket would cost quadratic time.
+            pos = _value_end(text, start)
+            continue
         found.append((value, start, end))
         pos = end
+
+
+def _value_end(text: str, start: int) -> int:
+    try:
+        return closing_bracket(text, start)
+    except ValueError:
+        return len(text)
 
 
 def json_call(value: Any) -> tuple[str, Any] | None:

@@ -8,8 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapes import SHAPES, render
 
+from agentflan.calls import parse_reply
 from agentflan.evaluate.classify import classify
-from agentflan.evaluate.replies import parse_reply
 
 WEATHER = {"name": "weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},

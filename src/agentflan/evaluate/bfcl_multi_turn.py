@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from agentflan.calls import parse_reply
 from agentflan.callsyntax import parse_python_call
 from agentflan.errors import InputError
 from agentflan.evaluate.backends import Backend, GenerationError
-from agentflan.evaluate.replies import parse_reply
 from agentflan.evaluate.samples import Sample, plain_schema
 from agentflan.pipeline.sources import Reject, iter_records
 from agentflan.toolschema import normalise_schema

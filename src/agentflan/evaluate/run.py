@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from agentflan import __version__
+from agentflan.calls import reply_text
 from agentflan.errors import UsageError
 from agentflan.evaluate import agent_h, bfcl, bfcl_multi_turn
 from agentflan.evaluate.backends import Backend, GenerationError, Reply
 from agentflan.evaluate.classify import classify, tool_schemas
-from agentflan.evaluate.replies import reply_text
 from agentflan.evaluate.report import markdown
 from agentflan.evaluate.samples import Sample
 from agentflan.pipeline.progress import RecordProgress

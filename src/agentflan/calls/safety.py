@@ -1,0 +1,38 @@
+"""The safety rule: a reply that no reader parsed, but that opens a call in some syntax or names an offered
+tool in call-like syntax, is `malformed`, never an abstention. An unread call scored as an abstention would
+lower the measured hallucination rate, the very error strict classification exists to prevent.
+
+It only matters when no reader claimed the reply (every reader reports its own broken calls), e.g. when
+``--call-syntax`` pins one syntax and the model wrote another.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from agentflan.calls.model import ParsedReply
+from agentflan.calls.registry import SYNTAXES
+
+_OPENERS: tuple[str, ...] = tuple(o for s in SYNTAXES for o in s.opens)
+# An identifier directly followed by an opening bracket (`weather(`, `weather[`, `weather{`), and a JSON key
+# that names a tool; either counts only when the name is an offered tool.
+_CALL_LIKE = re.compile(r"([A-Za-z_][\w.\-]*)[(\[{]")
+_NAMED = re.compile(r'"(?:name|function|tool_name|action)"\s*:\s*"([^"\n]{1,128})"')
+
+
+def apply(text: str, tools: Mapping[str, Mapping[str, Any]], out: ParsedReply) -> None:
+    opener = next((o for o in _OPENERS if o in text), None)
+    if opener is not None:
+        out.fail(f"safety rule: the reply opens a call ({opener!r}) that no reader could read")
+    elif tools:
+        name = next((m.group(1) for m in _CALL_LIKE.finditer(text) if m.group(1) in tools), None)
+        name = name or next((m.group(1) for m in _NAMED.finditer(text) if m.group(1) in tools), None)
+        if name is None:
+            return
+        out.fail(f"safety rule: the reply names the offered tool {name!r} in call-like syntax, but no call "
+                 "could be read")
+    else:
+        return
+    out.safety_rule = True
