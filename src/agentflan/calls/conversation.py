@@ -139,11 +139,16 @@ def read_agentflan(text: str, tools: Tools, out: ParsedReply) -> bool:
 
 
 def _cut_off_after(text: str, start: int, values: list[tuple[Any, int, int]]) -> bool:
-    """Whether an argument block opened after ``start`` never closes: an odd number of fences, or a ``{``
-    outside every complete JSON value whose bracket never closes."""
-    rest = text[start:]
-    if rest.count(_FENCE) % 2 == 1:
-        return True
+    """Whether an argument block opened after ``start`` never closes: a fence opened with no complete JSON value
+    after it, or a ``{`` outside every complete JSON value whose bracket never closes."""
+    fences, last, pos = 0, -1, text.find(_FENCE, start)
+    while pos >= 0:  # fences written inside a JSON string value are text, not fences
+        covering = next((e for _, s, e in values if s <= pos < e), None)
+        if covering is None:
+            fences, last = fences + 1, pos
+        pos = text.find(_FENCE, covering if covering is not None else pos + len(_FENCE))
+    if fences % 2 == 1 and not any(s > last for _, s, _ in values):
+        return True  # a block opened and nothing complete in it (a complete object whose fence never closed is kept)
     pos = text.find("{", start)
     while pos >= 0:
         covering = next((e for _, s, e in values if s <= pos < e), None)

@@ -42,7 +42,10 @@ def parse_reply(reply: Reply, tools: Mapping[str, Mapping[str, Any]] | None = No
 def _openai(calls: list[Any], out: ParsedReply) -> None:
     for i, call in enumerate(calls):
         fn = call.get("function") if isinstance(call, Mapping) else None
+        if not isinstance(fn, Mapping) and isinstance(call, Mapping) and "name" in call:
+            fn = call  # flat {"name", "arguments"}: agentflan's canonical records, LangChain's {"name", "args"}
         if not isinstance(fn, Mapping):
             out.fail(f"openai: tool_calls[{i}] has no function")
             continue
-        out.add("openai", fn.get("name"), fn.get("arguments"), f"openai: tool_calls[{i}]")
+        args = next((fn[k] for k in ("arguments", "args", "parameters") if k in fn), None)
+        out.add("openai", fn.get("name"), args, f"openai: tool_calls[{i}]")
