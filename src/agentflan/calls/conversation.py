@@ -134,7 +134,7 @@ def read_agentflan(text: str, tools: Tools, out: ParsedReply) -> bool:
         names = ", ".join(f"`{p[2]}`" for p in strong_pending)
         out.fail(f"{SYNTAX}: {names} named as the tool to use, but no arguments follow")
         out.safety_rule = True
-        out.dangling = not text[last_end:].strip()
+        out.dangling = not text[last_end:].replace(_FENCE, "").strip()  # nothing after it but a closing fence
     return True
 
 
