@@ -29,6 +29,7 @@ from functools import cache
 from typing import Any
 
 from agentflan.calls.model import ParsedReply
+from agentflan.calls.text import json_call_in
 from agentflan.callsyntax import closing_bracket, json_call, json_values
 
 Tools = Mapping[str, Mapping[str, Any]]
@@ -113,15 +114,17 @@ def read_agentflan(text: str, tools: Tools, out: ParsedReply) -> bool:
             continue
         for value in (item if isinstance(item, list) else [item]):
             call = json_call(value)
-            if call is not None:  # a {"name", "arguments"} block names its own tool
-                match = next((p for p in pending if p[2] == call[0]), None)
-                if match is not None:
-                    pending.remove(match)
-                    consumed = True
-                calls.append(call)
+            match = next((p for p in pending if p[2] == call[0]), None) if call is not None else None
+            if match is not None:  # a {"name", "arguments"} block for a tool named before it
+                pending.remove(match)
+                calls.append(call)  # type: ignore[arg-type]
+                consumed = True
             elif isinstance(value, dict) and pending:
+                # The arguments of the tool named first, even when they look like a call ({"name": "John"}).
                 calls.append((pending.pop(0)[2], value))
                 consumed = True
+            elif json_call_in(value, tools) is not None:
+                calls.append(call)  # type: ignore[arg-type]  # a call block no sentence announced
     truncated = bool(named) and _cut_off_after(text, named[0][0], values)
     strong_pending = [p for p in pending if p[3]]
     if not (consumed or strong_pending or truncated):

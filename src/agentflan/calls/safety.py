@@ -1,5 +1,6 @@
-"""The safety rule: a reply that no reader parsed, but that opens a call in some syntax or names an offered
-tool in call-like syntax, is `malformed`, never an abstention. An unread call scored as an abstention would
+"""The safety rule: a reply that no reader parsed, but that opens a call in some syntax, names a tool in a
+tool-naming sentence (the Agent-FLAN shape), or names an offered tool in call-like syntax, is `malformed`, never
+an abstention. An unread call scored as an abstention would
 lower the measured hallucination rate, the very error strict classification exists to prevent.
 
 It only matters when no reader claimed the reply (every reader reports its own broken calls), e.g. when
@@ -12,6 +13,7 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from agentflan.calls.conversation import announcement
 from agentflan.calls.model import ParsedReply
 from agentflan.calls.registry import SYNTAXES
 
@@ -24,8 +26,11 @@ _NAMED = re.compile(r'"(?:name|function|tool_name|action)"\s*:\s*"([^"\n]{1,128}
 
 def apply(text: str, tools: Mapping[str, Mapping[str, Any]], out: ParsedReply) -> None:
     opener = next((o for o in _OPENERS if o in text), None)
+    named = announcement().search(text) if "`" in text else None
     if opener is not None:
         out.fail(f"safety rule: the reply opens a call ({opener!r}) that no reader could read")
+    elif named is not None:
+        out.fail(f"safety rule: the reply names the tool to use ({named.group(0)!r}) but no call could be read")
     elif tools:
         name = next((m.group(1) for m in _CALL_LIKE.finditer(text) if m.group(1) in tools), None)
         name = name or next((m.group(1) for m in _NAMED.finditer(text) if m.group(1) in tools), None)

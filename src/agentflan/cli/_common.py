@@ -8,6 +8,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from agentflan.errors import AgentflanError, UsageError
 
@@ -31,10 +32,11 @@ def handle_errors(fn: F) -> F:
         try:
             return fn(*args, **kwargs)
         except UsageError as exc:
-            err_console.print(f"[red]usage error:[/red] {exc}", highlight=False)
+            # Escaped and not wrapped: "pip install agentflan[vllm]" is text, and the message stays one line.
+            err_console.print(f"[red]usage error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(2) from None
         except AgentflanError as exc:
-            err_console.print(f"[red]error:[/red] {exc}", highlight=False)
+            err_console.print(f"[red]error:[/red] {escape(str(exc))}", highlight=False, soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper  # type: ignore[return-value]
