@@ -46,9 +46,12 @@ _REACT_LINE = re.compile(
 REACT_KEYWORDS = ("Thought:", "Action:", "Action Input:", "Final Answer:")
 
 
+_KEY_PATTERNS = {name: re.compile(pattern) for name, pattern in _REACT_KEYS.items()}
+
+
 def _key_name(raw: str) -> str:
-    for name, pattern in _REACT_KEYS.items():
-        if re.fullmatch(pattern, raw):
+    for name, pattern in _KEY_PATTERNS.items():
+        if pattern.fullmatch(raw):
             return name
     raise AssertionError(raw)
 

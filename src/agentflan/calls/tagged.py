@@ -367,9 +367,12 @@ def _gemma_object(body: str, quote: str) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+_GEMMA_CALL = re.compile(r"\s*call:(?P<name>[\w.\-]+)")
+
+
 def _gemma_calls(text: str, syntax: str, opener: str, closer: str, quote: str, out: ParsedReply) -> None:
     for body in _segments(text, opener, (closer,)):
-        m = re.match(r"\s*call:(?P<name>[\w.\-]+)", body)
+        m = _GEMMA_CALL.match(body)
         if m is None:
             out.fail(f"{syntax}: {opener} is not followed by call:NAME{{...}} (truncated?)")
             continue
@@ -459,6 +462,7 @@ def _json_or_literal(text: str) -> Any:
 # --- API-Bank ---------------------------------------------------------------------------------------------------
 
 _API_REQUEST = re.compile(r"API-Request:\s*(?=\[)")
+_APIBANK_CALL = re.compile(r"([A-Za-z_][\w.]*)\((.*)\)", re.DOTALL)
 _KWARG = re.compile(r"""\s*([A-Za-z_]\w*)\s*=\s*('(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|[^,]*)\s*(?:,|$)""")
 
 
@@ -491,7 +495,7 @@ def _apibank_call(body: str) -> tuple[str, dict[str, Any]] | None:
         call = None
     if call is not None:
         return call
-    m = re.fullmatch(r"([A-Za-z_][\w.]*)\((.*)\)", body, re.DOTALL)
+    m = _APIBANK_CALL.fullmatch(body)
     if m is None:
         return None
     args: dict[str, Any] = {}
