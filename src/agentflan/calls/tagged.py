@@ -68,6 +68,19 @@ def _segments(text: str, marker: str, ends: tuple[str, ...] = ()) -> list[str]:
     return out
 
 
+def _python_calls(code: str, syntax: str, none_reason: str, out: ParsedReply) -> None:
+    """Python-style calls after a marker: one call or a list of them; anything else is a broken call."""
+    try:
+        calls = parse_python_calls(code)
+    except ValueError as exc:
+        out.fail(f"{syntax}: {exc}")
+        return
+    if not calls:
+        out.fail(f"{syntax}: {none_reason}")
+    for name, args in calls or []:
+        out.add(syntax, name, args)
+
+
 # --- Hermes / Qwen2.5 ------------------------------------------------------------------------------------------
 
 
@@ -336,16 +349,7 @@ def read_gemma_tool_code(text: str, tools: Tools, out: ParsedReply) -> bool:
         code = m.group("body").strip()
         wrapped = _PRINT.match(code)
         code = wrapped.group("inner") if wrapped else code
-        try:
-            calls = parse_python_calls(code)
-        except ValueError as exc:
-            out.fail(f"gemma_tool_code: {exc}")
-            continue
-        if not calls:
-            out.fail("gemma_tool_code: the tool_code block holds no call")
-            continue
-        for name, args in calls:
-            out.add("gemma_tool_code", name, args)
+        _python_calls(code, "gemma_tool_code", "the tool_code block holds no call", out)
     return True
 
 
@@ -408,16 +412,7 @@ def read_gorilla(text: str, tools: Tools, out: ParsedReply) -> bool:
     if "<<function>>" not in text:
         return False
     for body in _segments(text, "<<function>>"):
-        try:
-            calls = parse_python_calls(body.strip())
-        except ValueError as exc:
-            out.fail(f"gorilla: {exc}")
-            continue
-        if not calls:
-            out.fail("gorilla: <<function>> is not followed by a call (truncated?)")
-            continue
-        for name, args in calls:
-            out.add("gorilla", name, args)
+        _python_calls(body.strip(), "gorilla", "<<function>> is not followed by a call (truncated?)", out)
     return True
 
 
