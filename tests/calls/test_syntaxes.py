@@ -8,6 +8,7 @@ import pytest
 
 from agentflan.calls import NAMES, SYNTAXES, parse_reply
 from agentflan.evaluate.classify import classify, tool_schemas
+from tool_naming import tool_naming
 
 WEATHER = {"name": "get_current_weather", "description": "Current weather at a place.",
            "parameters": {"type": "object", "properties": {
@@ -75,11 +76,11 @@ EXAMPLES: list[tuple[str, object, list[dict]]] = [
      [{"name": "search", "arguments": {"query": "Badr Hari"}}]),  # the ReAct paper's numbered steps
     ("react", "Thought: I should look up the weather.\nAction:\n```json\n"
      + json.dumps({"action": "get_current_weather", "action_input": PARIS}) + "\n```", CALL),  # LangChain
-    ("agentflan", ["I need the current weather in Paris.", "To do that, I'll use `get_current_weather`.",
-                   f"```json\n{ARGS}\n```"], CALL),
-    ("agentflan", f"I need the current weather in Paris.\n\nTo do that, I'll use `get_current_weather`.\n\n```json\n"
+    ("agentflan", ["I need the current weather in Paris.", tool_naming("get_current_weather"),
+                   f"```json\n{ARGS}\n```"], CALL),  # the agentflan export: one assistant turn per part
+    ("agentflan", f"I need the current weather in Paris.\n\n{tool_naming('get_current_weather', 1)}\n\n```json\n"
      f"{ARGS}\n```", CALL),
-    ("agentflan", "Two lookups.\n\nI'll call `get_current_weather` for this. The right tool here is `search`.\n\n"
+    ("agentflan", f"Two lookups.\n\n{tool_naming('get_current_weather', 2)} {tool_naming('search', 3)}\n\n"
      f"```json\n{json.dumps(CALL[0])}\n```\n\n```json\n"
      + json.dumps({"name": "search", "arguments": {"query": "Paris"}}) + "\n```",
      [*CALL, {"name": "search", "arguments": {"query": "Paris"}}]),
@@ -119,8 +120,8 @@ TRUNCATED: list[tuple[str, object]] = [
     ("qwen_agent", '✿FUNCTION✿: get_current_weather\n✿ARGS✿: {"location": "Par'),
     ("qwen_agent", "✿FUNCTION✿: get_current_weather"),
     ("react", 'Thought: I need the weather.\nAction: get_current_weather\nAction Input: {"location": "Par'),
-    ("agentflan", "To do that, I'll use `get_current_weather`.\n\n```json\n{\"location\": \"Par"),
-    ("agentflan", ["I need the current weather.", "To do that, I'll use `get_current_weather`."]),
+    ("agentflan", f"{tool_naming('get_current_weather')}\n\n```json\n{{\"location\": \"Par"),
+    ("agentflan", ["I need the current weather.", tool_naming("get_current_weather", 1)]),
     ("json", '{"name": "get_current_weather", "parameters": {"location": "Par'),
     ("python", "[get_current_weather(location='Paris, Fr"),
     ("bracket", "search[Badr Ha"),

@@ -5,16 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from tool_naming import tool_naming
+
 SHAPES = ("openai", "hermes", "json", "json_fenced", "parameters", "react", "python", "python_fenced", "agentflan")
-
-
-def _tool_naming(name: str) -> str:
-    """A tool-naming sentence as `build` writes it, from the phrasing pools (never a copy of one)."""
-    from agentflan.calls.conversation import tool_naming_pools
-    from agentflan.construct.phrasing import render
-
-    templates = [t for pool in tool_naming_pools().values() for t in pool]
-    return render(templates[len(name) % len(templates)], name=name)
 
 
 def render(calls: list[dict[str, Any]], shape: str) -> str | dict[str, Any]:
@@ -36,7 +29,7 @@ def render(calls: list[dict[str, Any]], shape: str) -> str | dict[str, Any]:
         return "\n".join(f"Thought: I should call {c['name']}.\nAction: {c['name']}\n"
                          f"Action Input: {json.dumps(c['arguments'])}" for c in calls)
     if shape == "agentflan":  # the agentflan export's turns: thought, tool-naming sentence(s), argument blocks
-        naming = " ".join(_tool_naming(c["name"]) for c in calls)
+        naming = " ".join(tool_naming(c["name"], len(c["name"])) for c in calls)
         blocks = [json.dumps(c["arguments"] if len(calls) == 1 else c) for c in calls]
         return "I need to look this up.\n\n" + naming + "".join(f"\n\n```json\n{b}\n```" for b in blocks)
     if shape in ("python", "python_fenced"):

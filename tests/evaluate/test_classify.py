@@ -10,6 +10,7 @@ from shapes import SHAPES, render
 
 from agentflan.calls import parse_reply
 from agentflan.evaluate.classify import classify
+from tool_naming import tool_naming
 
 WEATHER = {"name": "weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
@@ -105,8 +106,8 @@ def test_truncated_calls_are_malformed(calls: list[dict], shape: str, data: st.D
      "malformed"),
     ({"role": "assistant", "function_call": {"name": "weather", "arguments": "{\"city\": \"Rome\"}"}}, "call"),
     ("\n" * 48, "empty"),  # issue 12: whitespace is not an abstention
-    ("Let me use `weather`.", "malformed"),  # named as the tool to use, no arguments ever (safety rule)
-    (["Let me use `weather`.", '```json\n{"city": "Paris"}\n```'], "call"),  # the arguments in the next turn
+    (tool_naming("weather"), "malformed"),  # named as the tool to use, no arguments ever (safety rule)
+    ([tool_naming("weather", 1), '```json\n{"city": "Paris"}\n```'], "call"),  # the arguments in the next turn
     ("weather[Par", "malformed"),  # an offered tool opened in call-like syntax (safety rule)
     ('I can look it up with weather(city="Paris") if you like.', "malformed"),
 ])

@@ -16,6 +16,7 @@ from agentflan.calls import parse_reply
 from agentflan.cli import app
 from agentflan.evaluate import agent_h, bfcl
 from agentflan.evaluate.classify import OUTCOMES, classify
+from tool_naming import tool_naming
 
 runner = CliRunner()
 WEATHER = {"name": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
@@ -100,7 +101,7 @@ def test_classify_file_continues_past_every_bad_reply(tmp_path: Path) -> None:
         {"id": "list-content", "reply": {"role": "assistant", "content": [{"type": "text", "text": 5}]}},
         {"id": "newlines", "reply": "\n" * 48},
         {"id": "int-content", "reply": {"role": "assistant", "content": 42}},
-        {"id": "turns", "reply": ["I need the weather.", "To do that, I'll use `weather`.",
+        {"id": "turns", "reply": ["I need the weather.", tool_naming("weather"),
                                   '```json\n{"city": "Paris"}\n```']},
         {"id": "ok", "reply": "It is sunny."},
     ]

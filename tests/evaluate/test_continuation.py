@@ -14,10 +14,11 @@ from agentflan.evaluate.backends import GenerationError
 from agentflan.evaluate.classify import Reader
 from agentflan.evaluate.run import run
 from agentflan.evaluate.samples import Sample
+from tool_naming import tool_naming
 
 WEATHER = {"name": "weather", "parameters": {"type": "object", "properties": {"city": {"type": "string"}},
                                              "required": ["city"]}}
-NAMING = "To do that, I'll use `weather`."
+NAMING = tool_naming("weather")
 ARGS = '```json\n{"city": "Paris"}\n```'
 
 

@@ -16,6 +16,7 @@ from agentflan.cli import app
 from agentflan.evaluate import agent_h
 from agentflan.evaluate.samples import Sample
 from agentflan.schema import Message, Trajectory
+from tool_naming import tool_naming
 
 runner = CliRunner()
 
@@ -168,7 +169,7 @@ def test_a_reply_ending_on_a_tool_naming_sentence_is_continued(server: str, tmp_
                                                               monkeypatch: pytest.MonkeyPatch) -> None:
     """A server whose model writes the Agent-FLAN layout, one assistant part per turn."""
     monkeypatch.setattr("agentflan.evaluate.backends.openai_http.time.sleep", lambda s: None)
-    naming = "To do that, I'll use `weather`."
+    naming = tool_naming("weather")
     _Canned.answers[QUERIES["a"]] = {"role": "assistant", "content": naming}
     _Canned.continuations[naming] = {"role": "assistant", "content": '```json\n{"city": "Paris"}\n```'}
     result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(_agent_h_dir(tmp_path)),
