@@ -90,7 +90,7 @@ SYNTAXES: tuple[Syntax, ...] = (
            'Thought: I need the weather.\nAction: weather\nAction Input: {"city": "Paris"}',
            ("Action", "ACTION", "Act"), text.read_react),
     Syntax("agentflan", "Agent-FLAN conversation: what `agentflan build` and the `agentflan` export write",
-           'To do that, I\'ll use `weather`.\n```json\n{"city": "Paris"}\n```', ("`",), conversation.read_agentflan),
+           'The right tool here is `weather`.\n```json\n{"city": "Paris"}\n```', ("`",), conversation.read_agentflan),
     Syntax("json", "Llama 3.x JSON (`parameters`), xLAM (`{\"tool_calls\": [...]}` and lists), bare or fenced JSON "
            "calls, OpenAI-shaped objects",
            '{"name": "weather", "arguments": {"city": "Paris"}}', ("{", "["), text.read_json),
