@@ -9,6 +9,8 @@ from agentflan.calls import safety
 from agentflan.calls.model import ParsedReply, Reply, reply_text, structured_calls
 from agentflan.calls.registry import BY_NAME, SYNTAXES, Syntax
 
+_TRIGGERS = tuple(sorted({t for s in SYNTAXES for t in s.triggers}))
+
 
 def parse_reply(reply: Reply, tools: Mapping[str, Mapping[str, Any]] | None = None,
                 syntax: str | None = None) -> ParsedReply:
@@ -29,8 +31,9 @@ def parse_reply(reply: Reply, tools: Mapping[str, Mapping[str, Any]] | None = No
         return out
     text = out.text
     readers: tuple[Syntax, ...] = SYNTAXES if syntax is None else (BY_NAME[syntax],)
+    present = {t for t in _TRIGGERS if t in text}  # one scan per trigger, shared by every reader
     for s in readers:
-        if s.read is None or not any(t in text for t in s.triggers):
+        if s.read is None or present.isdisjoint(s.triggers):
             continue
         if s.read(text, tools, out):
             out.syntax = s.name
