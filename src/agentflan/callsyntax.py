@@ -15,6 +15,7 @@ ReactStep(thought='I need the weather.', action='weather', action_input='{"city"
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -222,27 +223,7 @@ def find_fenced_blocks(text: str) -> list[tuple[str, str]]:
     return [(m.group(1) or "", m.group(2)) for m in re.finditer(r"```([\w+-]*)[ \t]*\n(.*?)\n?```", text, re.DOTALL)]
 
 
-# --- Primitives for reading calls out of free-form model replies (used by agentflan.evaluate) ---------------
-
-
-def find_tagged_blocks(text: str, tag: str = "tool_call") -> list[tuple[str, bool]]:
-    """Bodies of ``<tag>...</tag>`` blocks (Hermes/Qwen ``<tool_call>``) in order, each with whether it was
-    closed. A last block without its closing tag runs to the end of the text: generation stopped inside it (or
-    the server stripped the closing tag as a stop sequence), and the caller decides whether its body parses.
-    """
-    blocks: list[tuple[str, bool]] = []
-    opening, closing = f"<{tag}>", f"</{tag}>"
-    pos = 0
-    while (start := text.find(opening, pos)) != -1:
-        body_start = start + len(opening)
-        end = text.find(closing, body_start)
-        if end == -1:
-            blocks.append((text[body_start:], False))
-            break
-        blocks.append((text[body_start:end], True))
-        pos = end + len(closing)
-    return blocks
-
+# --- Primitives for reading calls out of free-form model replies (used by agentflan.calls) -------------------
 
 _CLOSER = {"(": ")", "[": "]", "{": "}"}
 
@@ -289,6 +270,9 @@ def parse_python_calls(text: str) -> list[tuple[str, dict[str, Any]]] | None:
 
 
 _JSON_DECODER = json.JSONDecoder()
+# Where a JSON object or array can start: other brackets (prose, code) are not tried, since every failed decode
+# costs a scan of the text before it (the decoder counts lines for its error message).
+_JSON_OPENING = re.compile(r'\{\s*["}]|\[\s*[-"{\[\]0-9tfn]')
 
 
 def json_values(text: str) -> list[tuple[Any, int, int]]:
@@ -297,10 +281,10 @@ def json_values(text: str) -> list[tuple[Any, int, int]]:
     found: list[tuple[Any, int, int]] = []
     pos = 0
     while True:
-        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i != -1]
-        if not starts:
+        opening = _JSON_OPENING.search(text, pos)
+        if opening is None:
             return found
-        start = min(starts)
+        start = opening.start()
         try:
             value, end = _JSON_DECODER.raw_decode(text, start)
         except json.JSONDecodeError:
@@ -312,6 +296,13 @@ def json_values(text: str) -> list[tuple[Any, int, int]]:
             continue
         found.append((value, start, end))
         pos = end
+
+
+def value_at(values: list[tuple[Any, int, int]], pos: int) -> int | None:
+    """The end of the value of `json_values` (in order, never overlapping) that holds offset ``pos``, or None;
+    a binary search, so checking every bracket of a long reply stays linear-logarithmic."""
+    i = bisect.bisect_right(values, pos, key=lambda v: v[1]) - 1
+    return values[i][2] if i >= 0 and pos < values[i][2] else None
 
 
 def _value_end(text: str, start: int) -> int:

@@ -157,3 +157,15 @@ def test_registry_example_reads_as_its_syntax(syntax) -> None:
     parsed = parse_reply(syntax.example, tool_schemas([{"name": "weather", "parameters": {
         "type": "object", "properties": {"city": {"type": "string"}}}}, SEARCH]))
     assert parsed.syntax == syntax.name and parsed.calls and not parsed.malformed
+
+
+@pytest.mark.parametrize("marker", sorted({o for s in SYNTAXES for o in s.opens} | {"</tool_call>", "`search`"}))
+def test_a_marker_inside_an_argument_is_text(marker: str) -> None:
+    """Another syntax's marker written in an argument value opens nothing (found by the round-trip property)."""
+    args = {"location": f"Paris {marker} France"}
+    for reply in (f"<tool_call>{json.dumps({'name': 'get_current_weather', 'arguments': args})}</tool_call>",
+                  f"Action: get_current_weather\nAction Input: {json.dumps(args)}",
+                  json.dumps({"name": "get_current_weather", "arguments": args}),
+                  [tool_naming("get_current_weather"), f"```json\n{json.dumps(args)}\n```"]):
+        parsed = parse_reply(reply, tool_schemas(TOOLS))
+        assert (parsed.malformed, [c.arguments for c in parsed.calls]) == ([], [args]), reply

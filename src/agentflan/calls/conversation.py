@@ -30,7 +30,7 @@ from typing import Any
 
 from agentflan.calls.model import ParsedReply
 from agentflan.calls.text import json_call_in
-from agentflan.callsyntax import closing_bracket, json_call, json_values
+from agentflan.callsyntax import closing_bracket, json_call, json_values, value_at
 
 Tools = Mapping[str, Mapping[str, Any]]
 
@@ -82,17 +82,14 @@ def announcement() -> re.Pattern[str]:
 
 
 def _events(text: str, tools: Tools) -> tuple[list[tuple[int, int, str, bool]], list[tuple[Any, int, int]]]:
+    """The tool-naming sentences (strong: of the pools; weak: an offered tool in backticks) outside JSON values,
+    in order, and the JSON values."""
     values = json_values(text)
-    inside = [(s, e) for _, s, e in values]
-
-    def free(pos: int) -> bool:
-        return not any(s <= pos < e for s, e in inside)
-
     strong = [(m.start(), m.end(), next(g for g in m.groups() if g), True)
-              for m in announcement().finditer(text) if free(m.start())]
-    taken = [(s, e) for s, e, _, _ in strong]
+              for m in announcement().finditer(text) if value_at(values, m.start()) is None]
+    sentences = [(None, s, e) for s, e, _, _ in strong]
     weak = [(m.start(), m.end(), m.group(1), False) for m in _TICKED.finditer(text)
-            if m.group(1) in tools and free(m.start()) and not any(s <= m.start() < e for s, e in taken)]
+            if m.group(1) in tools and value_at(values, m.start()) is None and value_at(sentences, m.start()) is None]
     return sorted(strong + weak), values
 
 
@@ -146,7 +143,7 @@ def _cut_off_after(text: str, start: int, values: list[tuple[Any, int, int]]) ->
     after it, or a ``{`` outside every complete JSON value whose bracket never closes."""
     fences, last, pos = 0, -1, text.find(_FENCE, start)
     while pos >= 0:  # fences written inside a JSON string value are text, not fences
-        covering = next((e for _, s, e in values if s <= pos < e), None)
+        covering = value_at(values, pos)
         if covering is None:
             fences, last = fences + 1, pos
         pos = text.find(_FENCE, covering if covering is not None else pos + len(_FENCE))
@@ -154,7 +151,7 @@ def _cut_off_after(text: str, start: int, values: list[tuple[Any, int, int]]) ->
         return True  # a block opened and nothing complete in it (a complete object whose fence never closed is kept)
     pos = text.find("{", start)
     while pos >= 0:
-        covering = next((e for _, s, e in values if s <= pos < e), None)
+        covering = value_at(values, pos)
         if covering is not None:
             pos = text.find("{", covering)
             continue

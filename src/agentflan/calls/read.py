@@ -8,6 +8,8 @@ from typing import Any
 from agentflan.calls import safety
 from agentflan.calls.model import ParsedReply, Reply, reply_text, structured_calls
 from agentflan.calls.registry import BY_NAME, SYNTAXES, Syntax
+from agentflan.calls.safety import opens_outside
+from agentflan.callsyntax import json_values
 
 _TRIGGERS = tuple(sorted({t for s in SYNTAXES for t in s.triggers}))
 
@@ -32,14 +34,20 @@ def parse_reply(reply: Reply, tools: Mapping[str, Mapping[str, Any]] | None = No
     text = out.text
     readers: tuple[Syntax, ...] = SYNTAXES if syntax is None else (BY_NAME[syntax],)
     present = {t for t in _TRIGGERS if t in text}  # one scan per trigger, shared by every reader
+    values: list[tuple[Any, int, int]] | None = None
     for s in readers:
         if s.read is None or present.isdisjoint(s.triggers):
             continue
+        if s.opens:
+            values = json_values(text) if values is None else values
+            if not opens_outside(text, s.opens, values):
+                continue  # its marker is only text inside a JSON string (an argument of another syntax's call)
         if s.read(text, tools, out):
             out.syntax = s.name
             return out
     safety.apply(text, tools, out)
     return out
+
 
 
 def _openai(calls: list[Any], out: ParsedReply) -> None:

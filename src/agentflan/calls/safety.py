@@ -16,6 +16,7 @@ from typing import Any
 from agentflan.calls.conversation import announcement
 from agentflan.calls.model import ParsedReply
 from agentflan.calls.registry import SYNTAXES
+from agentflan.callsyntax import json_values, value_at
 
 _OPENERS: tuple[str, ...] = tuple(o for s in SYNTAXES for o in s.opens)
 # An identifier directly followed by an opening bracket (`weather(`, `weather[`, `weather{`), and a JSON key
@@ -24,8 +25,22 @@ _CALL_LIKE = re.compile(r"([A-Za-z_][\w.\-]*)[(\[{]")
 _NAMED = re.compile(r'"(?:name|function|tool_name|action)"\s*:\s*"([^"\n]{1,128})"')
 
 
+def opens_outside(text: str, opens: tuple[str, ...], values: list[tuple[Any, int, int]]) -> str | None:
+    """The first of ``opens`` that occurs in ``text`` outside every JSON value (`json_values`), or None: a
+    marker inside a JSON string is text (an argument of a call in another syntax), not a call opened."""
+    for marker in opens:
+        pos = text.find(marker)
+        while pos >= 0:
+            end = value_at(values, pos)
+            if end is None:
+                return marker
+            pos = text.find(marker, end)
+    return None
+
+
 def apply(text: str, tools: Mapping[str, Mapping[str, Any]], out: ParsedReply) -> None:
-    opener = next((o for o in _OPENERS if o in text), None)
+    present = tuple(o for o in _OPENERS if o in text)
+    opener = opens_outside(text, present, json_values(text)) if present else None
     named = announcement().search(text) if "`" in text else None
     if opener is not None:
         out.fail(f"safety rule: the reply opens a call ({opener!r}) that no reader could read")

@@ -18,9 +18,7 @@ from agentflan.calls.model import ParsedReply
 from agentflan.callsyntax import (
     TOO_DEEP,
     closing_bracket,
-    find_tagged_blocks,
     json_call,
-    json_values,
     parse_arguments,
     parse_python_call,
     parse_python_calls,
@@ -84,25 +82,43 @@ def _python_calls(code: str, syntax: str, none_reason: str, out: ParsedReply) ->
 # --- Hermes / Qwen2.5 ------------------------------------------------------------------------------------------
 
 
+_OPEN_TAG, _CLOSE_TAG = "<tool_call>", "</tool_call>"
+# Only end-of-turn tokens may follow a call whose closing tag was cut (a stop sequence, or decoding).
+_END_OF_TURN = re.compile(r"(?:\s*(?:<\|[^|<>\s]{1,32}\|>|</s>|<eos>|<end_of_turn>))*\s*$")
+
+
 def read_hermes(text: str, tools: Tools, out: ParsedReply) -> bool:
-    """``<tool_call>{"name", "arguments"}</tool_call>`` (Hermes 2 Pro/3, Qwen2.5/Qwen3, Granite 4)."""
-    blocks = find_tagged_blocks(text, "tool_call")
-    if not blocks:
+    """``<tool_call>{"name", "arguments"}</tool_call>`` (Hermes 2 Pro/3, Qwen2.5/Qwen3, Granite 4). The JSON
+    value after the tag says where the call ends, so a tag written inside an argument string is text."""
+    pos = text.find(_OPEN_TAG)
+    if pos < 0:
         return False
-    for body, _closed in blocks:
-        values = json_values(body)
-        # One block may hold one call or a list of calls (some Qwen fine-tunes write a list).
-        if len(values) != 1 or body[: values[0][1]].strip() or body[values[0][2]:].strip():
+    while pos >= 0:
+        body = pos + len(_OPEN_TAG)
+        close = text.find(_CLOSE_TAG, body)
+        found = _decode(text, body)
+        after = _skip_space(text, found[1]) if found is not None else -1
+        if found is None or not (text.startswith(_CLOSE_TAG, after) or text.startswith(_OPEN_TAG, after)
+                                 or _END_OF_TURN.match(text, after)):
             out.fail("hermes: <tool_call> body is not a JSON call")
+            pos = text.find(_OPEN_TAG, close + len(_CLOSE_TAG)) if close >= 0 else -1
             continue
-        value = values[0][0]
+        value = found[0]
+        # One block may hold one call or a list of calls (some Qwen fine-tunes write a list).
         for item in value if isinstance(value, list) else [value]:
             call = json_call(item)
             if call is None:
                 out.fail("hermes: <tool_call> body is not a JSON call")
                 continue
             out.add("hermes", call[0], call[1])
+        pos = text.find(_OPEN_TAG, after)
     return True
+
+
+def _skip_space(text: str, pos: int) -> int:
+    while pos < len(text) and text[pos].isspace():
+        pos += 1
+    return pos
 
 
 # --- Qwen3-Coder / Qwen3.5 XML ------------------------------------------------------------------------------------

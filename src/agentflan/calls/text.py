@@ -20,6 +20,7 @@ from agentflan.callsyntax import (
     parse_python_calls,
     react_sections,
     strip_fence,
+    value_at,
 )
 from agentflan.errors import RecordError
 
@@ -143,11 +144,11 @@ def read_json(text: str, tools: Tools, out: ParsedReply) -> bool:
                 out.add("json", c[0], c[1])
     # An opening like {"name": ... that no complete value covers is a call cut off mid-way.
     for m in _JSON_CALL_START.finditer(text):
-        if not any(s <= m.start() < e for _, s, e in values):
+        if value_at(values, m.start()) is None:
             out.fail("json: a call object that does not parse (truncated or invalid JSON)")
             return True
     cut = _CUT_IN_KEY.search(text)
-    if cut and not any(s <= cut.start() < e for _, s, e in values) and any(
+    if cut and value_at(values, cut.start()) is None and any(
         key.startswith(cut.group("key")) for key in _CALL_KEYS
     ):
         out.fail("json: a call object cut off in its first key (truncated)")
