@@ -261,3 +261,33 @@ def test_call_syntax_option(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     row = json.loads((tmp_path / "o.jsonl").read_text())
     assert (row["outcome"], row["safety_rule"]) == ("malformed", True)
+
+
+def test_eval_run_reads_with_the_local_models_response_template(tokenizer: Any, tmp_path: Path,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """`eval run --model` hands the backend's tokenizer to the reader: its response_template parses first."""
+    from agentflan.evaluate import agent_h
+
+    class Local:
+        name = "transformers"
+
+        def __init__(self) -> None:
+            self.tokenizer = tokenizer
+
+        def describe(self) -> dict[str, Any]:
+            return {"backend": self.name, "model": "fake"}
+
+        def generate(self, samples: list[Sample]) -> list[Any]:
+            return ["Let me check.\n" + HERMES if s.tools else "Paris is in France." for s in samples]
+
+    monkeypatch.setattr("agentflan.evaluate.backends.make_backend", lambda *a, **k: Local())
+    samples = [Sample(id=f"agent-h/{c}/general/q", bench="agent-h", category=c, tools=[WEATHER] if c == "a" else [],
+                      messages=[{"role": "user", "content": "Weather in Paris?"}], native_tools=False,
+                      expected=[{"name": "weather", "arguments": {"city": "Paris"}}] if c == "a" else [],
+                      meta={"format": "general"}) for c in "ad"]
+    agent_h.write(agent_h.BuildResult(samples, {"samples": 2}), tmp_path / "ah")
+    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(tmp_path / "ah"),
+                                 "--model", "local", "-q", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    reading = json.loads((tmp_path / "run" / "results.json").read_text())["reading"]
+    assert reading["syntax"] == {"transformers": {"n": 1, "share": 50.0}, "none": {"n": 1, "share": 50.0}}
