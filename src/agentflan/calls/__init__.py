@@ -8,7 +8,7 @@ opened but not read (the safety rule), is recorded in ``malformed``: never mista
 >>> r = parse_reply('<tool_call>{"name": "weather", "arguments": {"city": "Paris"}}</tool_call>')
 >>> [(c.name, c.arguments) for c in r.calls], r.syntax, r.malformed
 ([('weather', {'city': 'Paris'})], 'hermes', [])
->>> r = parse_reply(["To do that, I'll use `search`.", '```json\\n{"query": "kick boxer"}\\n```'])
+>>> r = parse_reply(["`search` is the tool for this.", '```json\\n{"query": "kick boxer"}\\n```'], {"search": {}})
 >>> [(c.name, c.arguments) for c in r.calls], r.syntax
 ([('search', {'query': 'kick boxer'})], 'agentflan')
 >>> parse_reply('<tool_call>{"name": "weather", "argu').malformed
