@@ -56,6 +56,14 @@ def test_a_tool_naming_sentence_without_arguments_is_malformed(pool: str, templa
     assert not parse_reply(f"{sentence} Actually, I know this: it is sunny.", SCHEMAS).dangling
 
 
+@pytest.mark.parametrize(("pool", "template"), NAMING)
+def test_a_sentence_that_goes_on_past_the_template_is_not_one(pool: str, template: str) -> None:
+    """"`x` can do this once I know the city." asks back; it only begins like "`x` can do this." (a pool
+    sentence of issue 13's rewrite)."""
+    sentence = render(template, name="get_current_weather").rstrip(".")
+    assert classify(f"{sentence} once I know the location. Which city?", TOOLS).outcome == "abstain"
+
+
 def test_several_calls_named_then_given() -> None:
     first, second = (render(t, name=n) for (_, t), n in zip(NAMING * 2, ("get_current_weather", "search"),
                                                            strict=False))

@@ -63,22 +63,24 @@ def _words(literal: str) -> str:
 
 @cache
 def announcement() -> re.Pattern[str]:
-    """One pattern matching every tool-naming sentence of the pools (case-insensitive, the final full stop
-    optional); each alternative captures the tool name."""
+    """One pattern matching every tool-naming sentence of the pools (case-insensitive; the final full stop may
+    be missing at the end of a line); each alternative captures the tool name."""
     from agentflan.construct.phrasing import render
 
     alternatives = []
     for templates in tool_naming_pools().values():
         for template in templates:
             text = render(template, name=_SLOT).strip()
-            final = r"\.?" if text.endswith(".") else ""
-            pieces = text.removesuffix(".").split(f"`{_SLOT}`")
-            alternatives.append("(?:" + _NAME.join(_words(p) for p in pieces) + final + ")")
+            pieces = text.rstrip(".!").split(f"`{_SLOT}`")
+            alternatives.append("(?:" + _NAME.join(_words(p) for p in pieces) + ")")
     if not alternatives:
         return re.compile(r"(?!x)x")  # no pool names a tool: nothing to recognise
     # Longest first: a sentence that extends another ("I'll call `x` for this." vs "I'll call `x`") wins.
     alternatives.sort(key=len, reverse=True)
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+    # The sentence must end where the template ends (its full stop, or the end of the line): "`x` can do this
+    # once I know the city." asks back, it does not announce a call.
+    return re.compile(r"(?<![\w`])(?:" + "|".join(alternatives) + r")(?:[.!]|(?=[ \t]*(?:\n|$)))",
+                      re.IGNORECASE)
 
 
 def _events(text: str, tools: Tools) -> tuple[list[tuple[int, int, str, bool]], list[tuple[Any, int, int]]]:
