@@ -50,3 +50,30 @@ def test_bracket_and_bad_arguments() -> None:
     assert parse_bracket_call("click[Buy Now]") == ("click", "Buy Now")
     with pytest.raises(RecordError):
         parse_arguments('{"a": ')
+
+
+DEEP = 5000  # beyond the interpreter's recursion limit
+
+
+def test_deep_nesting_is_a_reason_not_a_crash() -> None:
+    from agentflan.callsyntax import TOO_DEEP, json_values, parse_python_calls
+
+    with pytest.raises(ValueError, match=TOO_DEEP):
+        parse_python_call("f(x=" + "-" * DEEP + "1)")
+    with pytest.raises(ValueError, match=TOO_DEEP):
+        parse_python_calls("[f(x=" + "not " * DEEP + "1)]")
+    with pytest.raises(RecordError, match=TOO_DEEP):
+        parse_arguments("[" * DEEP + "]" * DEEP)
+    # A value too deep to decode is skipped whole (not retried at every inner bracket), the rest still found.
+    text = "[" * DEEP + "]" * DEEP + ' then {"a": 1}'
+    assert [v for v, _, _ in json_values(text)] == [{"a": 1}]
+    for depth in (900, DEEP):  # a long dotted name: read, or too deep for `ast`, never a RecursionError
+        try:
+            assert parse_python_call("a." * depth + "b(x=1)") == ("a." * depth + "b", {"x": 1})
+        except ValueError as exc:
+            assert str(exc) == TOO_DEEP
+
+
+def test_react_steps_may_be_numbered() -> None:
+    step = parse_react("Thought 1: I need to search Badr Hari.\nAction 1: Search[Badr Hari]")
+    assert (step.thought, step.action) == ("I need to search Badr Hari.", "Search[Badr Hari]")

@@ -15,6 +15,7 @@ ReactStep(thought='I need the weather.', action='weather', action_input='{"city"
 from __future__ import annotations
 
 import ast
+import bisect
 import json
 import re
 from dataclasses import dataclass
@@ -31,7 +32,8 @@ class ReactStep:
     final_answer: str | None
 
 
-# Keyword lines of ReAct-style text. Order matters: "Action Input" before "Action".
+# Keyword lines of ReAct-style text. Order matters: "Action Input" before "Action". The ReAct paper's own
+# prompts number the steps ("Thought 1:", "Action 1: Search[...]").
 _REACT_KEYS = {
     "thought": r"Thought|THOUGHT|Think",
     "action_input": r"Action Input|Action input|ACTION INPUT",
@@ -39,14 +41,18 @@ _REACT_KEYS = {
     "final_answer": r"Final Answer|Final answer|FINAL ANSWER",
 }
 _REACT_LINE = re.compile(
-    r"^[ \t]*(?P<key>" + "|".join(f"(?:{v})" for v in _REACT_KEYS.values()) + r")[ \t]*:[ \t]?", re.MULTILINE
+    r"^[ \t]*(?P<key>" + "|".join(f"(?:{v})" for v in _REACT_KEYS.values()) + r")(?:[ \t]+\d+)?[ \t]*:[ \t]?",
+    re.MULTILINE,
 )
 REACT_KEYWORDS = ("Thought:", "Action:", "Action Input:", "Final Answer:")
 
 
+_KEY_PATTERNS = {name: re.compile(pattern) for name, pattern in _REACT_KEYS.items()}
+
+
 def _key_name(raw: str) -> str:
-    for name, pattern in _REACT_KEYS.items():
-        if re.fullmatch(pattern, raw):
+    for name, pattern in _KEY_PATTERNS.items():
+        if pattern.fullmatch(raw):
             return name
     raise AssertionError(raw)
 
@@ -103,11 +109,37 @@ def parse_bracket_call(text: str) -> tuple[str, str] | None:
     return (m.group("name"), m.group("args")) if m else None
 
 
+# What a parser raises on input nested deeper than the interpreter's stack allows (``f(x=----…1)``,
+# ``[[[[…]]]]``): such text is rejected with a reason, never a crash.
+_TOO_DEEP = (RecursionError, MemoryError)
+TOO_DEEP = "nested too deeply to read"
+
+
 def _literal(node: ast.AST) -> Any:
     try:
         return ast.literal_eval(node)
-    except (ValueError, TypeError, SyntaxError, MemoryError, RecursionError) as exc:
-        raise ValueError(f"not a literal: {ast.dump(node)[:80]}") from exc
+    except _TOO_DEEP as exc:
+        raise ValueError(TOO_DEEP) from exc
+    except (ValueError, TypeError, SyntaxError) as exc:
+        raise ValueError(f"not a literal: {_dump(node)}") from exc
+
+
+def _dump(node: ast.AST) -> str:
+    try:
+        return ast.dump(node)[:80]
+    except _TOO_DEEP:
+        return TOO_DEEP
+
+
+def _parse_expression(text: str) -> ast.expr | None:
+    """The expression ``text`` holds, or None when it is not one; `ValueError` when it is nested too deeply
+    for `ast` (an attempt at something, not prose)."""
+    try:
+        return ast.parse(text.strip(), mode="eval").body
+    except SyntaxError:
+        return None
+    except _TOO_DEEP as exc:
+        raise ValueError(TOO_DEEP) from exc
 
 
 def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
@@ -116,13 +148,13 @@ def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
     Returns None for text that is not a single call expression; raises `ValueError` for a call whose
     arguments are not literals (a call attempt that does not parse).
     """
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
-        return None
-    node = tree.body
+    node = _parse_expression(text)
     if not isinstance(node, ast.Call):
         return None
+    return _call(node)
+
+
+def _call(node: ast.Call) -> tuple[str, dict[str, Any]] | None:
     name = _dotted_name(node.func)
     if name is None:
         return None
@@ -135,12 +167,13 @@ def parse_python_call(text: str) -> tuple[str, dict[str, Any]] | None:
 
 
 def _dotted_name(node: ast.AST) -> str | None:
-    if isinstance(node, ast.Name):
-        return node.id
-    if isinstance(node, ast.Attribute):
-        base = _dotted_name(node.value)
-        return f"{base}.{node.attr}" if base else None
-    return None
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):  # a loop, not recursion: ``a.a.a…`` may be thousands deep
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name):
+        return None
+    return ".".join([node.id, *reversed(parts)])
 
 
 def parse_arguments(text: str | dict[str, Any] | None) -> dict[str, Any]:
@@ -160,10 +193,12 @@ def parse_arguments(text: str | dict[str, Any] | None) -> dict[str, Any]:
         return {}
     try:
         value = json.loads(stripped)
+    except _TOO_DEEP:
+        raise RecordError("args_not_json", f"arguments are {TOO_DEEP}") from None
     except json.JSONDecodeError as exc:
         try:
             value = ast.literal_eval(stripped)
-        except (ValueError, SyntaxError, MemoryError, RecursionError):
+        except (ValueError, TypeError, SyntaxError, *_TOO_DEEP):
             raise RecordError("args_not_json", f"arguments are not JSON ({exc.msg} at column {exc.colno}): "
                               f"{stripped[:120]!r}") from None
     if isinstance(value, str):
@@ -188,27 +223,7 @@ def find_fenced_blocks(text: str) -> list[tuple[str, str]]:
     return [(m.group(1) or "", m.group(2)) for m in re.finditer(r"```([\w+-]*)[ \t]*\n(.*?)\n?```", text, re.DOTALL)]
 
 
-# --- Primitives for reading calls out of free-form model replies (used by agentflan.evaluate) ---------------
-
-
-def find_tagged_blocks(text: str, tag: str = "tool_call") -> list[tuple[str, bool]]:
-    """Bodies of ``<tag>...</tag>`` blocks (Hermes/Qwen ``<tool_call>``) in order, each with whether it was
-    closed. A last block without its closing tag runs to the end of the text: generation stopped inside it (or
-    the server stripped the closing tag as a stop sequence), and the caller decides whether its body parses.
-    """
-    blocks: list[tuple[str, bool]] = []
-    opening, closing = f"<{tag}>", f"</{tag}>"
-    pos = 0
-    while (start := text.find(opening, pos)) != -1:
-        body_start = start + len(opening)
-        end = text.find(closing, body_start)
-        if end == -1:
-            blocks.append((text[body_start:], False))
-            break
-        blocks.append((text[body_start:end], True))
-        pos = end + len(closing)
-    return blocks
-
+# --- Primitives for reading calls out of free-form model replies (used by agentflan.calls) -------------------
 
 _CLOSER = {"(": ")", "[": "]", "{": "}"}
 
@@ -244,19 +259,20 @@ def parse_python_calls(text: str) -> list[tuple[str, dict[str, Any]]] | None:
     """One Python-style call or a list/tuple of them (``[f(a=1), g(b=2)]``, BFCL's answer shape) → [(name,
     args)]. None when the text is not such an expression; `ValueError` when a call's arguments are not
     literals. Parsed with `ast`, never evaluated."""
-    try:
-        tree = ast.parse(text.strip(), mode="eval")
-    except SyntaxError:
+    node = _parse_expression(text)
+    if node is None:
         return None
-    node = tree.body
     elements = node.elts if isinstance(node, ast.List | ast.Tuple) else [node]
     if not elements or not all(isinstance(e, ast.Call) and _dotted_name(e.func) for e in elements):
         return None
-    calls = [parse_python_call(ast.unparse(e)) for e in elements]
+    calls = [_call(e) for e in elements if isinstance(e, ast.Call)]
     return [c for c in calls if c is not None]
 
 
 _JSON_DECODER = json.JSONDecoder()
+# Where a JSON object or array can start: other brackets (prose, code) are not tried, since every failed decode
+# costs a scan of the text before it (the decoder counts lines for its error message).
+_JSON_OPENING = re.compile(r'\{\s*["}]|\[\s*[-"{\[\]0-9tfn]')
 
 
 def json_values(text: str) -> list[tuple[Any, int, int]]:
@@ -265,17 +281,35 @@ def json_values(text: str) -> list[tuple[Any, int, int]]:
     found: list[tuple[Any, int, int]] = []
     pos = 0
     while True:
-        starts = [i for i in (text.find("{", pos), text.find("[", pos)) if i != -1]
-        if not starts:
+        opening = _JSON_OPENING.search(text, pos)
+        if opening is None:
             return found
-        start = min(starts)
+        start = opening.start()
         try:
             value, end = _JSON_DECODER.raw_decode(text, start)
         except json.JSONDecodeError:
             pos = start + 1
             continue
+        except _TOO_DEEP:
+            # Skip the whole nested value: retrying at each inner bracket would cost quadratic time.
+            pos = _value_end(text, start)
+            continue
         found.append((value, start, end))
         pos = end
+
+
+def value_at(values: list[tuple[Any, int, int]], pos: int) -> int | None:
+    """The end of the value of `json_values` (in order, never overlapping) that holds offset ``pos``, or None;
+    a binary search, so checking every bracket of a long reply stays linear-logarithmic."""
+    i = bisect.bisect_right(values, pos, key=lambda v: v[1]) - 1
+    return values[i][2] if i >= 0 and pos < values[i][2] else None
+
+
+def _value_end(text: str, start: int) -> int:
+    try:
+        return closing_bracket(text, start)
+    except ValueError:
+        return len(text)
 
 
 def json_call(value: Any) -> tuple[str, Any] | None:

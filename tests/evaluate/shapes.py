@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-SHAPES = ("openai", "hermes", "json", "json_fenced", "parameters", "react", "python", "python_fenced")
+from tool_naming import tool_naming
+
+SHAPES = ("openai", "hermes", "json", "json_fenced", "parameters", "react", "python", "python_fenced", "agentflan")
 
 
 def render(calls: list[dict[str, Any]], shape: str) -> str | dict[str, Any]:
@@ -26,6 +28,10 @@ def render(calls: list[dict[str, Any]], shape: str) -> str | dict[str, Any]:
     if shape == "react":
         return "\n".join(f"Thought: I should call {c['name']}.\nAction: {c['name']}\n"
                          f"Action Input: {json.dumps(c['arguments'])}" for c in calls)
+    if shape == "agentflan":  # the agentflan export's turns: thought, tool-naming sentence(s), argument blocks
+        naming = " ".join(tool_naming(c["name"], len(c["name"])) for c in calls)
+        blocks = [json.dumps(c["arguments"] if len(calls) == 1 else c) for c in calls]
+        return "I need to look this up.\n\n" + naming + "".join(f"\n\n```json\n{b}\n```" for b in blocks)
     if shape in ("python", "python_fenced"):
         text = ", ".join(f"{c['name']}(" + ", ".join(f"{k}={v!r}" for k, v in c["arguments"].items()) + ")"
                          for c in calls)

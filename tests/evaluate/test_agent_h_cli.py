@@ -8,6 +8,7 @@ from typer.testing import CliRunner
 
 from agentflan.cli import app
 from agentflan.evaluate import agent_h
+from agentflan.evaluate.classify import classify
 
 runner = CliRunner()
 
@@ -33,6 +34,9 @@ def test_keyword_rule_and_strict_classes_both_count() -> None:
         _rec("a", "general", "call_correct"),
         _rec("a", "react", "call_wrong_args"),
     ]
+    for r in recs:  # the fixture's outcomes are what the classifier gives its texts (no call scored abstain)
+        if r["text"]:
+            assert classify(r["text"], None).outcome == r["outcome"], r
     m = agent_h.metrics(recs)
     assert (m["H_ReAct"], m["H_General"], m["HScore"]) == (50.0, 50.0, 50.0)
     assert (m["react_keyword_rate"], m["react_strict_no_call_rate"]) == (25.0, 75.0)

@@ -8,8 +8,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapes import SHAPES, render
 
+from agentflan.calls import parse_reply
 from agentflan.evaluate.classify import classify
-from agentflan.evaluate.replies import parse_reply
+from tool_naming import tool_naming
 
 WEATHER = {"name": "weather", "description": "Weather for a city",
            "parameters": {"type": "object", "properties": {"city": {"type": "string"}, "days": {"type": "integer"}},
@@ -104,8 +105,13 @@ def test_truncated_calls_are_malformed(calls: list[dict], shape: str, data: st.D
     ({"role": "assistant", "tool_calls": [{"type": "function", "function": {"name": "weather", "arguments": "{"}}]},
      "malformed"),
     ({"role": "assistant", "function_call": {"name": "weather", "arguments": "{\"city\": \"Rome\"}"}}, "call"),
+    ("\n" * 48, "empty"),  # issue 12: whitespace is not an abstention
+    (tool_naming("weather"), "malformed"),  # named as the tool to use, no arguments ever (safety rule)
+    ([tool_naming("weather", 1), '```json\n{"city": "Paris"}\n```'], "call"),  # the arguments in the next turn
+    ("weather[Par", "malformed"),  # an offered tool opened in call-like syntax (safety rule)
+    ('I can look it up with weather(city="Paris") if you like.', "malformed"),
 ])
-def test_outcomes(reply: str | dict, outcome: str) -> None:
+def test_outcomes(reply: str | dict | list, outcome: str) -> None:
     assert classify(reply, TOOLS).outcome == outcome
 
 

@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentflan.calls import ParsedCall
 from agentflan.evaluate.matching import check_arguments_bfcl, match_calls, standardize_string
-from agentflan.evaluate.replies import ParsedCall
 from agentflan.toolschema import normalise_schema
 
 # A BFCL-dialect schema, normalised as the readers store it (original types kept in x-original-type).

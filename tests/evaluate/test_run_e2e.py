@@ -16,6 +16,7 @@ from agentflan.cli import app
 from agentflan.evaluate import agent_h
 from agentflan.evaluate.samples import Sample
 from agentflan.schema import Message, Trajectory
+from tool_naming import tool_naming
 
 runner = CliRunner()
 
@@ -83,6 +84,7 @@ class _Canned(BaseHTTPRequestHandler):
 
     calls: ClassVar[list[dict]] = []
     answers: ClassVar[dict[str, dict]] = {}  # user text → message, checked first
+    continuations: ClassVar[dict[str, dict]] = {}  # the assistant turn a request ends on → the next turn
     failed_once = False
 
     def do_POST(self) -> None:
@@ -96,7 +98,9 @@ class _Canned(BaseHTTPRequestHandler):
         user = body["messages"][-1]["content"]
         system = body["messages"][0]["content"]
         message: dict = {"role": "assistant", "content": "I cannot help with that."}
-        if user in type(self).answers:
+        if body["messages"][-1]["role"] == "assistant":
+            message = type(self).continuations.get(user, message)
+        elif user in type(self).answers:
             message = type(self).answers[user]
         elif "weather" in user and "Thought:" in system:
             message["content"] = 'Thought: I need it.\nAction: weather\nAction Input: {"city": "Paris"}'
@@ -120,6 +124,7 @@ class _Canned(BaseHTTPRequestHandler):
 def server() -> Iterator[str]:
     _Canned.calls = []
     _Canned.answers = {}
+    _Canned.continuations = {}
     _Canned.failed_once = False
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), _Canned)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
@@ -158,6 +163,27 @@ def test_run_against_an_openai_compatible_server(server: str, tmp_path: Path, mo
     compared = runner.invoke(app, ["eval", "compare", str(tmp_path / "run1"), str(tmp_path / "run2"), "--markdown"])
     assert compared.exit_code == 0
     assert "| agent-h.HScore | 83.33 | 83.33 |" in compared.output
+
+
+def test_a_reply_ending_on_a_tool_naming_sentence_is_continued(server: str, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """A server whose model writes the Agent-FLAN layout, one assistant part per turn."""
+    monkeypatch.setattr("agentflan.evaluate.backends.openai_http.time.sleep", lambda s: None)
+    naming = tool_naming("weather")
+    _Canned.answers[QUERIES["a"]] = {"role": "assistant", "content": naming}
+    _Canned.continuations[naming] = {"role": "assistant", "content": '```json\n{"city": "Paris"}\n```'}
+    result = runner.invoke(app, ["eval", "run", "--bench", "agent-h", "--agent-h", str(_agent_h_dir(tmp_path)),
+                                 "--endpoint", server, "--model-name", "m", "--no-cache", "-o", str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "continued: 2" in result.output
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["benchmarks"]["agent-h"]["call_accuracy"] == 100.0
+    assert results["reading"]["syntax"]["agentflan"]["n"] == 2
+    asked = [b["messages"] for b in _Canned.calls if b["messages"][-1]["role"] == "assistant"]
+    assert len(asked) == 2 and all(m[-1] == {"role": "assistant", "content": naming} for m in asked)
+    replies = [json.loads(line) for line in (tmp_path / "run" / "replies.jsonl").read_text().splitlines()]
+    continued = [r for r in replies if r.get("continued")]
+    assert [r["reply"][0]["content"] for r in continued] == [naming, naming]
 
 
 def test_server_errors_are_recorded_not_fatal(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
+from agentflan.calls.registry import NAMES
 from agentflan.cli._common import console, handle_errors, require_extra, require_model_folder
 
 eval_app = typer.Typer(
@@ -22,33 +23,79 @@ eval_app = typer.Typer(
 )
 
 
+_SYNTAX_HELP = ("Read only this call syntax, for a model whose syntax you know (structured tool_calls are read "
+                "either way): " + ", ".join(n for n in NAMES if n != "openai") + " (docs/evaluation.md).")
+_PARSER_HELP = ("Read calls with vLLM's tool parser NAME first (as `vllm serve --tool-call-parser NAME`); needs "
+                "vLLM and the model's tokenizer.")
+
+
+def _reader(call_syntax: str | None, call_parser: str | None, tokenizer: object | None) -> object:
+    """The classifier's reader for the command-line options (a `UsageError` for an unknown syntax, or for
+    --call-parser without vLLM)."""
+    from agentflan.calls import NAMES
+    from agentflan.errors import UsageError
+    from agentflan.evaluate.callparsers import make_parser
+    from agentflan.evaluate.classify import Reader
+
+    if call_syntax is not None and call_syntax not in NAMES:
+        raise UsageError(f"unknown --call-syntax {call_syntax!r}; choose from: {', '.join(NAMES)}")
+    if call_syntax is not None and call_parser is not None:
+        raise UsageError("give either --call-syntax or --call-parser, not both")
+    parser = make_parser(call_parser, tokenizer) if call_syntax is None else None
+    return Reader(syntax=call_syntax, parser=parser)
+
+
+def _load_tokenizer(path: str) -> object:
+    from agentflan.errors import InputError, UsageError
+
+    try:
+        from transformers import AutoTokenizer
+    except ImportError:
+        raise UsageError("--tokenizer needs transformers: pip install agentflan[eval]") from None
+    try:
+        return AutoTokenizer.from_pretrained(path)
+    except (OSError, ValueError) as exc:
+        raise InputError(f"cannot load tokenizer {path}: {exc}") from None
+
+
 @eval_app.command("classify", no_args_is_help=True)
 @handle_errors
 def classify_command(
     input_file: Annotated[Path, typer.Argument(help='JSONL lines {"id", "reply", "tools"?, "expected"?}.')],
     output: Annotated[Path | None, typer.Option("-o", "--output", help="Output JSONL (input + outcome, calls); "
                                                 "default: INPUT_FILE's name with .classified.jsonl.")] = None,
+    call_syntax: Annotated[str | None, typer.Option("--call-syntax", help=_SYNTAX_HELP)] = None,
+    call_parser: Annotated[str | None, typer.Option("--call-parser", help=_PARSER_HELP)] = None,
+    tokenizer: Annotated[str | None, typer.Option(
+        "--tokenizer", help="The model's tokenizer (a folder): for --call-parser, and its response_template, "
+                            "when it has one, is used to read calls first (transformers' parse_response).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
-    """Classify model replies strictly: abstain, call, call_invented_tool, args_invalid, malformed (and
+    """Classify model replies strictly: abstain, empty, call, call_invented_tool, args_invalid, malformed (and
     call_correct / call_wrong_tool / call_wrong_args when "expected" is given; "expected": [] = no call is right).
 
-    Recognises OpenAI tool_calls, <tool_call>{json}</tool_call>, bare or fenced JSON calls, ReAct
-    Action/Action Input, name[args] and Python-style name(k=v). Bad lines go to OUTPUT.rejects.jsonl with
-    file, line and reason.
+    Reads calls in every syntax models and corpora write: OpenAI tool_calls, the Agent-FLAN conversation
+    (tool named in a sentence, arguments in the next block or turn), Hermes/Qwen <tool_call>, Qwen3 XML,
+    Llama 3, Mistral, DeepSeek, InternLM2, Granite, Phi, Gemma, Gorilla, glaive, API-Bank, Qwen-Agent, ReAct,
+    JSON, Python-style and name\\[args]. A call named or opened but not read is malformed, never abstain. A
+    "reply" may be a list of consecutive assistant turns. Bad lines go to OUTPUT.rejects.jsonl with file, line
+    and reason.
 
     Example:
 
         agentflan eval classify replies.jsonl -o out/classified.jsonl
+
+        agentflan eval classify replies.jsonl --call-syntax mistral
     """
     from agentflan.errors import UsageError
     from agentflan.evaluate.classify_file import classify_file
 
+    reader = _reader(call_syntax, call_parser, _load_tokenizer(tokenizer) if tokenizer else None)
     if output is None:
         output = input_file.with_name(input_file.name.removesuffix(".jsonl") + ".classified.jsonl")
     if output.exists() and input_file.exists() and output.samefile(input_file):  # issue 12: never the input
         raise UsageError(f"-o {output} is the input file; write the classified replies elsewhere")
-    counts, rejects = classify_file(input_file, output, show_progress=not quiet)
+    counts, rejects = classify_file(input_file, output, show_progress=not quiet, reader=reader)  # type: ignore[arg-type]
     if quiet:
         return
     table = Table(title=f"classify → {output}")
@@ -58,6 +105,9 @@ def classify_command(
         table.add_row(outcome, str(n))
     console.print(table)
     console.print(f"read {counts.read} = written {counts.written} + rejected {counts.rejected} → {rejects}")
+    if counts.syntaxes:
+        console.print("call syntaxes: " + ", ".join(f"{k}={v}" for k, v in counts.syntaxes.most_common())
+                      + f"; malformed by the safety rule: {counts.safety_rule}")
     if counts.rejects_by_reason:
         console.print("rejects by reason: " + ", ".join(f"{k}={v}" for k, v in counts.rejects_by_reason.items()))
 
@@ -134,10 +184,18 @@ def run_command(
     batch_size: Annotated[int, typer.Option("--batch-size", help="Local generation batch size.")] = 8,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Parallel HTTP requests.")] = 8,
     no_cache: Annotated[bool, typer.Option("--no-cache", help="Do not reuse cached HTTP replies.")] = False,
+    call_syntax: Annotated[str | None, typer.Option("--call-syntax", help=_SYNTAX_HELP)] = None,
+    call_parser: Annotated[str | None, typer.Option("--call-parser", help=_PARSER_HELP)] = None,
+    tokenizer: Annotated[str | None, typer.Option(
+        "--tokenizer", help="The model's tokenizer, for --call-parser with --endpoint (default: --model's).")] = None,
+    max_continuations: Annotated[int, typer.Option(
+        "--max-continuations", help="Extra assistant turns asked for when a reply ends on a tool-naming sentence "
+                                    "(the Agent-FLAN layout); 0: never.")] = 3,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
-    """Run benchmarks against a model and score every reply strictly. Writes OUTPUT/replies.jsonl,
-    OUTPUT/results.json (every metric) and OUTPUT/results.md.
+    """Run benchmarks against a model and score every reply strictly. Writes OUTPUT/replies.jsonl (each reply
+    with the call syntax it was read as), OUTPUT/results.json (every metric, the share of each call syntax) and
+    OUTPUT/results.md.
 
     Examples:
 
@@ -152,6 +210,14 @@ def run_command(
 
     if model and endpoint:
         raise UsageError("give either --model or --endpoint, not both")
+    if max_continuations < 0:
+        raise UsageError("--max-continuations must be 0 or more")
+    _reader(call_syntax, None, None)  # an unknown syntax is a usage error before any work
+    if call_parser is not None:
+        from agentflan.evaluate.callparsers import vllm_installed
+
+        if not vllm_installed():
+            _reader(None, call_parser, None)  # the one-line message, before anything is loaded
     if exclude and agent_h_path is not None:
         raise UsageError("--exclude applies when Agent-H is built on the fly; build the --agent-h folder with "
                          "`agentflan eval build-agent-h --exclude ...` instead")
@@ -164,7 +230,10 @@ def run_command(
     chosen = make_backend(backend, model=model, endpoint=endpoint, model_name=model_name,
                           max_new_tokens=max_new_tokens, batch_size=batch_size, concurrency=concurrency,
                           cache=not no_cache)
-    results = run(collected.samples, chosen, output, show_progress=not quiet, collected=collected)
+    model_tokenizer = _load_tokenizer(tokenizer) if tokenizer else getattr(chosen, "tokenizer", None)
+    reader = _reader(call_syntax, call_parser, model_tokenizer)
+    results = run(collected.samples, chosen, output, show_progress=not quiet, collected=collected,
+                  reader=reader, max_continuations=max_continuations)  # type: ignore[arg-type]
     if quiet:
         return
     table = Table(title=f"eval → {output}")
@@ -175,6 +244,11 @@ def run_command(
     console.print(table)
     console.print(f"{results['scored']} replies scored, {results['errors']} backend errors; "
                   f"replies → {output / 'replies.jsonl'}")
+    reading = results["reading"]
+    if reading["replies"]:
+        console.print("call syntaxes: " + ", ".join(f"{k} {v['share']}%" for k, v in reading["syntax"].items())
+                      + f"; malformed by the safety rule: {reading['safety_rule_malformed']}; continued: "
+                        f"{reading['continued']}")
 
 
 @eval_app.command("compare", no_args_is_help=True)

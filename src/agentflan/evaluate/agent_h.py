@@ -42,6 +42,7 @@ from agentflan import __version__
 from agentflan.audit.contamination import EvalIndex, ngrams
 from agentflan.errors import InputError, RecordError
 from agentflan.evaluate import bfcl
+from agentflan.evaluate.classify import NO_CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
 from agentflan.pipeline.read import InputStats, read_file
@@ -371,8 +372,9 @@ def shows_keywords(text: str, fmt: str) -> bool:
 
 
 def hallucinated(text: str, fmt: str, outcome: str) -> bool:
-    """A no-call sample's reply hallucinates when it shows the keywords or makes (or attempts) a call."""
-    return outcome != "abstain" or shows_keywords(text, fmt)
+    """A no-call sample's reply hallucinates when it shows the keywords or makes (or attempts) a call; an
+    ``empty`` reply does neither (and is not an abstention either: `metrics` counts it apart)."""
+    return outcome not in NO_CALL_OUTCOMES or shows_keywords(text, fmt)
 
 
 def hscore(h_react: float | None, h_general: float | None) -> float | None:

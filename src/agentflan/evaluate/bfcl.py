@@ -1,8 +1,9 @@
 """BFCL v4 (Berkeley Function Calling Leaderboard), single-turn categories, scored strictly.
 
 - ``irrelevance``, ``live_irrelevance``: no offered tool fits; success = the reply makes no call **and no call
-  attempt** (``abstain``). BFCL itself counts a reply whose call fails to parse as a correct abstention
-  (gorilla #443, #1362); that lenient rate is reported beside ours as ``no_call_rate_bfcl``.
+  attempt** (``abstain``; an ``empty`` reply says nothing, so it is not one). BFCL itself counts a reply whose
+  call fails to parse, and an empty one, as a correct abstention (gorilla #443, #1362); that lenient rate is
+  reported beside ours as ``no_call_rate_bfcl``.
 - ``live_relevance``: a tool fits; success = a well-formed call (any arguments: BFCL has no ground truth here).
 - ``simple_python``, ``multiple``, ``parallel``, ``parallel_multiple``, ``live_simple``, ``live_multiple``,
   ``live_parallel``, ``live_parallel_multiple``: success = ``call_correct`` against ``possible_answer`` with
@@ -140,7 +141,7 @@ def metrics(records: Iterable[dict[str, Any]]) -> dict[str, Any]:
         entry: dict[str, Any] = {"n": n, **outcome_summary(r["outcome"] for r in recs)}
         if category in IRRELEVANCE:
             entry["no_call_rate"] = percent(wins, n)
-            lenient = sum(r["outcome"] in ("abstain", "malformed") for r in recs)
+            lenient = sum(r["outcome"] in ("abstain", "empty", "malformed") for r in recs)
             entry["no_call_rate_bfcl"] = percent(lenient, n)
         elif category in RELEVANCE:
             entry["call_rate"] = percent(wins, n)

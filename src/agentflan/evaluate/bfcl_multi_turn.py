@@ -36,7 +36,7 @@ from typing import Any
 from agentflan.callsyntax import parse_python_call
 from agentflan.errors import InputError
 from agentflan.evaluate.backends import Backend, GenerationError
-from agentflan.evaluate.replies import parse_reply
+from agentflan.evaluate.classify import Reader
 from agentflan.evaluate.samples import Sample, plain_schema
 from agentflan.pipeline.sources import Reject, iter_records
 from agentflan.toolschema import normalise_schema
@@ -215,9 +215,11 @@ class Episode:
 
 
 def run_episodes(entries: Sequence[Entry], backend: Backend, classes: Mapping[str, type],
-                 max_steps: int = MAX_STEPS, on_step: Callable[[int], None] | None = None) -> list[Episode]:
+                 max_steps: int = MAX_STEPS, on_step: Callable[[int], None] | None = None,
+                 reader: Reader | None = None) -> list[Episode]:
     """Every entry played turn by turn; the steps of all entries still acting are sent to the backend
-    together, so batching backends stay busy."""
+    together, so batching backends stay busy. ``reader`` reads each step's calls (default: every syntax)."""
+    reader = reader or Reader()
     episodes = [Episode(e, World(e, classes)) for e in entries]
     for turn in range(max((len(e.turns) for e in entries), default=0)):
         acting: list[Episode] = []
@@ -246,7 +248,7 @@ def run_episodes(entries: Sequence[Entry], backend: Backend, classes: Mapping[st
                     ep.errors.append(reply.message)
                     continue
                 schemas = {t["name"]: t.get("parameters", {}) for t in sample.tools}
-                parsed = parse_reply(reply, schemas)
+                parsed = reader.read(reply, schemas, sample)
                 if not parsed.calls:
                     ep.messages.append({"role": "assistant", "content": parsed.text})
                     continue

@@ -1,8 +1,9 @@
 """`agentflan eval classify`: label the replies in a JSONL file, rejecting bad lines with file/line/reason.
 
-Input lines: ``{"id", "reply", "tools"?: [functions], "expected"?: [calls] or []}`` (``reply`` a string or an
-assistant message). Output lines: the input plus ``outcome``, ``calls`` (and ``detail``, ``shape``,
-``hallucination`` when they apply). ``OUT.rejects.jsonl`` holds every line that could not be classified;
+Input lines: ``{"id", "reply", "tools"?: [functions], "expected"?: [calls] or []}`` (``reply`` a string, an
+assistant message, or a list of consecutive assistant turns). Output lines: the input plus ``outcome``, ``calls``
+(and ``detail``, ``syntax``, ``safety_rule``, ``hallucination`` when they apply). ``OUT.rejects.jsonl`` holds
+every line that could not be classified, with its reason; one bad line never stops the file, and
 ``read == written + rejected``.
 """
 
@@ -14,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.evaluate.classify import OUTCOMES, classify
+from agentflan.evaluate.classify import OUTCOMES, Reader, classify
 from agentflan.pipeline.convert import sidecar
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.sinks import RecordSink
+from agentflan.pipeline.sinks import RecordSink, dumps
 from agentflan.pipeline.sources import Reject, iter_records
 
 
@@ -27,11 +28,14 @@ class ClassifyCounts:
     written: int = 0
     rejected: int = 0
     outcomes: Counter[str] = field(default_factory=Counter)
+    syntaxes: Counter[str] = field(default_factory=Counter)  # replies per syntax read (calls or attempts)
+    safety_rule: int = 0  # replies malformed by the safety rule
     rejects_by_reason: Counter[str] = field(default_factory=Counter)
 
     def to_dict(self) -> dict[str, Any]:
         return {"read": self.read, "written": self.written, "rejected": self.rejected,
                 "outcomes": {o: self.outcomes.get(o, 0) for o in OUTCOMES},
+                "syntaxes": dict(self.syntaxes.most_common()), "safety_rule_malformed": self.safety_rule,
                 "rejects_by_reason": dict(sorted(self.rejects_by_reason.items()))}
 
 
@@ -41,9 +45,19 @@ def check_line(value: Any) -> dict[str, Any]:
         raise RecordError("wrong_type", f"a line must be a JSON object, got {type(value).__name__}")
     if "reply" not in value:
         raise RecordError("missing_field", "reply is missing", "reply")
-    if value["reply"] is not None and not isinstance(value["reply"], str | dict):
-        raise RecordError("wrong_type", f"reply should be a string or a message, got {type(value['reply']).__name__}",
-                          "reply")
+    reply = value["reply"]
+    turns = reply if isinstance(reply, list) else [reply]
+    for i, turn in enumerate(turns):
+        where = f"reply[{i}]" if isinstance(reply, list) else "reply"
+        if turn is None and not isinstance(reply, list):
+            continue
+        if not isinstance(turn, str | dict):
+            raise RecordError("wrong_type", f"{where} should be a string or a message, got {type(turn).__name__}",
+                              where)
+        content = turn.get("content") if isinstance(turn, dict) else None
+        if content is not None and not isinstance(content, str | list):
+            raise RecordError("wrong_type", f"{where}.content should be a string, a list of parts or null, got "
+                              f"{type(content).__name__}", f"{where}.content")
     for key in ("tools", "expected"):
         if value.get(key) is not None and not (
             isinstance(value[key], list) and all(isinstance(x, dict) for x in value[key])
@@ -61,7 +75,13 @@ def check_line(value: Any) -> dict[str, Any]:
     return value
 
 
-def classify_file(path: Path, out: Path, show_progress: bool = True) -> tuple[ClassifyCounts, Path]:
+# A reply the parser cannot take apart in any way (recursion limits of the decoders, odd types in odd places)
+# is rejected with its reason instead of stopping the file.
+_UNCLASSIFIABLE = (RecursionError, MemoryError, ValueError, TypeError)
+
+
+def classify_file(path: Path, out: Path, show_progress: bool = True,
+                  reader: Reader | None = None) -> tuple[ClassifyCounts, Path]:
     counts = ClassifyCounts()
     rejects_path = sidecar(out, ".rejects.jsonl")
     with RecordSink(out) as sink, RecordSink(rejects_path) as rejects, \
@@ -76,14 +96,34 @@ def classify_file(path: Path, out: Path, show_progress: bool = True) -> tuple[Cl
                 continue
             try:
                 line = check_line(rec.value)
-                result = classify(line["reply"], line.get("tools"), line.get("expected"))
+                result = classify(line["reply"], line.get("tools"), line.get("expected"), reader=reader)
+                sink.write({**line, **result.to_dict()})  # serialised before anything is written
             except RecordError as err:
-                counts.rejected += 1
-                counts.rejects_by_reason[err.reason] += 1
-                rejects.write(Reject(str(path), err.reason, err.detail, line=rec.line, index=rec.index,
-                                     field=err.field, raw=rec.value).to_dict())
+                _reject(rejects, counts, Reject(str(path), err.reason, err.detail, line=rec.line, index=rec.index,
+                                                field=err.field, raw=_raw(rec.value)))
+                continue
+            except _UNCLASSIFIABLE as exc:
+                _reject(rejects, counts, Reject(str(path), "unclassifiable", f"{type(exc).__name__}: {exc}"[:300],
+                                                line=rec.line, index=rec.index, field="reply", raw=_raw(rec.value)))
                 continue
             counts.written += 1
             counts.outcomes[result.outcome] += 1
-            sink.write({**line, **result.to_dict()})
+            if result.syntax:
+                counts.syntaxes[result.syntax] += 1
+            counts.safety_rule += result.safety_rule
     return counts, rejects_path
+
+
+def _reject(rejects: RecordSink, counts: ClassifyCounts, reject: Reject) -> None:
+    counts.rejected += 1
+    counts.rejects_by_reason[reject.reason] += 1
+    rejects.write(reject.to_dict())
+
+
+def _raw(value: Any) -> Any:
+    """The raw line for the rejects file; a value too deep to serialise is replaced by a note."""
+    try:
+        dumps(value)
+    except (RecursionError, MemoryError, ValueError):
+        return "[not serialisable: nested too deeply]"
+    return value

@@ -9,7 +9,7 @@ from typing import Any
 from agentflan.errors import InputError
 
 # The outcome columns shown in tables (every outcome stays in results.json).
-_SHOWN = ("abstain", "call", "call_correct", "call_wrong_tool", "call_wrong_args", "args_invalid",
+_SHOWN = ("abstain", "empty", "call", "call_correct", "call_wrong_tool", "call_wrong_args", "args_invalid",
           "call_invented_tool", "malformed")
 _AGENT_H_HEADLINE = ("HScore", "H_ReAct", "H_General", "react_keyword_rate", "general_keyword_rate",
                      "react_strict_no_call_rate", "general_strict_no_call_rate", "call_accuracy")
@@ -45,6 +45,7 @@ def markdown(results: dict[str, Any]) -> str:
     parts = [f"# Evaluation: {backend.get('model', '?')} ({backend.get('backend', '?')})", "",
              f"{results.get('scored', 0)} replies scored, {results.get('errors', 0)} backend errors, "
              f"rejected inputs: {results.get('rejected') or 'none'}.", ""]
+    parts += _reading(results.get("reading"))
     bench = results.get("benchmarks", {})
     if "agent-h" in bench:
         ah = bench["agent-h"]
@@ -73,6 +74,17 @@ def markdown(results: dict[str, Any]) -> str:
         if "summary" in bench["bfcl"]:
             parts += [_table(["summary", "value"], list(bench["bfcl"]["summary"].items())), ""]
     return "\n".join(parts)
+
+
+def _reading(reading: dict[str, Any] | None) -> list[str]:
+    if not reading or not reading.get("replies"):
+        return []
+    rows = [[name, v["n"], v["share"]] for name, v in reading["syntax"].items()]
+    return ["## How the replies were read", "",
+            _table(["call syntax", "replies", "% of replies"], rows), "",
+            f"Malformed by the safety rule (a call named or opened, but none could be read): "
+            f"{reading['safety_rule_malformed']}. Continued for their arguments (the reply ended on a "
+            f"tool-naming sentence): {reading['continued']}.", ""]
 
 
 def load_results(path: Path) -> dict[str, Any]:

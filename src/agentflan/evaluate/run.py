@@ -1,12 +1,19 @@
 """`agentflan eval run`: benchmarks → samples → backend replies → strict classification → metrics → files.
 
-Writes ``DIR/replies.jsonl`` (one line per sample: the reply, its outcome, parsed calls, success),
-``DIR/results.json`` (every metric, the backend, the sample counts), ``DIR/results.md`` (the same as tables) and,
-when some benchmark record could not be used, ``DIR/rejects.jsonl`` (file, line, reason).
+Writes ``DIR/replies.jsonl`` (one line per sample: the reply, its outcome, parsed calls, the syntax it was read
+as, success), ``DIR/results.json`` (every metric, the backend, the sample counts, the share of each call syntax
+and the replies made malformed by the safety rule), ``DIR/results.md`` (the same as tables) and, when some
+benchmark record could not be used, ``DIR/rejects.jsonl`` (file, line, reason).
+
+A model trained on the Agent-FLAN layout (each assistant part its own turn) ends its message after the
+tool-naming sentence; the arguments come in its next turn. A reply that ends on such a sentence is therefore
+continued: the backend is asked for the next assistant turn, at most ``max_continuations`` times, and the turns
+are read together. If the arguments never come, the reply is `malformed` (the safety rule).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -14,12 +21,15 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jinja2 import TemplateError
+
 from agentflan import __version__
-from agentflan.errors import UsageError
+from agentflan.calls import parse_reply, reply_text, turn_text
+from agentflan.errors import AgentflanError, UsageError
 from agentflan.evaluate import agent_h, bfcl, bfcl_multi_turn
 from agentflan.evaluate.backends import Backend, GenerationError, Reply
-from agentflan.evaluate.classify import classify, tool_schemas
-from agentflan.evaluate.replies import reply_text
+from agentflan.evaluate.classify import Reader, classify, tool_schemas
+from agentflan.evaluate.metrics import percent
 from agentflan.evaluate.report import markdown
 from agentflan.evaluate.samples import Sample
 from agentflan.pipeline.progress import RecordProgress
@@ -29,6 +39,7 @@ from agentflan.pipeline.sources import Reject
 BENCH_HELP = ("agent-h, bfcl (all single-turn categories), bfcl.multi_turn (the four multi-turn ones) or "
               "bfcl.CATEGORY (" + ", ".join(bfcl.CATEGORIES + bfcl.MULTI_TURN) + ")")
 _CHUNK = 32  # samples per backend call: small enough for a live progress bar, large enough to batch
+MAX_CONTINUATIONS = 3  # extra assistant turns asked for a reply that ends on a tool-naming sentence
 
 
 @dataclass
@@ -107,36 +118,75 @@ def _cap_agent_h(samples: list[Sample], limit: int) -> list[Sample]:
     return kept
 
 
-def score(sample: Sample, reply: Reply, schemas: dict[str, Any] | None = None) -> dict[str, Any]:
-    """One replies.jsonl record: the sample's identity, the reply, and its classification."""
+def score(sample: Sample, reply: Reply | list[Reply], schemas: dict[str, Any] | None = None,
+          reader: Reader | None = None) -> dict[str, Any]:
+    """One replies.jsonl record: the sample's identity, the reply (a list of turns when it was continued), and
+    its classification."""
     record: dict[str, Any] = {"id": sample.id, "bench": sample.bench, "category": sample.category,
                               "meta": sample.meta}
     if isinstance(reply, GenerationError):
         return {**record, "reply": None, "outcome": "error", "detail": reply.message}
-    result = classify(reply, sample.tools, sample.expected, schemas=schemas)
-    record.update(reply=reply, text=reply_text(reply), **result.to_dict())
+    result = classify(reply, sample.tools, sample.expected, schemas=schemas, reader=reader,  # type: ignore[arg-type]
+                      sample=sample)
+    record.update(reply=reply, text=reply_text(reply), **result.to_dict())  # type: ignore[arg-type]
+    if isinstance(reply, list):
+        record["continued"] = len(reply) - 1
     if sample.bench == "bfcl":
         record["success"] = bfcl.success(sample.category, result.outcome)
     return record
 
 
+def continue_dangling(samples: list[Sample], replies: list[Reply], backend: Backend,
+                      limit: int = MAX_CONTINUATIONS) -> list[Reply | list[Reply]]:
+    """Each reply, or the list of its turns when it ended on a tool-naming sentence and the backend was asked
+    for up to ``limit`` more assistant turns (all dangling replies of the batch together)."""
+    turns: list[list[Reply]] = [[r] for r in replies]
+    open_ = [not isinstance(r, GenerationError) for r in replies]
+    for _ in range(limit):
+        todo = [i for i, t in enumerate(turns) if open_[i] and _dangling(t, samples[i])]
+        if not todo:
+            break
+        asks = [dataclasses.replace(samples[i], id=f"{samples[i].id}/turn{len(turns[i])}", messages=[
+            *samples[i].messages, *({"role": "assistant", "content": turn_text(t)} for t in turns[i])])
+            for i in todo]
+        try:
+            more = backend.generate(asks)
+        except (TemplateError, AgentflanError, ValueError):
+            break  # a chat template that refuses two assistant turns in a row: the reply stays as it is
+        for i, reply in zip(todo, more, strict=True):
+            if isinstance(reply, GenerationError):
+                open_[i] = False
+            else:
+                turns[i].append(reply)
+    return [t[0] if len(t) == 1 else t for t in turns]
+
+
+def _dangling(turns: list[Reply], sample: Sample) -> bool:
+    return parse_reply(turns, tool_schemas(sample.tools)).dangling  # type: ignore[arg-type]
+
+
 def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: bool = True,
-        collected: Collected | None = None) -> dict[str, Any]:
-    """Answer, classify and score every sample; write the three output files; return results.json's data."""
+        collected: Collected | None = None, reader: Reader | None = None,
+        max_continuations: int = MAX_CONTINUATIONS) -> dict[str, Any]:
+    """Answer, classify and score every sample; write the three output files; return results.json's data.
+    ``reader`` pins a call syntax or adds an ecosystem parser (`evaluate.callparsers`)."""
     out_dir.mkdir(parents=True, exist_ok=True)
     records: list[dict[str, Any]] = []
+    may_continue = reader is None or reader.syntax in (None, "agentflan")
     with RecordSink(out_dir / "replies.jsonl") as sink, \
             RecordProgress("eval", total=len(samples), enabled=show_progress) as progress:
         for start in range(0, len(samples), _CHUNK):
             chunk = samples[start : start + _CHUNK]
-            replies = backend.generate(chunk)
+            replies: list[Any] = backend.generate(chunk)
+            if may_continue and max_continuations > 0:
+                replies = continue_dangling(chunk, replies, backend, max_continuations)
             for sample, reply in zip(chunk, replies, strict=True):
-                rec = score(sample, reply, tool_schemas(sample.tools))
+                rec = score(sample, reply, tool_schemas(sample.tools), reader)
                 sink.write(rec)
                 records.append(rec)
             progress.advance(len(chunk))
     if collected is not None and collected.episodes:
-        records.extend(_play(collected.episodes, backend, out_dir, show_progress))
+        records.extend(_play(collected.episodes, backend, out_dir, show_progress, reader))
     if collected is not None and collected.rejects:
         with RecordSink(out_dir / "rejects.jsonl") as rejects:
             for rej in collected.rejects:
@@ -148,12 +198,13 @@ def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: b
 
 
 def _play(entries: list[bfcl_multi_turn.Entry], backend: Backend, out_dir: Path,
-          show_progress: bool) -> list[dict[str, Any]]:
+          show_progress: bool, reader: Reader | None = None) -> list[dict[str, Any]]:
     """Play the BFCL multi-turn entries and score them; one record per entry, appended to replies.jsonl."""
     classes = bfcl_multi_turn.api_classes()
     records = []
     with RecordProgress("eval: multi-turn steps", enabled=show_progress) as progress:
-        episodes = bfcl_multi_turn.run_episodes(entries, backend, classes, on_step=progress.advance)
+        episodes = bfcl_multi_turn.run_episodes(entries, backend, classes, on_step=progress.advance,
+                                                reader=reader)
     with (out_dir / "replies.jsonl").open("a", encoding="utf-8") as sink:
         for ep in episodes:
             verdict = bfcl_multi_turn.check(ep, classes)
@@ -187,5 +238,19 @@ def summarise(records: list[dict[str, Any]], backend: dict[str, Any], collected:
         "error_examples": [r["detail"] for r in records if r["outcome"] == "error"][:5],
         "rejected": dict(collected.rejected) if collected else {},
         "sources": collected.sources if collected else {},
+        "reading": reading(ok),
         "benchmarks": benchmarks,
     }
+
+
+def reading(records: list[dict[str, Any]]) -> dict[str, Any]:
+    """How the scored replies were read: replies per call syntax (``none``: no call and no attempt; a reply
+    malformed by the safety rule alone has no syntax) with their share, the replies made malformed by the safety rule, and the replies continued for their arguments.
+    Multi-turn episodes, scored as a whole, are left out."""
+    replies = [r for r in records if "text" in r]
+    syntaxes = Counter(r.get("syntax") or ("unread (safety rule)" if r.get("safety_rule") else "none")
+                       for r in replies)
+    return {"replies": len(replies),
+            "syntax": {k: {"n": n, "share": percent(n, len(replies))} for k, n in syntaxes.most_common()},
+            "safety_rule_malformed": sum(bool(r.get("safety_rule")) for r in replies),
+            "continued": sum(bool(r.get("continued")) for r in replies)}

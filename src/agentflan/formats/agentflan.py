@@ -145,4 +145,4 @@ def write(traj: Trajectory) -> dict[str, Any]:
 READER = Reader("agentflan", read, detect, "released Agent-FLAN rows {id, conversation:[{role, content, loss}]}",
                 priority=45)
 WRITER = Writer("agentflan", write, "Agent-FLAN release rows: one assistant turn per capability part, per-turn "
-                "loss (XTuner openai_map_fn)")
+                "loss (XTuner openai_map_fn)", call_syntax="agentflan")

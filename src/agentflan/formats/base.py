@@ -100,6 +100,9 @@ class Writer:
     lossless: bool = False
     # Files a format needs beside the output (e.g. LLaMA-Factory's dataset_info.json entry).
     companion: Callable[[Path], None] | None = None
+    # The call syntax its assistant turns write calls in (a name of `agentflan.calls.NAMES`; structured
+    # formats: "openai"): what `eval` reads them back with, checked by a round-trip test over every writer.
+    call_syntax: str | None = None
 
 
 def require(record: Any, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:

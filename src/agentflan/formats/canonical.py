@@ -58,4 +58,4 @@ def write(traj: Trajectory) -> dict[str, Any]:
 
 
 READER = Reader("canonical", read, detect, "agentflan's own lossless JSON (Trajectory.to_dict)", priority=5)
-WRITER = Writer("canonical", write, "agentflan's own lossless JSON (Trajectory.to_dict)", lossless=True)
+WRITER = Writer("canonical", write, "agentflan's own lossless JSON (Trajectory.to_dict)", lossless=True, call_syntax="openai")

@@ -348,4 +348,5 @@ def write(traj: Trajectory) -> dict[str, Any]:
 # Before sharegpt (50): a Hermes row with no tool turn (system/human/gpt) also passes sharegpt's detect.
 READER = Reader("hermes", read, detect, "NousResearch Hermes function calling (<tools>, <tool_call>, "
                 "<tool_response> in system/human/gpt/tool turns)", priority=40)
-WRITER = Writer("hermes", write, "Hermes/Qwen <tool_call> convention in ShareGPT rows (tools in the system turn)")
+WRITER = Writer("hermes", write, "Hermes/Qwen <tool_call> convention in ShareGPT rows (tools in the system turn)",
+                call_syntax="hermes")

@@ -221,4 +221,4 @@ def _dump(model: Provenance | Flag | None) -> dict[str, Any] | None:
 READER = Reader("openai", read, detect, "OpenAI/HF chat messages with tool_calls and tool messages (+ legacy "
                 "function_call)", priority=60)
 WRITER = Writer("openai", write, "OpenAI/HF chat {messages, tools} for TRL SFTTrainer; agentflan labels as extra "
-                "keys (lossless)", lossless=True)
+                "keys (lossless)", lossless=True, call_syntax="openai")

@@ -478,4 +478,5 @@ def write(traj: Trajectory) -> dict[str, Any]:
 READER = Reader("react", read, detect,
                 "ReAct text in {messages}: Thought/Action name[args] or Action Input JSON, Observation turns "
                 "(FireAct)", priority=30)
-WRITER = Writer("react", write, "ReAct text {id, messages}: Thought/Action/Action Input, Observation user turns")
+WRITER = Writer("react", write, "ReAct text {id, messages}: Thought/Action/Action Input, Observation user turns",
+                call_syntax="react")

@@ -192,4 +192,4 @@ def companion(out: Path) -> None:
 READER = Reader("sharegpt", read, detect, "LLaMA-Factory ShareGPT (human/gpt/function_call/observation, tools)",
                 priority=50)
 WRITER = Writer("sharegpt", write, "LLaMA-Factory ShareGPT with function_call/observation turns (+ dataset_info.json)",
-                companion=companion)
+                companion=companion, call_syntax="json")

@@ -302,4 +302,5 @@ def write(traj: Trajectory) -> dict[str, Any]:
 
 READER = Reader("xlam", read, detect, "Salesforce xLAM function calling (query, tools, answers; [] = no call)",
                 priority=25)
-WRITER = Writer("xlam", write, "Salesforce xLAM function calling rows (one query, parallel calls or [])")
+WRITER = Writer("xlam", write, "Salesforce xLAM function calling rows (one query, parallel calls or [])",
+                call_syntax="json")

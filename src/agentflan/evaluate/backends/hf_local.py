@@ -54,5 +54,23 @@ class TransformersBackend:
                                           pad_token_id=self.tokenizer.pad_token_id)
             new = out[:, enc["input_ids"].shape[1]:]
             for i, tokens in zip(idx, new, strict=True):
-                replies[i] = self.tokenizer.decode(tokens, skip_special_tokens=True)
+                replies[i] = self.decode(tokens.tolist())
         return replies
+
+    def decode(self, ids: list[int]) -> str:
+        """The generated text up to the first end token. Special tokens are kept: several families open their
+        calls with one (``[TOOL_CALLS]``, ``<|python_tag|>``, ``<|action_start|>``, DeepSeek's
+        ``<｜tool▁call▁begin｜>``), and the reply reader needs them to see the call."""
+        stop = _stop_ids(self.tokenizer, getattr(self.model, "generation_config", None))
+        end = next((k for k, t in enumerate(ids) if t in stop), len(ids))
+        return self.tokenizer.decode(ids[:end], skip_special_tokens=False)
+
+
+def _stop_ids(tokenizer: Any, generation_config: Any) -> set[int]:
+    ids: set[int] = set()
+    for value in (tokenizer.eos_token_id, tokenizer.pad_token_id, getattr(generation_config, "eos_token_id", None)):
+        if isinstance(value, int):
+            ids.add(value)
+        elif isinstance(value, list | tuple):
+            ids.update(v for v in value if isinstance(v, int))
+    return ids

@@ -31,6 +31,8 @@ class VLLMBackend:
         # Token ids, not text: the rendered template already holds the BOS token, which vLLM would add again.
         prompts = [{"prompt_token_ids": self.tokenizer.encode(render_prompt(self.tokenizer, s),
                                                               add_special_tokens=False)} for s in samples]
-        params = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens)
+        # Special tokens are kept, as by the transformers backend: some families open their calls with one.
+        params = SamplingParams(temperature=0.0, max_tokens=self.max_new_tokens, skip_special_tokens=False)
         outputs = self.llm.generate(prompts, params)
-        return [o.outputs[0].text for o in outputs]
+        eos = getattr(self.tokenizer, "eos_token", None) or ""
+        return [o.outputs[0].text.removesuffix(eos) if eos else o.outputs[0].text for o in outputs]
