@@ -62,6 +62,18 @@ def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[
     return say("actions_intro", seed, key) + "\n" + "\n".join(f"- `{n}`" for n in names)
 
 
+# Metadata key of a system message whose text starts with the plain-language tool description: its value is the
+# description's length in characters. Exports for templates that render `tools` themselves cut it out
+# (`formats.exports.tools_described_once`), so that the prompt does not describe the tools twice.
+TOOLS_DESCRIPTION = "tools_description"
+
+
+def tools_system(intro: str, rest: str = "") -> Message:
+    """The system message introducing the tools (``intro``) followed by other system text, marked as such."""
+    text = "\n\n".join(t for t in (intro, rest) if t.strip())
+    return Message(role="system", content=text, metadata={TOOLS_DESCRIPTION: len(intro)} if intro.strip() else {})
+
+
 def strip_format(text: str) -> tuple[str, str | None, str | None, str | None]:
     """Split assistant text into (first-person thought, action, action input, final answer), dropping the
     ReAct keywords; text with no keywords is all thought."""
@@ -164,9 +176,9 @@ def render_chat(traj: Trajectory, seed: int) -> Trajectory:
     intro = tools_prompt(traj.tools, seed, key, actions)
     messages: list[Message] = []
     kept_system = [m.content for m in traj.messages if m.role == "system" and not _FORMAT_PROMPT.search(m.content)]
-    system_text = "\n\n".join(t for t in [intro, *kept_system] if t.strip())
-    if system_text:
-        messages.append(Message(role="system", content=system_text))
+    system = tools_system(intro, "\n\n".join(t for t in kept_system if t.strip()))
+    if system.content:
+        messages.append(system)
     for index, msg in enumerate(traj.messages):
         if msg.role == "system":
             continue

@@ -20,6 +20,7 @@ from typing import Any
 
 from agentflan import __version__, formats
 from agentflan.errors import ConfigError, RecordError
+from agentflan.formats import exports
 from agentflan.formats.base import Writer
 from agentflan.paths import data_root
 from agentflan.pipeline.progress import RecordProgress
@@ -385,11 +386,13 @@ def _write(out: Path, records: list[Trajectory], plan: Plan, ledger: Ledger, man
             outputs.append({"path": "canonical.jsonl", "format": "canonical", "records": len(records)})
             for name, writer in plan.writers.items():
                 path = tmp / f"{name}.jsonl"
+                masks: Counter[str] = Counter()
                 with RecordSink(path) as sink:
                     for traj in records:
                         progress.advance()
                         try:
                             sink.write(writer.write(traj))
+                            masks.update(exports.masks_not_held(traj, exports.MASKS.get(name, "none")))
                         except RecordError as err:
                             export_rejects[f"export:{name}:{err.reason}"] += 1
                             prov = traj.provenance
@@ -397,7 +400,8 @@ def _write(out: Path, records: list[Trajectory], plan: Plan, ledger: Ledger, man
                                                          err.detail, item=traj.id).to_dict())
                 if writer.companion is not None:
                     writer.companion(path)
-                outputs.append({"path": path.name, "format": name, "records": sink.count})
+                outputs.append({"path": path.name, "format": name, "records": sink.count,
+                                "masks": exports.mask_summary(name, masks)})
         with RecordSink(tmp / "rejects.jsonl") as sink:
             for row in [*ledger.rejects, *_unused_rejects(ledger)]:
                 sink.write(row)

@@ -23,7 +23,7 @@ from agentflan.schema import Message, Part, Tool, ToolCall, Trajectory
 from agentflan.seeding import rng_for, stable_hash
 from agentflan.toolschema import required_arguments
 
-from .align import describe_tool, render_chat, tools_prompt
+from .align import describe_tool, render_chat, tools_prompt, tools_system
 from .phrasing import say
 from .replies import ChatEndpoint, resolve_reply
 
@@ -78,10 +78,15 @@ class Query:
     traj: Trajectory
 
 
+def _environment_actions(traj: Trajectory) -> bool:
+    # ``tools_synthesized: true`` is how canonical files written before ``environment_actions`` said so.
+    return bool(traj.metadata.get("environment_actions")) or traj.metadata.get("tools_synthesized") is True
+
+
 def tool_query(key: str, traj: Trajectory) -> Query | None:
     """A query that needs a tool: the first user turn of a trajectory that declares tools and calls one."""
     user = next((m for m in traj.messages if m.role == "user" and m.content.strip()), None)
-    if user is None or not traj.tools or traj.metadata.get("tools_synthesized") is True:
+    if user is None or not traj.tools or _environment_actions(traj):
         return None  # all tools synthesised: an environment's actions (bash, click), not APIs a query asks for
     if not traj.calls() and not traj.metadata.get("queries_need_tools"):
         return None
@@ -110,7 +115,7 @@ class ToolPool:
         seen: dict[str, Tool] = {}
         for traj in trajectories:
             synthesized = traj.metadata.get("tools_synthesized")
-            if synthesized is True:
+            if _environment_actions(traj):
                 continue  # an environment's actions (bash, click) make no sense as someone else's tools
             # Tools a reader synthesised from calls have no description to check relevance against.
             skip = set(synthesized) if isinstance(synthesized, list) else set()
@@ -181,7 +186,7 @@ class NegativeMaker:
         self.reply_sources[source] = self.reply_sources.get(source, 0) + 1
         messages = []
         if tools:
-            messages.append(Message(role="system", content=tools_prompt(tools, self.seed, f"{circumstance}/{q.key}")))
+            messages.append(tools_system(tools_prompt(tools, self.seed, f"{circumstance}/{q.key}")))
         messages += [Message(role="user", content=q.text),
                      Message(role="assistant", parts=[Part(text=reply, capability="abstain")])]
         return Trajectory(id=f"negative/{circumstance}/{q.key}", tools=tools, messages=messages,

@@ -21,11 +21,11 @@ one that never reads ``tool_calls`` each call is written into its assistant turn
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from agentflan import formats
+from agentflan.formats.agentflan import call_text
 from agentflan.schema import Trajectory
 
 # A template that handles tool results compares a role with one of these names.
@@ -53,16 +53,6 @@ def hf_chat(traj: Trajectory, tool_role: bool = True,
     if not tool_role:
         messages = _fold_tool_turns(messages)
     return messages, record["tools"] or None
-
-
-def call_text(name: str, arguments: dict[str, Any]) -> str:
-    """A call written as text, as the agentflan export writes a call its text does not mention::
-
-        ```json
-        {"name": "weather", "arguments": {"city": "Paris"}}
-        ```
-    """
-    return "```json\n" + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + "\n```"
 
 
 def _calls_in_content(m: dict[str, Any]) -> dict[str, Any]:
