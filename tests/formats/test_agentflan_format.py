@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -124,7 +125,7 @@ def test_writer_output_is_always_xtuner_ready(t: Trajectory) -> None:
         assert set(turn) == {"role", "content", "loss"}
         assert turn["role"] in ("system", "user", "assistant") and isinstance(turn["loss"], bool)
     roles = [turn["role"] for turn in row["messages"]]
-    assert not any(a == b != "system" for a, b in zip(roles, roles[1:], strict=False))
+    assert not any(a == b != "system" for a, b in itertools.pairwise(roles))
     assert reader("agentflan").detect(row, "x.jsonl")
     _xtuner_conversation(row)
 
@@ -142,7 +143,7 @@ def test_release_rows_survive_read_then_write(row: dict) -> None:
     out = writer("agentflan").write(t)
     assert out["id"] == row["id"]
     roles = [turn["role"] for turn in row["conversation"]]
-    if not any(a == b != "system" for a, b in zip(roles, roles[1:], strict=False)):
+    if not any(a == b != "system" for a, b in itertools.pairwise(roles)):
         assert out["messages"] == row["conversation"]
     (again,) = reader("agentflan").read(out, CTX)
     assert writer("agentflan").write(again) == out

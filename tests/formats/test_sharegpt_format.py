@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -42,7 +43,7 @@ def _representable(t: Trajectory) -> Trajectory:
     messages = [m.model_copy(update={"content": m.content.strip()}) if m.tool_calls else m for m in t.messages
                 if not (m.role == "system" and not m.content)]
     assume(messages)
-    pairs = list(zip(messages, messages[1:], strict=False))
+    pairs = list(itertools.pairwise(messages))
     assume(not any(b.role == "user" and a.role in ("user", "tool") for a, b in pairs))
     assume(not any(a.role == b.role == "assistant" and not a.tool_calls for a, b in pairs))
     assume(not any("<tool_call>" in m.content or "</tool_call>" in m.content for m in messages if m.tool_calls))
