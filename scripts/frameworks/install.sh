@@ -42,18 +42,31 @@ esac
 # replaced by stub packages that import and raise if used. transformers sees no distribution metadata for them,
 # so it treats them as absent.
 site="$("$venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')"
-stub() {  # stub NAME [SUBMODULE...]
+stub() {  # stub NAME [SUBMODULE...]: a package whose attributes raise ImportError when used
   local name="$1"; shift
   "$venv/bin/pip" uninstall -q -y "$name" >/dev/null 2>&1 || true
   rm -rf "${site:?}/$name"
-  mkdir -p "$site/$name"
-  printf '"""Stub (scripts/frameworks/install.sh): the PyPI wheel does not load with CPU torch."""\n\n\ndef __getattr__(attr):\n    raise ImportError(f"%s.{attr} is a stub in this venv")\n' "$name" > "$site/$name/__init__.py"
-  for sub in "$@"; do
-    mkdir -p "$(dirname "$site/$name/$sub")"
-    printf 'import enum\n\n\nclass InterpolationMode(enum.Enum):\n    BICUBIC = "bicubic"\n    BILINEAR = "bilinear"\n\n\ndef __getattr__(attr):\n    raise ImportError(f"%s.{attr} is a stub in this venv")\n' "$name.$sub" > "$site/$name/$sub.py"
+  for module in __init__ "$@"; do
+    mkdir -p "$(dirname "$site/$name/$module")"
+    cat > "$site/$name/$module.py" <<PY
+"""Stub (scripts/frameworks/install.sh): PyPI's $name wheel does not load with the CPU torch."""
+import enum
+
+
+class InterpolationMode(enum.Enum):  # named at import time by XTuner's InternVL dataset module
+    BICUBIC = "bicubic"
+    BILINEAR = "bilinear"
+
+
+def __getattr__(attr):
+    if attr.startswith("__"):
+        raise AttributeError(attr)
+    raise ImportError(f"{__name__}.{attr} is a stub in this venv")
+PY
   done
 }
 case "$fw" in
-  llamafactory) stub torchaudio; stub torchvision ;;
+  # transformers imports torchvision whenever it finds one, so LLaMA-Factory's venv has none at all.
+  llamafactory) stub torchaudio; "$venv/bin/pip" uninstall -q -y torchvision >/dev/null 2>&1 || true ;;
   xtuner) stub torchvision transforms/__init__ transforms/functional ;;
 esac

@@ -26,6 +26,7 @@ from typing import Any
 
 from agentflan import formats
 from agentflan.formats.agentflan import call_text
+from agentflan.formats.exports import tools_described_once
 from agentflan.schema import Trajectory
 
 # A template that handles tool results compares a role with one of these names.
@@ -37,15 +38,19 @@ def template_has_tool_role(template: str) -> bool:
     return bool(_TOOL_ROLE.search(template))
 
 
-def hf_chat(traj: Trajectory, tool_role: bool = True,
-            calls_as_text: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+def hf_chat(traj: Trajectory, tool_role: bool = True, calls_as_text: bool = False,
+            tools_rendered: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """(messages, tools) for ``apply_chat_template``.
 
     The openai writer gives the Hugging Face shape (arguments as dicts); agentflan's labels travel as extra
     message keys that templates ignore. ``tool_role=False`` folds tool results into user turns;
     ``calls_as_text=True`` writes each call into its assistant turn as a JSON code block (`call_text`), for
-    templates that never read ``tool_calls``.
+    templates that never read ``tool_calls``. ``tools_rendered=True`` (a template that shows ``tools``) describes
+    the tools once: the chat rendering's plain-language list is cut from the system text
+    (`formats.exports.tools_described_once`).
     """
+    if tools_rendered:
+        traj = tools_described_once(traj)
     record = formats.writer("openai").write(traj)
     messages: list[dict[str, Any]] = record["messages"]
     if calls_as_text:
