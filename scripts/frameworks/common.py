@@ -82,8 +82,9 @@ def token_bytes(tok: Any, ids: list[int]) -> list[bytes]:
 def compare(ids: list[int], labels: list[int], tok: Any, pieces: list[tuple[str, bool]]) -> dict[str, int]:
     """Locate each piece (in order) in the decoded sequence and compare, token by token, "supervised by the
     framework" (label != -100) with "inside a ``loss: true`` piece". Tokens outside every piece are the
-    template's (turn markers, call wrappers): counted apart, not compared. A token that straddles a piece
-    boundary with different flags is counted as ``boundary``."""
+    template's (turn markers, call wrappers): counted apart, not compared. A token that straddles the edge of a
+    piece (byte-level BPE merges ``{"`` of a template's call wrapper with the first quote of the arguments) is
+    counted as ``boundary``, not compared."""
     spans = token_bytes(tok, ids)
     starts = []
     pos = 0
@@ -113,12 +114,14 @@ def compare(ids: list[int], labels: list[int], tok: Any, pieces: list[tuple[str,
         stats["supervised"] += supervised
         while m < len(marks) and marks[m][1] <= start:
             m += 1
-        flags = {loss for s, e, loss in marks[m:m + 3] if s < end and e > start}
+        overlapping = [(s, e, loss) for s, e, loss in marks[m:m + 4] if s < end and e > start]
+        flags = {loss for _, _, loss in overlapping}
         if not flags:
             stats["template_supervised"] += supervised
             continue
         stats["content_tokens"] += 1
-        if len(flags) > 1:
+        covered = sum(min(e, end) - max(s, start) for s, e, _ in overlapping)
+        if len(flags) > 1 or covered < end - start:  # part piece, part another piece or template text
             stats["boundary"] += 1
             continue
         expected = flags.pop()
@@ -146,3 +149,34 @@ def result(out: Path, **fields: Any) -> None:
     with (out / "results.jsonl").open("a", encoding="utf-8") as f:
         f.write(line + "\n")
     print(line, file=sys.stderr)
+
+
+def canonical_pieces(record: dict[str, Any], system: bool = False) -> list[tuple[str, bool]]:
+    """A canonical record's texts in order with the loss agentflan gives them: user and tool texts (and the
+    system text when ``system``) unsupervised, every assistant part and each call's name and arguments with its
+    resolved flag (part, then message, then "assistant turns are supervised")."""
+    pieces: list[tuple[str, bool]] = []
+    for m in record["messages"]:
+        if m["role"] != "assistant":
+            if m["role"] != "system" or system:
+                pieces.append((m.get("content", ""), False))
+            continue
+        supervised = m.get("loss", True) is not False
+        for p in m.get("parts") or [{"text": m.get("content", "")}]:
+            pieces.append((p["text"], p["loss"] if p.get("loss") is not None else supervised))
+        for c in m.get("tool_calls", []):
+            name_loss = c.get("name_loss", supervised)
+            pieces.append((c["name"], supervised if name_loss is None else name_loss))
+            args_loss = c.get("arguments_loss", supervised)
+            pieces.append((json.dumps(c.get("arguments", {}), ensure_ascii=False),
+                           supervised if args_loss is None else args_loss))
+    return pieces
+
+
+def described_twice(text: str, record: dict[str, Any]) -> bool:
+    """Whether a rendered prompt holds the plain-language tool list (``- `name`: ...``) besides the template's."""
+    tools = record.get("tools") or []
+    if isinstance(tools, str):
+        tools = json.loads(tools) if tools else []
+    names = [t.get("function", t)["name"] for t in tools]
+    return any(f"- `{name}`" in text for name in names)

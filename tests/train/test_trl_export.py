@@ -43,10 +43,9 @@ def test_trl_trains_exactly_the_supervised_tokens(tiny_tokenizer, tmp_path: Path
                                          num_hidden_layers=1, num_attention_heads=2, num_key_value_heads=2))
     labels = sft_labels(path, tiny_tokenizer, tmp_path / "run", max_steps=2, model=model)
     assert len(labels) == len(rows)  # TRL dropped nothing
-    by_ids = {tuple(r["input_ids"]): r for r in rows}
     trained_names = masked_names = 0
-    for ids, got in labels:
-        row = by_ids[tuple(ids)]
+    for row, (ids, got) in zip(rows, labels, strict=True):  # SFTConfig.shuffle_dataset is off by default
+        assert ids == row["input_ids"]
         mask = np.array(row["assistant_masks"], dtype=bool)
         assert got == np.where(mask, ids, IGNORE).tolist()  # token for token
         trained = tiny_tokenizer.decode(np.array(ids)[mask])

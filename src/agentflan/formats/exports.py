@@ -3,8 +3,8 @@ masks each export can hold.
 
 **Tools described once.** The chat rendering writes a plain-language tool list at the start of the system text
 (marked by ``construct.align.TOOLS_DESCRIPTION``). An export whose framework renders the structured ``tools``
-through its chat template drops that list; a ReAct record, whose system prompt teaches the format with the
-tools in it, is written without structured tools instead::
+through its chat template drops that list; a ReAct record or a format-following sample, whose prompt teaches a
+text format with the tools in it, is written without structured tools instead::
 
     system "The following tools are available ...\\n\\n- `search`: ...\\n\\nBe brief."  (description: 95 chars)
     tools  [search]
@@ -46,8 +46,10 @@ MASKS: dict[str, str] = {
 
 def tools_described_once(traj: Trajectory) -> Trajectory:
     """``traj`` as a template that renders ``tools`` should see it: the plain-language tool description cut
-    from the system text, or, for a ReAct record (its prompt describes the tools), no structured tools."""
-    if traj.metadata.get("rendering") == "react":
+    from the system text; or no structured tools for a record whose own prompt describes its tools and asks for
+    a text format (a ReAct record, a format-following sample), which the template's call format would
+    contradict."""
+    if traj.metadata.get("rendering") == "react" or traj.metadata.get("kind") == "instruct":
         return traj.model_copy(update={"tools": []}) if traj.tools else traj
     messages: list[Message] = []
     changed = False
