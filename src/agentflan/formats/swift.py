@@ -17,7 +17,7 @@ its own template backend, joins consecutive assistant messages into one reply wh
 A ``tool_call`` message holds the name and the arguments under one flag: supervised when either is (the build's
 manifest counts the masks that loses). ms-swift glues two user turns without a separator and cannot pair a user
 turn that follows a tool result, so such a user turn joins the turn before it with a blank line. The tools go
-in ``tools``, rendered by the agent template, so the chat rendering's plain-language list is cut from the system
+in ``tools`` (null when there are none), rendered by the agent template, so the chat rendering's plain-language list is cut from the system
 text (`exports.tools_described_once`).
 
 Lost (not lossless, write only): call ids, capability labels and weights, metadata, flags and provenance.
@@ -65,7 +65,7 @@ def write(traj: Trajectory) -> dict[str, Any]:
     tools = [{"type": "function", "function": {"name": t.name, "description": t.description,
                                                "parameters": t.parameters}} for t in traj.tools]
     return {"id": traj.id, "messages": merge_turns(turns, _joins),
-            "tools": json.dumps(tools, ensure_ascii=False) if tools else ""}
+            "tools": json.dumps(tools, ensure_ascii=False) if tools else None}
 
 
 WRITER = Writer("swift", write, "ms-swift agent rows {messages, tools}: tool_call/tool_response roles, per-message "
