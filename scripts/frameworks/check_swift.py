@@ -13,7 +13,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import common  # noqa: E402
+import common
 
 
 def pieces(row: dict) -> list[tuple[str, bool]]:

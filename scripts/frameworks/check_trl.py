@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import common  # noqa: E402
+import common
 
 
 def trainer(dataset, tok, out: Path):
@@ -28,15 +28,22 @@ def main(build: Path, tiny: Path, tokenized: Path, out: Path) -> None:
     tok = common.tokenizer(tiny)
     versions = {"trl": version("trl"), "datasets": version("datasets"), "transformers": version("transformers")}
 
-    # Conversational rows: TRL renders them with the tokenizer's template (tools from the `tools` column).
-    rows = common.read_jsonl(build / "trl.jsonl")
-    t = trainer(load_dataset("json", data_files=str(build / "trl.jsonl"), split="train"), tok, out / "conversational")
-    twice = sum(common.described_twice(tok.apply_chat_template(r["messages"], tools=r["tools"] or None,
-                                                               tokenize=False), r) for r in rows)
-    steps = t.train().global_step
-    common.result(out, framework="TRL", versions=versions, export="trl.jsonl", rows=len(rows),
-                  loaded=len(t.train_dataset), dropped=len(rows) - len(t.train_dataset), steps=steps,
-                  masks="none (every token; assistant_only_loss: every assistant token)", tools_described_twice=twice)
+    # Conversational rows: TRL renders them with the tokenizer's template (tools from the `tools` column). The
+    # openai export (agentflan's labels as extra keys, the Agent-FLAN system text) loads the same way.
+    for name in ("trl", "openai"):
+        rows = common.read_jsonl(build / f"{name}.jsonl")
+        t = trainer(load_dataset("json", data_files=str(build / f"{name}.jsonl"), split="train"), tok,
+                    out / name)
+        twice = sum(common.described_twice(tok.apply_chat_template(r["messages"], tools=r["tools"] or None,
+                                                                   tokenize=False), r) for r in rows)
+        steps = t.train().global_step
+        common.result(out, framework="TRL", versions=versions, export=f"{name}.jsonl", rows=len(rows),
+                      loaded=len(t.train_dataset), dropped=len(rows) - len(t.train_dataset), steps=steps,
+                      masks="none (every token; assistant_only_loss: every assistant token)",
+                      tools_described_twice=twice,
+                      # openai is the lossless mirror of the canonical record: its system text keeps the Agent-FLAN
+                      # tool list, so a template that renders `tools` shows them twice (use the trl export).
+                      tools_twice_expected=name == "openai")
 
     # Pre-tokenised rows: labels built by TRL from assistant_masks, compared with the canonical loss parts.
     rows = common.read_jsonl(tokenized)

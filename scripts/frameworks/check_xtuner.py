@@ -12,14 +12,14 @@ from importlib.metadata import version
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-import common  # noqa: E402
+import common
 
 
 def main(build: Path, tiny: Path, out: Path) -> None:
     import torch
     from datasets import load_dataset
-    from transformers import AutoModelForCausalLM, Qwen2TokenizerFast
     from mmengine.config import ConfigDict
+    from transformers import AutoModelForCausalLM, Qwen2TokenizerFast
     from xtuner.dataset.collate_fns import default_collate_fn
     from xtuner.dataset.huggingface import process_hf_dataset
     from xtuner.dataset.map_fns import openai_map_fn, template_map_fn_factory
@@ -37,10 +37,15 @@ def main(build: Path, tiny: Path, out: Path) -> None:
                               remove_unused_columns=True, shuffle_before_pack=False, pack_to_max_length=False,
                               map_num_proc=1)
     totals: dict[str, int] = {}
+    canonical_totals: dict[str, int] = {}
+    canonical = {r["id"]: r for r in common.read_jsonl(build / "canonical.jsonl")}
+    # XTuner drops a row with no supervised turn; balancing never leaves one (decompose.balance).
     kept = [r for r in rows if any(t["loss"] for t in r["messages"] if t["role"] == "assistant")]
     for row, item in zip(kept, data, strict=True):
         pieces = [(t["content"], t["role"] == "assistant" and t["loss"]) for t in row["messages"]]
         common.add(totals, common.compare(item["input_ids"], item["labels"], tok, pieces))
+        common.add(canonical_totals, common.compare(item["input_ids"], item["labels"], tok,
+                                                    common.canonical_pieces(canonical[row["id"]])))
 
     # As an XTuner config writes it (a module given directly trips XTuner 0.2.0's build_llm_from_cfg).
     folder = common.model_dir(tiny, out / "model")
@@ -63,7 +68,8 @@ def main(build: Path, tiny: Path, out: Path) -> None:
                                                      "transformers": version("transformers")},
                   export="agentflan.jsonl (dataset_map_fn=openai_map_fn, as written)", rows=len(rows),
                   loaded=len(data), dropped=len(rows) - len(data), steps=len(losses), losses=losses,
-                  masks="turns", rounds_with_empty_user_turn=empty_inputs, tokens=totals,
+                  masks="turns", rounds_with_empty_user_turn=empty_inputs, tokens_vs_export=totals,
+                  tokens_vs_canonical=canonical_totals,
                   dropped_rows_have_no_supervised_turn=len(rows) - len(kept))
 
 

@@ -48,9 +48,12 @@ def tools_described_once(traj: Trajectory) -> Trajectory:
     """``traj`` as a template that renders ``tools`` should see it: the plain-language tool description cut
     from the system text; or no structured tools for a record whose own prompt describes its tools and asks for
     a text format (a ReAct record, a format-following sample), which the template's call format would
-    contradict."""
+    contradict. A record whose prompt does not name its tools keeps them for the template to show."""
     if traj.metadata.get("rendering") == "react" or traj.metadata.get("kind") == "instruct":
-        return traj.model_copy(update={"tools": []}) if traj.tools else traj
+        prompt = "\n".join(m.content for m in traj.messages if m.role == "system")
+        if traj.tools and all(t.name in prompt for t in traj.tools):
+            return traj.model_copy(update={"tools": []})
+        return traj  # a prompt that does not name them (AgentInstruct's): the template shows them
     messages: list[Message] = []
     changed = False
     for m in traj.messages:

@@ -69,9 +69,15 @@ def sft_labels(path: Path, tokenizer: Any, output_dir: Path, max_steps: int = 0,
                          processing_class=tokenizer)
     if max_steps and model is not None:
         trainer.train()
+    # The labels the model gets: TRL's own collator on each prepared row (TRL 1.0 turns assistant_masks into
+    # labels there, later releases while preparing the dataset; the collator passes those through).
     prepared = trainer.train_dataset
-    return [(list(i), list(la)) for i, la in zip(prepared["input_ids"], prepared["labels"], strict=True)]
-
+    keys = [k for k in ("input_ids", "labels", "assistant_masks") if k in prepared.column_names]
+    out = []
+    for row in prepared.select_columns(keys):
+        batch = trainer.data_collator([row])
+        out.append((list(row["input_ids"]), batch["labels"][0].tolist()))
+    return out
 
 def _placeholder(tokenizer: Any) -> Any:
     """A one-layer model, for when only TRL's dataset preparation is wanted."""
