@@ -13,13 +13,14 @@
 #    for token, and runs 2 training steps (scripts/frameworks/check_<framework>.py);
 # 5. writes OUT_DIR/report.md (the table of docs/ecosystem.md); exit 1 when a framework dropped a row, trained
 #    against the export's flags or showed the tools twice.
-# Frameworks: trl xtuner llamafactory ms-swift (default: all). Runs on a CPU; the first run installs several GB.
+# Frameworks: trl xtuner llamafactory ms-swift floors (default: all; floors = the TRL check with the oldest
+# datasets, TRL and transformers that pyproject.toml allows). Runs on a CPU; the first run installs several GB.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 out="$(realpath -m "${1:-$repo/out/frameworks}")"
 [[ $# -gt 0 ]] && shift
 frameworks=("$@")
-[[ ${#frameworks[@]} -gt 0 ]] || frameworks=(trl xtuner llamafactory ms-swift)
+[[ ${#frameworks[@]} -gt 0 ]] || frameworks=(trl xtuner llamafactory ms-swift floors)
 export FW_ROOT="${FW_ROOT:-$HOME/.cache/agentflan/frameworks}"
 py="${AGENTFLAN_PYTHON:-$repo/.venv/bin/python}"
 here="$repo/scripts/frameworks"
@@ -49,6 +50,8 @@ for fw in "${frameworks[@]}"; do
     xtuner) "$python" "$here/check_xtuner.py" "$out/build" "$out/tiny" "$out/xtuner" > "$log" 2>&1 ;;
     llamafactory) "$python" "$here/check_llamafactory.py" "$out/build" "$out/tiny" "$out/llamafactory" > "$log" 2>&1 ;;
     ms-swift) "$python" "$here/check_swift.py" "$out/build" "$out/tiny" "$out/ms-swift" > "$log" 2>&1 ;;
+    floors) "$python" "$here/check_trl.py" "$out/build" "$out/tiny" "$out/trl-tokenized/train.jsonl" "$out/floors" \
+              "TRL (pyproject floors)" > "$log" 2>&1 ;;
     *) echo "unknown framework $fw (trl, xtuner, llamafactory, ms-swift)" >&2; exit 2 ;;
   esac || { echo "$fw check failed: see $log" >&2; tail -20 "$log" >&2; exit 1; }
 done

@@ -1,7 +1,9 @@
 """TRL: the `trl` export (conversational rows) and the pre-tokenised rows of `agentflan train --export-trl`, each
 loaded with `datasets` and prepared by `SFTTrainer` itself, then 2 training steps on the tiny Qwen2.
 
-    python check_trl.py BUILD_DIR TINY_DIR TOKENIZED_JSONL OUT_DIR
+    python check_trl.py BUILD_DIR TINY_DIR TOKENIZED_JSONL OUT_DIR [LABEL]
+
+Run in the `floors` venv (the oldest datasets, TRL and transformers pyproject.toml allows) it is the floor check.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ def trainer(dataset, tok, out: Path):
     return SFTTrainer(model=common.model(tok), args=args, train_dataset=dataset, processing_class=tok)
 
 
-def main(build: Path, tiny: Path, tokenized: Path, out: Path) -> None:
+def main(build: Path, tiny: Path, tokenized: Path, out: Path, label: str = "TRL") -> None:
     from datasets import load_dataset
 
     tok = common.tokenizer(tiny)
@@ -32,15 +34,18 @@ def main(build: Path, tiny: Path, tokenized: Path, out: Path) -> None:
     # openai export (agentflan's labels as extra keys, the Agent-FLAN system text) loads the same way.
     for name in ("trl", "openai"):
         rows = common.read_jsonl(build / f"{name}.jsonl")
-        t = trainer(load_dataset("json", data_files=str(build / f"{name}.jsonl"), split="train"), tok,
-                    out / name)
+        loaded = load_dataset("json", data_files=str(build / f"{name}.jsonl"), split="train")
+        # Arrow must give every row back as written (no other row's argument keys added as null).
+        changed = sum(r["messages"] != m or r["tools"] != t for r, m, t in
+                      zip(rows, loaded["messages"], loaded["tools"], strict=True))
+        t = trainer(loaded, tok, out / name)
         twice = sum(common.described_twice(tok.apply_chat_template(r["messages"], tools=r["tools"] or None,
                                                                    tokenize=False), r) for r in rows)
         steps = t.train().global_step
-        common.result(out, framework="TRL", versions=versions, export=f"{name}.jsonl", rows=len(rows),
+        common.result(out, framework=label, versions=versions, export=f"{name}.jsonl", rows=len(rows),
                       loaded=len(t.train_dataset), dropped=len(rows) - len(t.train_dataset), steps=steps,
                       masks="none (every token; assistant_only_loss: every assistant token)",
-                      tools_described_twice=twice,
+                      tools_described_twice=twice, rows_changed_on_loading=changed,
                       # openai is the lossless mirror of the canonical record: its system text keeps the Agent-FLAN
                       # tool list, so a template that renders `tools` shows them twice (use the trl export).
                       tools_twice_expected=name == "openai")
@@ -51,17 +56,22 @@ def main(build: Path, tiny: Path, tokenized: Path, out: Path) -> None:
     t = trainer(load_dataset("json", data_files=str(tokenized), split="train"), tok, out / "tokenized")
     totals: dict[str, int] = {}
     same = 0
-    # SFTConfig.shuffle_dataset is off: the prepared rows are the file's, in order.
-    for row, ids, labels in zip(rows, t.train_dataset["input_ids"], t.train_dataset["labels"], strict=True):
+    prepared = t.train_dataset
+    keys = [k for k in ("input_ids", "labels", "assistant_masks") if k in prepared.column_names]
+    # SFTConfig.shuffle_dataset is off: the prepared rows are the file's, in order. The labels are what TRL's
+    # collator gives the model (TRL 1.0 builds them there from assistant_masks, later releases beforehand).
+    for row, item in zip(rows, prepared.select_columns(keys), strict=True):
+        ids = list(item["input_ids"])
         assert ids == row["input_ids"]
+        labels = t.data_collator([item])["labels"][0].tolist()
         same += labels == [i if m else common.IGNORE for i, m in zip(ids, row["assistant_masks"], strict=True)]
         common.add(totals, common.compare(ids, labels, tok, common.canonical_pieces(canonical[row["id"]])))
     steps = t.train().global_step
-    common.result(out, framework="TRL", versions=versions, export="trl-tokenized (agentflan train --export-trl)",
+    common.result(out, framework=label, versions=versions, export="trl-tokenized (agentflan train --export-trl)",
                   rows=len(rows), loaded=len(t.train_dataset), dropped=len(rows) - len(t.train_dataset),
                   steps=steps, masks="parts", labels_equal_assistant_masks=same, tokens=totals,
                   canonical_records=len(canonical))
 
 
 if __name__ == "__main__":
-    main(*(Path(a) for a in sys.argv[1:5]))
+    main(*(Path(a) for a in sys.argv[1:5]), label=sys.argv[5] if len(sys.argv) > 5 else "TRL")

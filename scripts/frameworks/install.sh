@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install one training framework in its own venv under $FW_ROOT (default /work/fw), CPU torch pinned by
 # constraints.txt so that no CUDA wheels are pulled. Idempotent: an existing venv with the framework is kept.
-#   scripts/frameworks/install.sh trl|xtuner|llamafactory|ms-swift
+#   scripts/frameworks/install.sh trl|xtuner|llamafactory|ms-swift|floors
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 fw="$1"
@@ -10,11 +10,13 @@ venv="$root/$fw"
 constraints="$here/constraints.txt"
 declare -A SPEC=(
   [trl]="trl==1.16.0"
+  # The floors of pyproject.toml's train extra: the oldest releases the exports are checked with.
+  [floors]="trl==1.0.0 datasets==4.7.0 transformers==4.56.2 accelerate==1.4.0 peft==0.12.0"
   [xtuner]="xtuner==0.2.0"
   [llamafactory]="llamafactory==0.9.5"
   [ms-swift]="ms-swift==4.6.0"
 )
-[[ -n "${SPEC[$fw]:-}" ]] || { echo "unknown framework $fw (trl, xtuner, llamafactory, ms-swift)" >&2; exit 2; }
+[[ -n "${SPEC[$fw]:-}" ]] || { echo "unknown framework $fw (trl, xtuner, llamafactory, ms-swift, floors)" >&2; exit 2; }
 if [[ -x "$venv/bin/python" ]] && "$venv/bin/python" -c "import importlib.metadata as m; m.version('${SPEC[$fw]%%==*}')" 2>/dev/null; then
   exit 0
 fi
