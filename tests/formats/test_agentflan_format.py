@@ -9,7 +9,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentflan.formats import reader, writer
+from agentflan.formats import detect_reader, reader, writer
 from agentflan.formats.base import RecordContext
 from agentflan.pipeline.read import read_file
 from agentflan.pipeline.sources import Reject
@@ -110,7 +110,9 @@ def test_react_reply_is_one_turn() -> None:
     t = Trajectory(id="r", metadata={"rendering": "react"}, messages=[
         Message(role="user", content="Q"), Message(role="assistant", parts=parts),
         Message(role="user", content="Observation: x"), Message(role="user", content="Try again.")])
-    conv = writer("agentflan").write(t)["messages"]
+    row = writer("agentflan").write(t)
+    assert detect_reader(row, "agentflan.jsonl").name == "agentflan"  # not react, whose text it holds
+    conv = row["messages"]
     assert conv == [{"role": "user", "content": "Q", "loss": False},
                     {"role": "assistant", "content": "Thought: look\nAction: search[Nile]", "loss": True},
                     {"role": "user", "content": "Observation: x\n\nTry again.", "loss": False}]

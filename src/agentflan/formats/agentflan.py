@@ -164,7 +164,8 @@ def write(traj: Trajectory) -> dict[str, Any]:
     return {"id": traj.id, "messages": turns}
 
 
+# Before react (30): a row of this writer's ReAct record is `messages` of ReAct text, which react also claims.
 READER = Reader("agentflan", read, detect, "released Agent-FLAN rows {id, conversation:[{role, content, loss}]}",
-                priority=45)
+                priority=28)
 WRITER = Writer("agentflan", write, "Agent-FLAN rows {id, messages:[{role, content, loss}]}: whole turns, per-turn "
                 "loss; loads in XTuner with openai_map_fn as written")
