@@ -19,6 +19,7 @@ from typing import Any
 
 from agentflan.callsyntax import REACT_KEYWORDS, parse_bracket_call, react_sections
 from agentflan.errors import AgentflanError, RecordError
+from agentflan.formats.exports import TOOLS_DESCRIPTION
 from agentflan.schema import Message, Part, Tool, Trajectory
 from agentflan.seeding import stable_hash
 
@@ -62,14 +63,11 @@ def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[
     return say("actions_intro", seed, key) + "\n" + "\n".join(f"- `{n}`" for n in names)
 
 
-# Metadata key of a system message whose text starts with the plain-language tool description: its value is the
-# description's length in characters. Exports for templates that render `tools` themselves cut it out
-# (`formats.exports.tools_described_once`), so that the prompt does not describe the tools twice.
-TOOLS_DESCRIPTION = "tools_description"
-
-
 def tools_system(intro: str, rest: str = "") -> Message:
-    """The system message introducing the tools (``intro``) followed by other system text, marked as such."""
+    """The system message introducing the tools (``intro``) followed by other system text. Its metadata
+    ``tools_description`` is the description's length in characters: exports for templates that render
+    ``tools`` themselves cut it out (`formats.exports.tools_described_once`), so that no prompt describes the
+    tools twice."""
     text = "\n\n".join(t for t in (intro, rest) if t.strip())
     return Message(role="system", content=text, metadata={TOOLS_DESCRIPTION: len(intro)} if intro.strip() else {})
 

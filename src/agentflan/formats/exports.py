@@ -2,7 +2,7 @@
 masks each export can hold.
 
 **Tools described once.** The chat rendering writes a plain-language tool list at the start of the system text
-(marked by ``construct.align.TOOLS_DESCRIPTION``). An export whose framework renders the structured ``tools``
+(marked with `TOOLS_DESCRIPTION` by ``construct.align.tools_system``). An export whose framework renders the structured ``tools``
 through its chat template drops that list; a ReAct record or a format-following sample, whose prompt teaches a
 text format with the tools in it, is written without structured tools instead::
 
@@ -29,7 +29,9 @@ from typing import Any
 from agentflan.capabilities import message_spans
 from agentflan.schema import Message, Trajectory
 
-TOOLS_DESCRIPTION = "tools_description"  # = construct.align.TOOLS_DESCRIPTION (formats must not import construct)
+# Metadata key of a system message whose text starts with the plain-language tool description (its length in
+# characters), set by `construct.align.tools_system`.
+TOOLS_DESCRIPTION = "tools_description"
 SEPARATOR = "\n\n"
 
 # Export name → the granularity at which its target framework honours loss masks (see the module docstring).
