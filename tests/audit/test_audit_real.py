@@ -90,7 +90,8 @@ def test_raw_corpora_lack_negatives_and_the_build_has_all_four(reports: dict[str
     assert n["circumstances_present"] == 4
     assert all(n[c] > 0 for c in ("tools_call", "tools_no_call", "no_tools_no_call"))
     assert {"tools_given_no_need", "no_tools_needs_tool", "irrelevant_tools_needs_tool"} <= set(n["negative_types"])
-    assert built["metrics"]["tools_no_call"] > 0.2
+    assert built["metrics"]["tools_no_call"] > 0.1
+    assert abs(n["negative_share"] - 0.022) < 0.002  # the release's share of the agent side
 
 
 def test_capability_balance_reflects_the_paper_weights(reports: dict[str, dict[str, Any]],
@@ -157,6 +158,20 @@ def test_evaluation_tools_are_found_and_the_recipe_keeps_them_out(real_data: Pat
                                       "name: bfcl-irrelevance}]"])
     assert result.exit_code == 0, result.output
     tools = _audit([out / "canonical.jsonl"], out / "audit", against=(irrelevance,))["contamination"]["tools"]
-    assert tools["records"] > 20 and tools["by_against"] == {str(irrelevance): tools["records"]}
+    assert tools["records"] > 5 and tools["by_against"] == {str(irrelevance): tools["records"]}
     assert all(o["id"].startswith("negative/") and o["against_id"].startswith("irrelevance_")
                for o in tools["overlaps"])
+
+
+def test_raw_corpora_ask_for_the_format_they_use_and_toolbench_steps_are_unfinished(
+        reports: dict[str, dict[str, Any]]) -> None:
+    # A source's prompt and its replies agree (ReAct manuals with ReAct replies, AutoGPT's rules with function
+    # calls): the mismatch check finds nothing in raw data, only in renderings that change the replies.
+    for name in {**REACT, **FUNCTION_CALL}:
+        assert reports[name]["format_mismatch"]["mismatched"] == 0, (name, reports[name]["format_mismatch"])
+    # ToolBench's per-step sequences stop after a call, give up or restart; the other corpora end in answers.
+    tb = reports["toolbench"]["unfinished"]["by_reason"]
+    assert tb["ends_on_call"] > 0 and tb["gave_up"] > 0 and tb["restarted"] > 0
+    assert reports["fireact"]["unfinished"]["unfinished"] == 0 and reports["tooltalk"]["unfinished"]["unfinished"] == 0
+    # FireAct's search queries are the model's own words: many values are not in the question.
+    assert reports["fireact"]["argument_grounding"]["share"] > 0.3

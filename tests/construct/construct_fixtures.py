@@ -29,7 +29,8 @@ POOL_TOOLS = [
 
 def agent_traj(i: int, steps: int = 2, thought: str = "I should look this up.") -> Trajectory:
     """A tool-using trajectory in canonical form, as a reader would produce it."""
-    messages = [Message(role="user", content=f"What is the weather in city {i} and are there flights?")]
+    messages = [Message(role="user", content=f"What is the weather in City{i} and are there flights from AMS to "
+                                             f"X{i} on 2024-05-03?")]
     for k in range(steps):
         call = ToolCall(id=f"c{k}", name="get_weather" if k % 2 == 0 else "search_flights",
                         arguments={"city": f"City{i}"} if k % 2 == 0 else
@@ -65,10 +66,16 @@ def recipe_dict(**overrides: Any) -> dict[str, Any]:
     return base
 
 
-def assert_shares_match_weights(capability_tokens: dict, tolerance: float = 0.05) -> None:
-    """After balancing, each weighted capability's share of the weighted capabilities' supervised tokens is
-    the weights' ratio (the issue's ±5% criterion)."""
+def assert_balanced(capability_tokens: dict, tolerance: float = 0.05) -> None:
+    """After balancing, the weights hold in the reading the build used: with ``kept_fraction`` each weighted
+    capability keeps that share of its own supervised tokens; with ``share`` the weighted capabilities'
+    supervised tokens stand in the weights' ratio. Within ``tolerance`` (the issue's ±5%)."""
     weights = capability_tokens["weights"]
+    if capability_tokens["target"] == "kept_fraction":
+        kept = capability_tokens["kept_fraction"]
+        for name, w in weights.items():
+            assert abs(kept[name] - w) <= tolerance, (name, kept[name], w, kept)
+        return
     total = sum(weights.values())
     for name, w in weights.items():
         share = capability_tokens["share_after"][name]

@@ -3,13 +3,15 @@ through `render_react`, and the exact react share."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import pytest
 from construct_fixtures import agent_traj
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agentflan.callsyntax import REACT_KEYWORDS
-from agentflan.construct import align
+from agentflan.construct import align, prompts
 from agentflan.errors import RecordError
 from agentflan.schema import Message, Part, Tool, ToolCall, Trajectory
 
@@ -36,6 +38,40 @@ def test_chat_replaces_a_format_system_prompt_and_keeps_a_plain_one() -> None:
                                                      *base.messages]})
     assert "Thought:" not in align.render_chat(react_sys, 0).messages[0].content
     assert "The user lives in Oslo." in align.render_chat(plain_sys, 0).messages[0].content
+
+
+def test_chat_cleans_toolbench_prompts_and_counts_each_rewrite() -> None:
+    """AutoGPT's system prompt, its Finish tool, the "Begin!" after the query and a DFS retry prompt."""
+    base = agent_traj(3)
+    finish = Tool(name="Finish", description="If you believe that you have obtained a result, call this function. "
+                  "Remember: you must ALWAYS call this function at the end of your attempt.")
+    autogpt = ("You are AutoGPT, you can use many tools(functions) to do the following task.\nRemember:\n"
+               "1.ALWAYS call \"Finish\" function at the end of the task, or Finish->give_up_and_restart.\n"
+               "You have access of the following tools:\n1.weather_api: Weather data for cities\n")
+    retry = Message(role="user", content="This is not the first time you try this task, all previous trails failed."
+                    "\nHere are some previous actions candidates:\n[{\"name\": \"get_weather\"}]")
+    messages = [Message(role="system", content=autogpt),
+                base.messages[0].model_copy(update={"content": base.messages[0].content + "\nBegin!\n"}),
+                *base.messages[1:3], retry, *base.messages[3:]]
+    traj = base.model_copy(update={"tools": [*base.tools, finish], "messages": messages})
+    rewrites: Counter[str] = Counter()
+    out = align.render_chat(traj, 0, rewrites)
+    assert rewrites == {"system:autogpt_prompt": 1, "tools:terminal_tool": 1, "user:begin_marker": 1,
+                        "user:retry_prompt": 1}
+    assert [t.name for t in out.tools] == ["get_weather", "search_flights"]
+    system = out.messages[0].content
+    assert "AutoGPT" not in system and "Finish" not in system and "- weather_api: Weather data" in system
+    assert out.messages[1].content == base.messages[0].content  # "Begin!" gone
+    assert not any("previous actions" in m.content for m in out.messages)
+    assert prompts.mismatches(out) == []
+    assert prompts.mismatches(traj.model_copy(update={"metadata": {"kind": "agent"}})) != []
+
+
+def test_toolbench_descriptions_read_plainly() -> None:
+    tool = Tool(name="latest_for_suivi", description='This is the subfunction for tool "suivi", you can use this '
+                'tool.The description of this function is: "Get the latest status of a parcel."')
+    assert align.describe_tool(tool) == ("- `latest_for_suivi`: Get the latest status of a parcel (a function of "
+                                         "the suivi service). It takes no arguments.")
 
 
 def test_chat_strips_keywords_from_text_actions_and_answers() -> None:

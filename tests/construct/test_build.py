@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from construct_fixtures import assert_shares_match_weights, recipe_dict
+from construct_fixtures import assert_balanced, recipe_dict
 from fake_endpoint import fake_endpoint
 
 from agentflan.config import validate
@@ -50,7 +50,7 @@ def test_manifest_counts_add_up(data_dir: Path, tmp_path: Path) -> None:
     assert {o["path"] for o in m["outputs"]} >= {"canonical.jsonl", "agentflan.jsonl", "openai.jsonl",
                                                   "rejects.jsonl"}
     assert m["react_fraction"]["actual"] == 0.25 and m["seed"] == 0
-    assert_shares_match_weights(m["capability_tokens"])
+    assert_balanced(m["capability_tokens"])
     assert m["capability_tokens"]["counted_with"].startswith("approx-regex")
     assert m["mix"]["general_used"] == m["by_kind"]["general"]
 
@@ -161,7 +161,7 @@ def test_a_named_local_tokenizer_counts_the_tokens(data_dir: Path, tmp_path: Pat
     assert cap["counted_with"] == f"tokenizer:{tok_dir}"
     approx = _build(tmp_path / "approx")["capability_tokens"]
     assert cap["before"] != approx["before"]  # really counted by the tokenizer, not the approximation
-    assert_shares_match_weights(cap)
+    assert_balanced(cap)
 
 
 def test_an_unloadable_tokenizer_fails_before_any_work(data_dir: Path, tmp_path: Path) -> None:
@@ -217,3 +217,54 @@ def test_output_does_not_depend_on_input_order(data_dir: Path, tmp_path: Path) -
     sha = {o["path"]: o["sha256"] for o in a["outputs"]}
     assert {o["path"]: o["sha256"] for o in b["outputs"]}["canonical.jsonl"] == sha["canonical.jsonl"]
     assert {o["path"]: o["sha256"] for o in b["outputs"]}["openai.jsonl"] == sha["openai.jsonl"]
+
+
+def test_finished_only_leaves_out_unfinished_trajectories_by_reason(data_dir: Path, tmp_path: Path) -> None:
+    from construct_fixtures import agent_traj, write_jsonl
+
+    from agentflan.schema import Message, ToolCall
+
+    full = agent_traj(90)
+    give_up = Message(role="assistant", tool_calls=[ToolCall(name="Finish",
+                                                             arguments={"return_type": "give_up_and_restart"})])
+    write_jsonl(data_dir / "agent" / "steps.jsonl", [
+        full.model_copy(update={"id": "cut", "messages": full.messages[:4]}).to_dict(),
+        full.model_copy(update={"id": "first-step", "messages": full.messages[:2]}).to_dict(),
+        full.model_copy(update={"id": "gave-up", "messages": [*full.messages[:3], give_up]}).to_dict(),
+        full.model_copy(update={"id": "whole"}).to_dict()])
+    inputs = [{"path": "agent/agent.jsonl", "format": "canonical", "name": "agent"},
+              {"path": "agent/steps.jsonl", "format": "canonical", "name": "steps"}]
+    kept = _build(tmp_path / "all", agent={"inputs": inputs})
+    m = _build(tmp_path / "finished", agent={"inputs": inputs, "finished_only": True})
+    steps = next(e for e in m["inputs"] if e["name"] == "steps")
+    assert steps["rejects_by_reason"] == {"unfinished:call_only": 1, "unfinished:ends_on_call": 1,
+                                          "unfinished:gave_up": 1}
+    assert steps["read"] == 4 and steps["used"] == 1
+    assert next(e for e in kept["inputs"] if e["name"] == "steps")["used"] == 4
+    rejects = {r["item"]: r["reason"] for r in _lines(tmp_path / "finished" / "rejects.jsonl") if r.get("item")}
+    assert rejects["cut"] == "unfinished:ends_on_call" and rejects["gave-up"] == "unfinished:gave_up"
+
+
+def test_manifest_reports_rewrites_grounding_and_the_negative_share(data_dir: Path, tmp_path: Path) -> None:
+    from construct_fixtures import agent_traj, write_jsonl
+
+    from agentflan.schema import Message
+
+    react_prompt = Message(role="system", content="Answer in this format:\nThought: ...\nAction: ...")
+    write_jsonl(data_dir / "agent" / "agent.jsonl", [
+        agent_traj(i).model_copy(update={"messages": [react_prompt, *agent_traj(i).messages]}).to_dict()
+        for i in range(24)])
+    m = _build(tmp_path / "out", alignment={"react_fraction": 0.0},
+               negatives={"share": 0.2, "kinds": {"no_tools_needs_tool": 1, "irrelevant_tools_needs_tool": 1},
+                          "tool_pools": [{"path": "pool/pool.jsonl", "format": "canonical", "name": "pool"}]})
+    assert m["prompt_rewrites"] == {"system:format_instructions": 24}
+    assert m["instruct"]["made"] == 6 and m["instruct"]["ungrounded"] == 0
+    agent_side = m["by_kind"]["agent"] + m["by_kind"]["react"] + m["by_kind"]["instruct"]
+    assert sum(m["negatives_requested"].values()) == round(0.2 / 0.8 * agent_side)
+    assert m["negative_share"]["actual"] == round(m["by_kind"]["negative"] / (agent_side + m["by_kind"]["negative"]),
+                                                  4)
+    assert m["negatives"]["no_tools_needs_tool"] == m["negatives"]["irrelevant_tools_needs_tool"] > 0
+    assert m["negatives_skipped"] == {}  # every fixture query is distinct and usable
+    for row in _lines(tmp_path / "out" / "canonical.jsonl"):
+        if row["metadata"].get("rendering") == "chat":
+            assert "Thought:" not in row["messages"][0]["content"]

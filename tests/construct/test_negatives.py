@@ -7,7 +7,7 @@ from construct_fixtures import FLIGHTS, POOL_TOOLS, WEATHER, agent_traj
 from fake_endpoint import fake_endpoint
 
 from agentflan.callsyntax import REACT_KEYWORDS
-from agentflan.construct import negatives
+from agentflan.construct import grounding, negatives
 from agentflan.construct.recipe import EndpointSpec
 from agentflan.construct.replies import ChatEndpoint
 from agentflan.errors import RecordError
@@ -95,14 +95,35 @@ def test_irrelevant_tools_needs_tool_names_the_tools_it_has() -> None:
     assert sample.messages[0].role == "system" and sample.tools[0].name in sample.messages[0].content
 
 
-def test_missing_argument_leaves_out_a_required_value_and_asks_for_it() -> None:
+def test_missing_argument_takes_a_required_value_out_of_the_real_query() -> None:
     sample = _maker().missing_argument(_tool_query(3))
     param = sample.metadata["missing_argument"]
     assert param == "city"  # the only required argument of the first call (get_weather)
     query = next(m for m in sample.messages if m.role == "user").content
-    assert "City3" not in query
-    assert "city" in sample.messages[-1].content and "get_weather" in sample.messages[-1].content
-    assert [t.name for t in sample.tools] == ["get_weather"]
+    # The real request, less the value and the word that tied it in; nothing made up from a description.
+    assert query == "What is the weather and are there flights from AMS to X3 on 2024-05-03?"
+    reply = sample.messages[-1].content
+    assert "city" in reply and "`get_weather`" in reply
+    assert {t.name for t in sample.tools} == {"get_weather", "search_flights"}  # the source's own tools
+    assert not grounding.Context("\n".join(m.content for m in sample.messages[:-1])).grounded("City3")
+
+
+def test_a_value_written_twice_or_nowhere_cannot_be_taken_out() -> None:
+    maker = _maker()
+    twice = agent_traj(4).model_copy(update={"messages": [
+        Message(role="user", content="Weather in City4? I mean City4, the big one."), *agent_traj(4).messages[1:]]})
+    assert maker.strippable(negatives.tool_query("k", twice)) is None
+    nowhere = agent_traj(4).model_copy(update={"messages": [
+        Message(role="user", content="What's the weather where I am today?"), *agent_traj(4).messages[1:]]})
+    assert maker.strippable(negatives.tool_query("k", nowhere)) is None
+    with pytest.raises(RecordError, match="no_strippable_argument"):
+        maker.missing_argument(negatives.tool_query("k", nowhere))
+
+
+def test_a_cryptic_parameter_is_asked_for_by_its_description() -> None:
+    assert negatives.spoken_name("q", {"description": "The user's search query string."}) == "search query string"
+    assert negatives.spoken_name("tracking_number") == "tracking number"
+    assert negatives.spoken_name("newEmail") == "new email"
 
 
 def test_distractor_tools_adds_unrelated_tools_to_a_positive() -> None:
@@ -139,7 +160,27 @@ def test_synthesised_environment_tools_are_no_tool_queries_and_not_in_the_pool()
     assert len(negatives.ToolPool([env])) == 0
 
 
-def test_phrasings_vary_across_queries() -> None:
+def test_replies_vary_in_balanced_turns_and_name_what_is_needed() -> None:
     maker = _maker(order=["template"])
-    replies = {maker.no_tools_needs_tool(_tool_query(i)).messages[-1].content for i in range(12)}
-    assert len(replies) >= 3
+    replies = [maker.no_tools_needs_tool(_tool_query(i), n=i).messages[-1].content for i in range(12)]
+    assert len(set(replies)) == 12  # the first len(pool) samples of a kind never repeat a sentence
+    # What the request needs, in words, from the tool its source called last (the first calls are often means).
+    need = "search direct flights between two airports on a date"
+    assert all(need in r for r in replies)
+    irrelevant = maker.irrelevant_tools_needs_tool(_tool_query(1), n=0).messages[-1].content
+    assert need in irrelevant
+
+
+def test_need_phrase_reads_descriptions_and_names() -> None:
+    from agentflan.schema import Tool
+
+    assert negatives.need_phrase(Tool(name="x", description="Gets the latest price of a stock.")) == \
+        "get the latest price of a stock"
+    assert negatives.need_phrase(Tool(name="x", description="This API queries the stock price.")) == \
+        "query the stock price"
+    toolbench = ('This is the subfunction for tool "fastway", you can use this tool.The description of this '
+                 'function is: "Track a package using a tracking number"')
+    assert negatives.need_phrase(Tool(name="track_for_fastway", description=toolbench)) == \
+        "track a package using a tracking number"
+    assert negatives.need_phrase(Tool(name="SearchInbox")) == "search inbox"
+    assert negatives.need_phrase(Tool(name="CurrentWeather")) == "handle current weather requests"

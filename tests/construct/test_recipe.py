@@ -8,11 +8,13 @@ from pathlib import Path
 import pytest
 import yaml
 from construct_fixtures import recipe_dict
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentflan.config import load_config, validate
 from agentflan.construct import inputs
 from agentflan.construct.build import build, prepare
-from agentflan.construct.recipe import Recipe
+from agentflan.construct.recipe import NEGATIVE_KINDS, NegativesSpec, Recipe
 from agentflan.errors import ConfigError
 
 
@@ -45,6 +47,12 @@ def test_unknown_keys_are_named() -> None:
     ({"negatives": {"counts": {"hallucinate": 3}}}, "negatives.counts"),
     ({"negatives": {"counts": {"missing_argument": -1}}}, "negatives.counts"),
     ({"exports": ["canonical"]}, "<root>"),
+    ({"negatives": {"share": 0.02, "counts": {"missing_argument": 1}, "kinds": {"missing_argument": 1}}},
+     "negatives"),
+    ({"negatives": {"share": 0.02}}, "negatives"),
+    ({"negatives": {"kinds": {"missing_argument": 1}}}, "negatives"),
+    ({"negatives": {"share": 1.0, "kinds": {"missing_argument": 1}}}, "negatives.share"),
+    ({"negatives": {"share": 0.1, "kinds": {"hallucinate": 1}}}, "negatives.kinds"),
 ])
 def test_settings_that_make_no_sense_are_errors_naming_the_field(override: dict, field: str) -> None:
     assert f"  {field}" in _error(recipe_dict(**override))
@@ -122,3 +130,27 @@ def test_set_reaches_into_lists_of_inputs(tmp_path: Path) -> None:
     assert recipe.agent.inputs[0].cap == 5 and recipe.general.inputs[1].name == "mt"
     with pytest.raises(ConfigError, match=r"'3' is not an index of a list of 2"):
         load_config(path, Recipe, ["general.inputs.3.cap=1"])
+
+
+def test_the_paper_recipe_reads_the_weights_as_kept_fractions_and_sizes_negatives_by_share() -> None:
+    recipe = load_config(Path("recipes/agent-flan.yaml"), Recipe)
+    assert recipe.balance.target == "kept_fraction" and recipe.agent.finished_only
+    assert recipe.negatives.share == 0.022 and not recipe.negatives.counts
+    # 761 negatives in the release's 34,442 rows (0.0221, written 0.022): about as many on the same agent side
+    wanted = recipe.negatives.wanted(34_442 - 761)
+    assert abs(sum(wanted.values()) - 761) <= 0.01 * 761
+    assert Recipe.model_fields["balance"].default_factory().target == "kept_fraction"  # the default, too
+
+
+@given(st.floats(0.0, 0.5), st.integers(0, 5000),
+       st.dictionaries(st.sampled_from(NEGATIVE_KINDS), st.floats(0.01, 5.0), min_size=1))
+def test_negative_counts_by_share_add_up_and_follow_the_proportions(share: float, agent_side: int,
+                                                                   kinds: dict[str, float]) -> None:
+    spec = NegativesSpec(share=share, kinds=kinds)
+    wanted = spec.wanted(agent_side)
+    total = round(share / (1 - share) * agent_side)
+    assert sum(wanted.values()) == total and set(wanted) == set(NEGATIVE_KINDS)
+    weight = sum(kinds.values())
+    for kind in NEGATIVE_KINDS:
+        assert abs(wanted[kind] - total * kinds.get(kind, 0) / weight) < 1  # largest remainders: off by < 1
+    assert NegativesSpec(counts={"missing_argument": 3}).wanted(agent_side)["missing_argument"] == 3

@@ -4,9 +4,11 @@ the weights the paper trains with."""
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.capabilities import spans
 from agentflan.schema import CAPABILITIES
 
 # Paper App. A: reasoning : retrieval : understanding = 1 : 0.25 : 0.75. The released file name
@@ -16,14 +18,25 @@ RELEASE_WEIGHTS = {"reasoning": 1.0, "retrieval": 0.5, "understanding": 0.7}
 
 
 class CapabilityBalance:
-    def __init__(self, examples: int = 5) -> None:
+    """Supervised tokens per capability and, for built data, the share of each capability's tokens that its
+    loss masks keep (``kept_fraction``): the unit of the paper's weights (Table 2, App. A)."""
+
+    def __init__(self, examples: int = 5, count: Callable[[str], int] | None = None) -> None:
         self.examples = Examples(examples)
         self.tokens: dict[str, Counter[str]] = {}
         self.turns: dict[str, Counter[str]] = {}
         self.records: Counter[str] = Counter()
+        self.count = count or (lambda text: len(text.split()))
+        self.masked: Counter[str] = Counter()  # built records: assistant tokens whose loss is off
+        self.built: Counter[str] = Counter()  # built records: supervised tokens
 
     def add(self, rec: AuditedRecord) -> None:
         self.tokens.setdefault(rec.source, Counter()).update(rec.tokens)
+        if rec.view == "built":
+            self.built.update(rec.tokens)
+            for span in spans(rec.traj, supervised_only=False):
+                if not span.loss:
+                    self.masked[span.capability] += self.count(span.text)
         turns = self.turns.setdefault(rec.source, Counter())
         for cap, _ in {(s.capability, s.message) for s in rec.spans}:
             turns[cap] += 1
@@ -49,8 +62,15 @@ class CapabilityBalance:
         for source in self.tokens:
             all_tokens.update(self.tokens[source])
             all_turns.update(self.turns[source])
+        kept = {c: round(self.built[c] / (self.built[c] + self.masked[c]), 4)
+                for c in CAPABILITIES if self.built[c] + self.masked[c]}
+        reasoning = kept.get("reasoning")
         return {
             **self._summary(all_tokens, all_turns),
+            "kept_fraction": kept,
+            # The paper's weights are kept fractions relative to reasoning (1 : 0.25 : 0.75).
+            "kept_relative_to_reasoning": {c: round(kept[c] / reasoning, 4) for c in PAPER_WEIGHTS
+                                           if c in kept and reasoning},
             "paper_weights": PAPER_WEIGHTS,
             "release_weights": RELEASE_WEIGHTS,
             "by_source": {s: self._summary(self.tokens[s], self.turns[s]) for s in self.tokens},

@@ -46,6 +46,10 @@ def build_report(run: Any, opts: Any, stats: dict[str, InputStats], source_of: d
     duplicates = run.duplicates.result()
     contamination = run.contamination.result()
     shape = run.shape.result()
+    mismatch = run.format_mismatch.result()
+    grounding = run.grounding.result()
+    phrasing = run.phrasing.result()
+    unfinished = run.unfinished.result()
 
     sources: dict[str, dict[str, Any]] = {}
     for path, s in stats.items():
@@ -72,6 +76,14 @@ def build_report(run: Any, opts: Any, stats: dict[str, InputStats], source_of: d
         "tool_contamination": contamination["tools"]["share"],
         "tools_no_call": negatives["tools_no_call_share"],
         "negative_circumstances": negatives["circumstances_present"],
+        "negative_share": negatives["negative_share"],
+        "format_mismatch": mismatch["share"],
+        "chat_format_mismatch": mismatch["chat_mismatched"],
+        "ungrounded_arguments": grounding["share"],
+        "instruct_ungrounded_arguments": grounding["instruct_ungrounded"],
+        "negative_reply_repetition": phrasing["max_repeated_share"],
+        "call_phrases": phrasing["call_phrase_share"],
+        "unfinished": unfinished["share"],
     }
     report: dict[str, Any] = {
         "agentflan_version": __version__,
@@ -92,6 +104,10 @@ def build_report(run: Any, opts: Any, stats: dict[str, InputStats], source_of: d
         "duplicates": duplicates,
         "contamination": contamination,
         "shape": shape,
+        "format_mismatch": mismatch,
+        "argument_grounding": grounding,
+        "phrasing": phrasing,
+        "unfinished": unfinished,
         "sources": sources,
         "inputs": [{**s.to_dict(), "source": source_of[p]} for p, s in stats.items()],
         "against": [s.to_dict() for s in against_stats.values()],

@@ -43,6 +43,14 @@ METRICS: dict[str, str] = {
     "tool_contamination": "share of records offering a tool (same name and parameters) of an --against set",
     "tools_no_call": "share of samples with tools given where the assistant never calls one",
     "negative_circumstances": "how many of the paper's four circumstances (Fig. 6) occur (0-4)",
+    "negative_share": "negatives / agent-side records of built data (the release: 0.022)",
+    "format_mismatch": "share of records whose prompt asks for a reply format none of their replies uses",
+    "chat_format_mismatch": "chat-aligned records whose prompt asks for a reply format their replies do not use",
+    "ungrounded_arguments": "share of call argument values found nowhere in the context before the call",
+    "instruct_ungrounded_arguments": "argument values of format-following samples not found in their prompt",
+    "negative_reply_repetition": "share of a negative type's samples repeating its most repeated reply sentence",
+    "call_phrases": "share of calling turns whose text uses a phrase Agent-H's H_General counts as a call",
+    "unfinished": "share of records that give up or end on a call with no answer",
 }
 
 _OPS: dict[str, Callable[[float, float], bool]] = {

@@ -12,11 +12,15 @@ from agentflan.audit.balance import CapabilityBalance
 from agentflan.audit.contamination import Contamination, EvalIndex
 from agentflan.audit.duplicates import Duplicates
 from agentflan.audit.entanglement import FormatShare, model_view, tokens_by_capability
+from agentflan.audit.grounding import ArgumentGrounding
 from agentflan.audit.negatives import NegativeCoverage
+from agentflan.audit.phrasing import Phrasing
+from agentflan.audit.prompts import FormatMismatch
 from agentflan.audit.record import AuditedRecord, Examples, user_queries
 from agentflan.audit.report import build_report
 from agentflan.audit.rules import Rule
 from agentflan.audit.shape import Shape
+from agentflan.audit.unfinished import Unfinished
 from agentflan.audit.validity import Validity
 from agentflan.capabilities import spans
 from agentflan.pipeline.progress import RecordProgress
@@ -54,12 +58,16 @@ class _Run:
     def __init__(self, opts: AuditOptions, index: EvalIndex | None) -> None:
         self.count, self.counted_with = token_counter(opts.tokenizer)
         self.format = FormatShare(opts.examples)
-        self.balance = CapabilityBalance(opts.examples)
+        self.balance = CapabilityBalance(opts.examples, self.count)
         self.negatives = NegativeCoverage(opts.examples)
         self.validity = Validity(opts.examples)
         self.duplicates = Duplicates(threshold=opts.near_threshold, examples=opts.examples)
         self.contamination = Contamination(index)
         self.shape = Shape(self.count)
+        self.format_mismatch = FormatMismatch(opts.examples)
+        self.grounding = ArgumentGrounding(opts.examples)
+        self.phrasing = Phrasing(opts.examples)
+        self.unfinished = Unfinished(opts.examples)
         self.records = 0
         self.rejects_by_reason: Counter[str] = Counter()
         self.reject_examples: list[dict[str, Any]] = []
@@ -85,7 +93,7 @@ class _Run:
         rec = AuditedRecord(traj, source, view, view_spans, tokens_by_capability(view_spans, self.count))
         self.format.add(rec.id, source, view, traj.kind, rec.tokens)
         for section in (self.balance, self.negatives, self.validity, self.duplicates, self.contamination,
-                        self.shape):
+                        self.shape, self.format_mismatch, self.grounding, self.phrasing, self.unfinished):
             section.add(rec)
         if rec.id not in self.refs:
             prov = traj.provenance

@@ -14,6 +14,7 @@ sentences the rendering adds come from seeded pools (`phrasing`).
 from __future__ import annotations
 
 import re
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -23,11 +24,23 @@ from agentflan.formats.exports import TOOLS_DESCRIPTION
 from agentflan.schema import Message, Part, Tool, Trajectory
 from agentflan.seeding import stable_hash
 
+from . import prompts
 from .phrasing import say
 
-# A source system prompt that teaches a text format ("Thought:/Action:", "Action Input") is replaced in chat
-# rendering: keeping it would ask for a format the aligned replies no longer follow.
-_FORMAT_PROMPT = re.compile(r"Thought\s*:|Action\s*:|Action Input|Think\s*:|Act\s*:", re.I)
+# ToolBench wraps every description: 'This is the subfunction for tool "x", you can use this tool.The description
+# of this function is: "..."'. The plain description reads better and says the same.
+_TOOLBENCH_DESC = re.compile(r'^\s*This is the subfunction for tool "(?P<service>[^"]*)"[^\n]*?The description of this '
+                             r'function is:\s*"?(?P<inner>.*?)"?\s*$', re.S)
+
+
+def tool_description(tool: Tool) -> str:
+    """The tool's description in plain words (ToolBench's wrapper taken off, naming the service instead)."""
+    m = _TOOLBENCH_DESC.match(tool.description)
+    if not m:
+        return tool.description
+    inner = _sentence(m.group("inner"))
+    service = m.group("service").strip()
+    return f"{inner} (a function of the {service} service)" if inner else f"A function of the {service} service"
 
 
 def describe_tool(tool: Tool) -> str:
@@ -42,8 +55,9 @@ def describe_tool(tool: Tool) -> str:
         desc = _sentence(str(schema.get("description") or ""))
         args.append(f"`{name}` ({kind}, {'required' if name in required else 'optional'})" + (f": {desc}" if desc else ""))
     line = f"- `{tool.name}`"
-    if tool.description.strip():
-        line += f": {_sentence(tool.description)}"
+    description = tool_description(tool)
+    if description.strip():
+        line += f": {_sentence(description)}"
     line += ". Arguments: " + "; ".join(args) + "." if args else ". It takes no arguments."
     return line
 
@@ -167,13 +181,18 @@ def trim_tail(messages: list[Message]) -> list[Message]:
     return messages[: end + 1]
 
 
-def render_chat(traj: Trajectory, seed: int) -> Trajectory:
-    """The Agent-FLAN conversation rendering of ``traj`` (see the module docstring)."""
+def render_chat(traj: Trajectory, seed: int, rewrites: Counter[str] | None = None) -> Trajectory:
+    """The Agent-FLAN conversation rendering of ``traj`` (see the module docstring).
+
+    Prompts are cleaned too (`prompts.clean`): system and user instructions that prescribe a reply format the
+    aligned replies no longer follow are removed or rewritten, and each rewrite is counted in ``rewrites``."""
+    rewrites = rewrites if rewrites is not None else Counter()
     key = traj.id
     actions = [c.name for _, c in traj.calls()]
-    intro = tools_prompt(traj.tools, seed, key, actions)
+    tools = prompts.clean_tools(traj.tools, actions, rewrites)
+    intro = tools_prompt(tools, seed, key, actions)
     messages: list[Message] = []
-    kept_system = [m.content for m in traj.messages if m.role == "system" and not _FORMAT_PROMPT.search(m.content)]
+    kept_system = [prompts.clean(m.content, "system", rewrites) for m in traj.messages if m.role == "system"]
     system = tools_system(intro, "\n\n".join(t for t in kept_system if t.strip()))
     if system.content:
         messages.append(system)
@@ -185,8 +204,13 @@ def render_chat(traj: Trajectory, seed: int) -> Trajectory:
             if aligned.content.strip() or aligned.tool_calls:
                 messages.append(aligned)
             continue
+        if msg.role == "user" and msg.parts is None:
+            text = prompts.clean(msg.content, "user", rewrites)
+            if not text.strip():
+                continue
+            msg = msg.model_copy(update={"content": text}) if text != msg.content else msg
         messages.append(msg)
-    return traj.model_copy(update={"messages": trim_tail(merge_adjacent(messages)),
+    return traj.model_copy(update={"tools": tools, "messages": trim_tail(merge_adjacent(messages)),
                                    "metadata": {**traj.metadata, "kind": "agent", "rendering": "chat"}})
 
 

@@ -31,7 +31,7 @@ from agentflan.schema import Trajectory
 from agentflan.seeding import stable_hash
 from agentflan.tokens import token_counter
 
-from . import align, decompose, instruct, masking, mix, negatives
+from . import align, decompose, finished, instruct, masking, mix, negatives
 from .inputs import resolve
 from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
 from .replies import ChatEndpoint
@@ -156,6 +156,10 @@ def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, lis
                     ledger.leave_out(item, f"flagged:{bad[0]}", "; ".join(f.detail for f in rec.flags
                                                                        if f.code == bad[0])[:300])
                     continue
+                why = finished.unfinished(rec) if role == "agent" and recipe.agent.finished_only else None
+                if why is not None:
+                    ledger.leave_out(item, f"unfinished:{why}", finished.DETAILS[why])
+                    continue
                 taken.append(item)
         if spec.cap is not None and len(taken) > spec.cap:
             keep = set(mix.pick([it.key for it in taken], spec.cap, recipe.seed, "cap"))
@@ -207,6 +211,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
     react_keys = align.choose_react([it.key for it in agent_items], recipe.alignment.react_fraction, seed)
     masked_keys, masking_report = _choose_masked(agent_items, recipe)
     records: list[Trajectory] = []
+    rewrites: Counter[str] = Counter()
     with RecordProgress("build: align", total=len(agent_items), enabled=show_progress) as progress:
         for it in agent_items:
             progress.advance()
@@ -215,7 +220,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
                 if it.key in masked_keys:
                     source = masking.mask(source, seed, recipe.masking.parameters)
                 rendered = (align.render_react_kind(source) if it.key in react_keys
-                            else align.render_chat(source, seed))
+                            else align.render_chat(source, seed, rewrites))
             except RecordError as err:
                 # Not used at all (unless a later step uses it), so counted once, against its input.
                 ledger.leave_out(it, f"align:{err.reason}", err.detail)
@@ -223,10 +228,10 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
             records.append(rendered)
             ledger.use(it)
 
-    # 2. Format-following samples from real first calls.
-    sources = [s for it in agent_items if (s := instruct.first_call(it.key, it.traj)) is not None]
+    # 2. Format-following samples from real first calls, in the context they were made in, grounded.
+    sources = [s for it in agent_items if recipe.instruct.count and (s := instruct.first_call(it.key, it.traj, seed))]
     by_key = {it.key: it for it in agent_items}
-    made = instruct.make_samples(sources, recipe.instruct.count, recipe.instruct.formats, seed)
+    made, instruct_report = instruct.make_samples(sources, recipe.instruct.count, recipe.instruct.formats, seed)
     for sample in made:
         ledger.use(by_key[sample.id.removeprefix("instruct/")])
     records.extend(made)
@@ -242,7 +247,7 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
     pool = negatives.ToolPool([it.traj for it in agent_items + pool_items])
     check = negatives.IrrelevanceCheck(neg_spec.max_overlap)
     maker = negatives.NegativeMaker(seed, pool, check, neg_spec.irrelevant_tools, list(neg_spec.reply_order),
-                                    plan.endpoint)
+                                    plan.endpoint, rewrites=rewrites)
     item_of: dict[str, Item] = {}
     tool_queries: list[negatives.Query] = []
     for it in agent_items + pool_items:
@@ -258,26 +263,35 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
             item_of[it.key] = it
     agent_keys = {it.key for it in agent_items}
     negatives_made: Counter[str] = Counter()
-    with RecordProgress("build: negatives", total=sum(neg_spec.counts.values()), enabled=show_progress) as progress:
+    negatives_skipped: dict[str, Counter[str]] = defaultdict(Counter)  # queries passed over, by reason
+    negatives_wanted = neg_spec.wanted(len(records))
+    with RecordProgress("build: negatives", total=sum(negatives_wanted.values()), enabled=show_progress) as progress:
         for circumstance in NEGATIVE_KINDS:
-            wanted = neg_spec.counts.get(circumstance, 0)
+            wanted = negatives_wanted[circumstance]
             if not wanted:
                 continue
             pool_of = general_queries if circumstance == "tools_given_no_need" else tool_queries
-            if circumstance == "missing_argument":
-                pool_of = [q for q in pool_of if maker.strippable(q) is not None]
             if circumstance == "distractor_tools":  # a positive to widen: an agent trajectory that calls
                 pool_of = [q for q in pool_of if q.key in agent_keys and q.traj.calls()]
             make = getattr(maker, circumstance)
+            asked: set[str] = set()  # ToolBench's per-step sequences of one search share their query
             for q in negatives.rank(pool_of, seed, circumstance):
                 if negatives_made[circumstance] >= wanted:
                     break
+                if q.text in asked:
+                    negatives_skipped[circumstance]["same_query"] += 1
+                    continue
+                if circumstance == "missing_argument" and maker.strippable(q) is None:
+                    # no required value the request writes once and can do without
+                    negatives_skipped[circumstance]["no_strippable_argument"] += 1
+                    continue
                 try:
-                    records.append(make(q))
+                    records.append(make(q, negatives_made[circumstance]))
                 except RecordError as err:
                     ledger.construction_reject(f"negative:{circumstance}", item_of[q.key], err)
                     continue
                 negatives_made[circumstance] += 1
+                asked.add(q.text)
                 ledger.use(item_of[q.key])
                 progress.advance()
 
@@ -306,9 +320,12 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
                                                    recipe.balance.mode, recipe.balance.target)
     records.sort(key=lambda t: (stable_hash(seed, t.id, "order"), t.id))
 
-    manifest = _manifest(plan, ledger, records, negatives_made, capability_report, react_keys, agent_side,
+    manifest = _manifest(plan, ledger, records, negatives_made, negatives_wanted, capability_report, agent_side,
                          mix.mix_report(agent_side, wanted_general, len(general_by_key), used_general, per_agent),
                          check.report(), maker.reply_sources)
+    manifest["prompt_rewrites"] = dict(sorted(rewrites.items()))
+    manifest["instruct"] = instruct_report
+    manifest["negatives_skipped"] = {k: dict(sorted(v.items())) for k, v in sorted(negatives_skipped.items())}
     manifest["masking"] = {**masking_report, "in_output": sum("masked" in t.metadata for t in records)}
     _write(out, records, plan, ledger, manifest, show_progress)
     if plan.endpoint is not None:
@@ -325,8 +342,9 @@ def _unused_rejects(ledger: Ledger) -> Iterator[dict[str, Any]]:
 
 
 def _manifest(plan: Plan, ledger: Ledger, records: list[Trajectory], negatives_made: Counter[str],
-              capability_report: dict[str, Any], react_keys: set[str], agent_side: int, mix_report: dict[str, Any],
-              irrelevance: dict[str, Any], reply_sources: dict[str, int]) -> dict[str, Any]:
+              negatives_wanted: dict[str, int], capability_report: dict[str, Any], agent_side: int,
+              mix_report: dict[str, Any], irrelevance: dict[str, Any],
+              reply_sources: dict[str, int]) -> dict[str, Any]:
     recipe = plan.recipe
     unused_by_path: dict[str, Counter[str]] = defaultdict(Counter)
     for item, reason, _ in ledger.unused.values():
@@ -353,7 +371,10 @@ def _manifest(plan: Plan, ledger: Ledger, records: list[Trajectory], negatives_m
         "by_kind": {k: kinds.get(k, 0) for k in ("agent", "react", "instruct", "negative", "general")},
         "by_source": dict(sorted(Counter(str(t.metadata.get("source")) for t in records).items())),
         "negatives": {k: negatives_made.get(k, 0) for k in NEGATIVE_KINDS},
-        "negatives_requested": {k: recipe.negatives.counts.get(k, 0) for k in NEGATIVE_KINDS},
+        "negatives_requested": negatives_wanted,
+        "negative_share": {"target": recipe.negatives.share,
+                           "actual": round(sum(negatives_made.values()) / agent_side, 4) if agent_side else None,
+                           "of": "agent side: agent, react, format-following and negative records"},
         "reply_sources": dict(sorted(reply_sources.items())),
         "irrelevance_check": irrelevance,
         "react_fraction": {"target": recipe.alignment.react_fraction, "react": kinds.get("react", 0),

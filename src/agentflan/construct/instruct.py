@@ -1,5 +1,6 @@
-"""Format-following samples (paper §4.1, App. A): single-turn samples made from real tool calls that ask for the
-call in an explicitly described format, with the exact target.
+"""Format-following samples (paper §4.1, App. A): samples made from real tool calls that ask for the call in an
+explicitly described format, with the exact target. The prompt is the context the call was made in; only calls
+whose argument values that context grounds are used.
 
 Teaching format on purpose, in samples of its own, is what lets the agent samples drop their format keywords.
 Three formats: JSON with given (varied) key names, ReAct, and a string template. The target is labelled
@@ -15,10 +16,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+from agentflan.errors import RecordError
 from agentflan.schema import Message, Part, ToolCall, Trajectory
 from agentflan.seeding import rng_for, stable_hash
 
-from .align import describe_tool, strip_format
+from . import grounding
+from .align import describe_tool, render_chat
 
 NAME_KEYS = ("name", "tool", "api", "function", "action", "NAME", "api_name", "tool_name")
 ARGS_KEYS = ("arguments", "args", "parameters", "Args", "params", "input", "action_input", "kwargs")
@@ -39,35 +42,51 @@ SYSTEM_OPENINGS = (
 
 @dataclass(frozen=True)
 class CallSource:
-    """A real call fit for a format-following sample: the query that caused it, the tool, the thought."""
+    """A real call fit for a format-following sample, with the context it was made in: the conversation before
+    it (user turns, prompts cleaned, and the assistant's text turns, as aligned), ending with the user turn the
+    call answers."""
 
     key: str
-    query: str
+    history: tuple[Message, ...]
     call: ToolCall
     thought: str
     traj: Trajectory
 
+    @property
+    def query(self) -> str:
+        return self.history[-1].content
 
-def first_call(key: str, traj: Trajectory) -> CallSource | None:
-    """The first call of a trajectory, when its tool is declared and a user query precedes it.
 
-    Only the first call is used: later calls depend on observations that a single-turn sample cannot show.
+def first_call(key: str, traj: Trajectory, seed: int = 0) -> CallSource | None:
+    """The first call of a trajectory with the conversation before it, when its tool is declared and a user
+    turn precedes it. The context is taken from the chat rendering, so its prompts are cleaned the same way.
+
+    Only the first call is used: later calls depend on tool results that a format-following sample does not
+    show. The call may come several turns in ("delete my account" … "my username is …"): the whole exchange
+    before it is the sample's prompt, not only the first user turn.
     """
-    if traj.metadata.get("tools_synthesized"):
+    if traj.environment_actions:
         return None  # an environment's actions, whose first user turn is the environment's manual
-    tools = {t.name: t for t in traj.tools}
-    query = None
-    for msg in traj.messages:
-        if msg.role == "user" and query is None and msg.content.strip():
-            query = msg.content.strip()
+    tools = {t.name for t in traj.tools}
+    try:
+        aligned = render_chat(traj, seed)
+    except RecordError:
+        return None
+    history: list[Message] = []
+    for msg in aligned.messages:
+        if msg.role == "tool":
+            return None
         if msg.role == "assistant" and msg.tool_calls:
             call = msg.tool_calls[0]
-            if query is None or call.name not in tools:
+            if call.name not in tools or not history or history[-1].role != "user":
                 return None
-            thought = strip_format("".join(p.text for p in msg.segments() if p.capability in (None, "reasoning")))[0]
-            return CallSource(key, query, call, thought, traj)
-        if msg.role in ("tool",):
-            return None
+            thought = "".join(p.text for p in msg.parts or [] if p.capability == "reasoning").strip()
+            return CallSource(key, tuple(history), call, thought, traj)
+        if msg.role == "user":
+            history.append(Message(role="user", content=msg.content.strip()))
+        elif msg.role == "assistant" and msg.content.strip():
+            # Context, not a target: the sample supervises only the formatted call.
+            history.append(Message(role="assistant", content=msg.content.strip(), loss=False))
     return None
 
 
@@ -100,6 +119,7 @@ def make_sample(src: CallSource, fmt: str, seed: int) -> Trajectory:
         tools=[tool],
         messages=[
             Message(role="system", content=system),
+            *src.history[:-1],
             Message(role="user", content=f"{src.query}\n\n{ask}"),
             Message(role="assistant", parts=[Part(text=target, capability="instruction_following")]),
         ],
@@ -109,20 +129,34 @@ def make_sample(src: CallSource, fmt: str, seed: int) -> Trajectory:
     )
 
 
-def make_samples(sources: list[CallSource], count: int, formats: list[str], seed: int) -> list[Trajectory]:
-    """``count`` samples (fewer when fewer calls exist), one per distinct call, formats in equal turns.
+def make_samples(sources: list[CallSource], count: int, formats: list[str],
+                 seed: int) -> tuple[list[Trajectory], dict[str, int]]:
+    """``count`` samples (fewer when fewer calls qualify), one per distinct call, formats in equal turns, and
+    how the candidates fared (``candidates``, ``made``, ``ungrounded``, ``duplicate``, ``not_needed``).
 
-    Sequences of one search tree (ToolBench's per-step train_messages) share their first call; a sample is made
-    from one of them only, so the output holds no exact duplicates."""
+    A call is used only when every argument value is grounded in the sample's own prompt (`grounding`, the
+    check `agentflan audit` runs): a target with a value the prompt does not contain ("delete my account" →
+    ``{"password": "user1pass"}``) would teach the model to invent arguments. Sequences of one search tree
+    (ToolBench's per-step train_messages) share their first call; a sample is made from one of them only, so
+    the output holds no exact duplicates."""
     ranked = sorted(sources, key=lambda s: (stable_hash(seed, s.key, "instruct-pick"), s.key))
     seen: set[str] = set()
-    chosen: list[CallSource] = []
+    made: list[Trajectory] = []
+    report = {"candidates": len(sources), "made": 0, "ungrounded": 0, "duplicate": 0, "not_needed": 0}
     for src in ranked:
-        identity = json.dumps([src.query, src.call.name, src.call.arguments], sort_keys=True, ensure_ascii=False)
+        if len(made) == count:
+            report["not_needed"] += 1
+            continue
+        identity = json.dumps([[m.content for m in src.history], src.call.name, src.call.arguments],
+                              sort_keys=True, ensure_ascii=False)
         if identity in seen:
+            report["duplicate"] += 1
             continue
         seen.add(identity)
-        chosen.append(src)
-        if len(chosen) == count:
-            break
-    return [make_sample(src, formats[i % len(formats)], seed) for i, src in enumerate(chosen)]
+        sample = make_sample(src, formats[len(made) % len(formats)], seed)
+        if grounding.check(sample)[1]:
+            report["ungrounded"] += 1
+            continue
+        made.append(sample)
+    report["made"] = len(made)
+    return made, report

@@ -44,8 +44,11 @@ class InputSpec(_Spec):
 
 class AgentSpec(_Spec):
     inputs: list[InputSpec] = Field(default_factory=list)
-    # Flag codes (see `validate`) whose records are not used, e.g. [truncated] keeps only finished trajectories.
+    # Flag codes (see `validate`) whose records are not used, e.g. [unknown_tool].
     drop_flags: list[str] = Field(default_factory=list)
+    # Keep only trajectories that end in an answer: no give-ups, no trailing call (`construct.finished`; the
+    # paper's ToolBench filter). The others are left out, counted as `unfinished:<reason>`.
+    finished_only: bool = False
 
 
 class AlignmentSpec(_Spec):
@@ -57,10 +60,10 @@ class BalanceSpec(_Spec):
     # mask: seeded per-part loss masks (the released data's per-turn `loss`); weight: loss weights carried into
     # training; none: leave every part supervised.
     mode: Literal["mask", "weight", "none"] = "mask"
-    # share: after balancing, the capabilities' supervised token counts stand in the weights' ratio (the paper
-    # writes the mix as a ratio, 1 : 0.25 : 0.75); kept_fraction: a weight is the share of that capability's
-    # own tokens kept (the reading of Table 2's "halve one capability" ablations).
-    target: Literal["kept_fraction", "share"] = "share"
+    # kept_fraction: a weight is the share of that capability's own supervised tokens kept, the unit of
+    # Table 2's "reduce a capability to 50%" rows in which App. A states 1 : 0.25 : 0.75; share: after balancing,
+    # the capabilities' supervised token counts stand in the weights' ratio (docs/method.md, §3).
+    target: Literal["kept_fraction", "share"] = "kept_fraction"
     weights: dict[str, float] = Field(
         default_factory=lambda: {"reasoning": 1.0, "retrieval": 0.25, "understanding": 0.75})
 
@@ -110,7 +113,11 @@ class EndpointSpec(_Spec):
 
 
 class NegativesSpec(_Spec):
-    counts: dict[str, int] = Field(default_factory=dict)  # samples per circumstance (keys: NEGATIVE_KINDS)
+    counts: dict[str, int] = Field(default_factory=dict)  # samples per circumstance (keys: NEGATIVE_KINDS) ...
+    # ... or a share of the agent side (agent, react and format-following records plus the negatives themselves;
+    # the release: 761 of 34,442 rows, 0.022), split between the circumstances in the proportions of `kinds`.
+    share: float | None = Field(default=None, ge=0.0, lt=1.0)
+    kinds: dict[str, float] = Field(default_factory=dict)
     tool_pools: list[InputSpec] = Field(default_factory=list)  # extra tools to draw irrelevant tools from
     irrelevant_tools: int = Field(default=3, ge=1)  # tools given in irrelevant / distractor samples
     max_overlap: float = Field(default=0.1, ge=0.0, le=1.0)  # lexical overlap above which a tool counts as relevant
@@ -118,15 +125,39 @@ class NegativesSpec(_Spec):
         default_factory=lambda: list(REPLY_SOURCES), min_length=1)
     endpoint: EndpointSpec | None = None
 
-    @field_validator("counts")
+    @field_validator("counts", "kinds")
     @classmethod
-    def _counts(cls, v: dict[str, int]) -> dict[str, int]:
+    def _counts(cls, v: dict[str, float]) -> dict[str, float]:
         for name, n in v.items():
             if name not in NEGATIVE_KINDS:
                 raise ValueError(f"unknown circumstance {name!r}; choose from {', '.join(NEGATIVE_KINDS)}")
             if n < 0:
-                raise ValueError(f"count of {name} must be ≥ 0, got {n}")
+                raise ValueError(f"{name} must be ≥ 0, got {n}")
         return v
+
+    @model_validator(mode="after")
+    def _one_size(self) -> NegativesSpec:
+        if self.share is not None and self.counts:
+            raise ValueError("give either counts or share (with kinds), not both")
+        if self.share and not any(w > 0 for w in self.kinds.values()):
+            raise ValueError("share given but no kinds to split it between (e.g. kinds: {no_tools_needs_tool: 1})")
+        if self.kinds and self.share is None:
+            raise ValueError("kinds given without share")
+        return self
+
+    def wanted(self, agent_side: int) -> dict[str, int]:
+        """Samples to make per circumstance. With ``share``: ``share / (1 − share) × agent_side`` in all (so that
+        the negatives are ``share`` of the agent side once added), split by ``kinds`` with largest remainders."""
+        if self.share is None:
+            return {k: self.counts.get(k, 0) for k in NEGATIVE_KINDS}
+        total = round(self.share / (1 - self.share) * agent_side)
+        weight = sum(self.kinds.values())
+        exact = {k: total * self.kinds.get(k, 0.0) / weight for k in NEGATIVE_KINDS}
+        counts = {k: int(x) for k, x in exact.items()}
+        by_remainder = sorted(NEGATIVE_KINDS, key=lambda k: (-(exact[k] - counts[k]), NEGATIVE_KINDS.index(k)))
+        for k in by_remainder[: total - sum(counts.values())]:
+            counts[k] += 1
+        return counts
 
 
 class GeneralSpec(_Spec):
