@@ -83,6 +83,10 @@ def test_turns_that_break_the_alternation_are_joined() -> None:
     assert turns[1]["value"] == 'I give up.\n<tool_call>{"name": "Finish", "arguments": {}}</tool_call>'
     (back,) = reader("sharegpt").read(writer("sharegpt").write(restart), CTX)
     assert back.messages[1].content == "I give up." and back.messages[1].tool_calls[0].name == "Finish"
+    tagged = restart.model_copy(update={"messages": [restart.messages[0], restart.messages[1].model_copy(
+        update={"content": "see <tool_call>"}), *restart.messages[2:]]})
+    with pytest.raises(RecordError, match="not_representable"):
+        writer("sharegpt").write(tagged)
 
 
 def test_tools_are_described_once() -> None:

@@ -18,15 +18,15 @@ strings is split into N results (how this writer writes them).
 
 Write: LLaMA-Factory's alternation (human/observation on odd turns, gpt/function_call on even turns, even length).
 A reply's text before its calls stays in the function_call turn, around a ``<tool_call>`` block as
-LLaMA-Factory's FunctionFormatter reads it (``"I need the weather.\\n<tool_call>{...}</tool_call>"``); a turn of
-bare call JSON is read too. Turns that would break the alternation are joined with a blank line: a user turn
-after a tool result (a ToolBench restart prompt) into that observation, two user or two text replies in a row
-into one. Closing user turns (no reply to learn from) are dropped; a trajectory that cannot be written that way
-otherwise (a system message after the start, a tool result with no reply after it) is rejected with
-``not_alternating``/``not_representable`` rather than silently reshaped. The ``tools`` field holds the tools,
-which LLaMA-Factory's template renders, so the chat rendering's plain-language tool list is cut from the system
-text (`exports.tools_described_once`). The `companion` writes the ``dataset_info.json`` entry LLaMA-Factory needs
-next to the output.
+LLaMA-Factory's FunctionFormatter reads it (``"I need the weather.\\n<tool_call>{...}</tool_call>"``; text that
+holds the tag itself is rejected, ``not_representable``); a turn of bare call JSON is read too. Turns that would
+break the alternation are joined with a blank line: a user turn after a tool result (a ToolBench restart prompt)
+into that observation, two user or two text replies in a row into one. Closing user turns (no reply to learn from)
+are dropped; a trajectory that cannot be written that way otherwise (a system message after the start, a tool
+result with no reply after it) is rejected with ``not_alternating``/``not_representable`` rather than silently
+reshaped. The ``tools`` field holds the tools, which LLaMA-Factory's template renders, so the chat rendering's
+plain-language tool list is cut from the system text (`exports.tools_described_once`). The `companion` writes the
+``dataset_info.json`` entry LLaMA-Factory needs next to the output.
 
 Lost on writing (so not lossless): call ids, capability/loss labels and weights (LLaMA-Factory trains every
 gpt/function_call turn: the build's manifest counts the masks this loses), metadata, flags and provenance.
@@ -141,6 +141,9 @@ def _function_call(m: Message) -> str:
     body = json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
     if not m.content.strip():
         return body
+    if CALL_OPEN in m.content or CALL_CLOSE in m.content:
+        # LLaMA-Factory would take the text's tag for the call block.
+        raise RecordError("not_representable", "the text before a call holds a <tool_call> tag")
     # LLaMA-Factory's FunctionFormatter keeps the text around a <tool_call> block as the reply's text.
     return f"{m.content.rstrip()}\n{CALL_OPEN}{body}{CALL_CLOSE}"
 
