@@ -182,6 +182,13 @@ class Trajectory(_Model):
     def kind(self) -> str | None:
         return self.metadata.get("kind")
 
+    @property
+    def environment_actions(self) -> bool:
+        """Whether the tools are an environment's action set (bash, click: AgentInstruct, ReAct) synthesised by a
+        reader, not APIs a query could ask for. (``tools_synthesized: true`` is how files written before
+        ``environment_actions`` said so; ``tools_synthesized`` now always lists the synthesised names.)"""
+        return bool(self.metadata.get("environment_actions")) or self.metadata.get("tools_synthesized") is True
+
     def calls(self) -> list[tuple[int, ToolCall]]:
         """(message index, call) for every tool call, in order."""
         return [(i, c) for i, m in enumerate(self.messages) for c in m.tool_calls]

@@ -139,9 +139,12 @@ def test_caps_and_drop_flags_are_counted(data_dir: Path, tmp_path: Path) -> None
 def test_exports_carry_the_masks(data_dir: Path, tmp_path: Path) -> None:
     _build(tmp_path / "out")
     rows = _lines(tmp_path / "out" / "agentflan.jsonl")
-    losses = [t["loss"] for r in rows for t in r["conversation"] if t["role"] == "assistant"]
-    assert True in losses and False in losses  # balancing masked some capability turns
-    assert all(t["role"] in ("system", "user", "assistant") for r in rows for t in r["conversation"])
+    assert all(t["role"] in ("system", "user", "assistant") for r in rows for t in r["messages"])
+    # Whole turns hold only per-turn masks: what balancing masked inside a supervised turn is counted.
+    masks = {o.get("format"): o.get("masks") for o in json.loads((tmp_path / "out" / "manifest.json").read_text())["outputs"]}
+    assert masks["agentflan"]["held"] == "turns" and masks["agentflan"]["masked_spans"] > 0
+    assert masks["openai"]["masked_spans_trained"] == masks["openai"]["masked_spans"]  # labels TRL ignores
+    assert 0 <= masks["agentflan"]["masked_spans_trained"] <= masks["agentflan"]["masked_spans"]
     openai = _lines(tmp_path / "out" / "openai.jsonl")
     assert any(m.get("tool_calls") for r in openai for m in r["messages"])
 

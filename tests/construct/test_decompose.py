@@ -89,3 +89,15 @@ def test_mask_hits_any_weights_on_small_data(n: int, w_ret: float, w_und: float,
     _, report = decompose.balance(_records(n), weights, seed=seed, count=approx_count)
     for cap, w in weights.items():
         assert abs(report["kept_fraction"][cap] - w) <= 0.05, (cap, report["kept_fraction"])
+
+
+def test_mask_never_leaves_a_record_without_supervised_tokens() -> None:
+    from agentflan.schema import Part
+
+    # Records whose one reply is a single retrieval part: masking them all would reach the target, but would
+    # leave records that teach nothing (XTuner and TRL drop such rows).
+    lone = [Trajectory(id=f"r{i}", messages=[Message(role="user", content="q"), Message(role="assistant", parts=[
+        Part(text="I will use `weather`.", capability="retrieval")])]) for i in range(8)]
+    out, report = decompose.balance(_records(10) + lone, WEIGHTS, seed=0, count=approx_count)
+    assert report["masked_units"] > 0
+    assert all(any(True for _ in spans(t)) for t in out)

@@ -1,14 +1,15 @@
-"""The Agent-FLAN release format: reading release-shaped rows, and writing one assistant turn per capability."""
+"""The Agent-FLAN release format: reading release-shaped rows, and writing whole turns that XTuner loads as written."""
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentflan.formats import reader, writer
+from agentflan.formats import detect_reader, reader, writer
 from agentflan.formats.base import RecordContext
 from agentflan.pipeline.read import read_file
 from agentflan.pipeline.sources import Reject
@@ -23,7 +24,7 @@ def _xtuner_conversation(row: dict) -> list[dict]:
     """XTuner's openai_map_fn rule, restated for the test: system/user/assistant only, consecutive user turns
     concatenated, one output per assistant turn, supervised unless loss is false."""
     out, system, user = [], "", ""
-    for msg in row["conversation"]:
+    for msg in row["messages"]:
         assert msg["role"] in ("system", "user", "assistant")
         if msg["role"] == "system":
             system = msg["content"]
@@ -65,20 +66,21 @@ def _aligned() -> Trajectory:
     )
 
 
-def test_writer_splits_capabilities_into_turns_and_describes_tools() -> None:
+def test_writer_writes_whole_replies_and_describes_tools() -> None:
     row = writer("agentflan").write(_aligned())
-    conv = row["conversation"]
-    assert row["id"] == "t1"
+    conv = row["messages"]
+    assert row["id"] == "t1" and set(row) == {"id", "messages"}
     assert [(t["role"], t["loss"]) for t in conv] == [
-        ("system", False), ("user", False), ("assistant", True), ("assistant", False), ("assistant", True),
-        ("user", False), ("assistant", True)]
+        ("system", False), ("user", False), ("assistant", True), ("user", False), ("assistant", True)]
     assert "`weather`" in conv[0]["content"] and "Current weather." in conv[0]["content"]
-    assert conv[2]["content"] == "I need the weather."
-    assert json.loads(conv[4]["content"].removeprefix("```json\n").removesuffix("\n```")) == {"city": "Paris"}
-    assert conv[5]["content"] == '{"temp": 21}'
+    thought, elicit, args = conv[2]["content"].split("\n\n")
+    assert (thought, elicit) == ("I need the weather.", "I will use `weather`.")
+    assert json.loads(args.removeprefix("```json\n").removesuffix("\n```")) == {"city": "Paris"}
+    assert conv[3]["content"] == '{"temp": 21}'
     xt = _xtuner_conversation(row)
-    assert [x["output_with_loss"] for x in xt] == [True, False, True, True]
+    assert [x["output_with_loss"] for x in xt] == [True, True]
     assert xt[0]["input"] == "Weather in Paris?" and "`weather`" in xt[0]["system"]
+    assert all(x["input"] for x in xt)  # no round with an empty user turn
 
 
 def test_unaligned_calls_are_written_as_name_and_arguments_json() -> None:
@@ -90,22 +92,42 @@ def test_unaligned_calls_are_written_as_name_and_arguments_json() -> None:
                                                                    arguments_loss=False)]),
         Message(role="tool", content="4"), Message(role="tool", content="1"),
     ])
-    conv = writer("agentflan").write(t)["conversation"]
+    conv = writer("agentflan").write(t)["messages"]
     assert conv[0] == {"role": "system", "content": "Be brief.", "loss": False}  # no tools: nothing added
-    calls = [json.loads(c["content"].removeprefix("```json\n").removesuffix("\n```")) for c in conv[2:4]]
+    calls = [json.loads(c.removeprefix("```json\n").removesuffix("\n```"))
+             for c in conv[2]["content"].split("\n\n")]
     assert calls == [{"name": "calc", "arguments": {"e": "2+2"}}, {"name": "calc", "arguments": {"e": "1"}}]
-    assert [c["loss"] for c in conv[2:4]] == [True, False]
-    assert [c["role"] for c in conv[4:]] == ["user", "user"]
+    assert conv[2]["loss"] is True  # supervised when any call is
+    # Two results in a row are one user turn, joined with a blank line (openai_map_fn would glue them).
+    assert conv[3:] == [{"role": "user", "content": "4\n\n1", "loss": False}]
+
+
+def test_react_reply_is_one_turn() -> None:
+    parts = [Part(text="Thought: ", capability="instruction_following"), Part(text="look", capability="reasoning"),
+             Part(text="\nAction: ", capability="instruction_following"),
+             Part(text="search", capability="retrieval", loss=False), Part(text="[", capability="instruction_following"),
+             Part(text="Nile", capability="understanding"), Part(text="]", capability="instruction_following")]
+    t = Trajectory(id="r", metadata={"rendering": "react"}, messages=[
+        Message(role="user", content="Q"), Message(role="assistant", parts=parts),
+        Message(role="user", content="Observation: x"), Message(role="user", content="Try again.")])
+    row = writer("agentflan").write(t)
+    assert detect_reader(row, "agentflan.jsonl").name == "agentflan"  # not react, whose text it holds
+    conv = row["messages"]
+    assert conv == [{"role": "user", "content": "Q", "loss": False},
+                    {"role": "assistant", "content": "Thought: look\nAction: search[Nile]", "loss": True},
+                    {"role": "user", "content": "Observation: x\n\nTry again.", "loss": False}]
 
 
 @settings(max_examples=40, deadline=None)
 @given(trajectories())
-def test_writer_output_is_always_release_shaped(t: Trajectory) -> None:
+def test_writer_output_is_always_xtuner_ready(t: Trajectory) -> None:
     row = json.loads(json.dumps(writer("agentflan").write(t)))
-    assert set(row) == {"id", "conversation"}
-    for turn in row["conversation"]:
+    assert set(row) == {"id", "messages"}
+    for turn in row["messages"]:
         assert set(turn) == {"role", "content", "loss"}
         assert turn["role"] in ("system", "user", "assistant") and isinstance(turn["loss"], bool)
+    roles = [turn["role"] for turn in row["messages"]]
+    assert not any(a == b != "system" for a, b in itertools.pairwise(roles))
     assert reader("agentflan").detect(row, "x.jsonl")
     _xtuner_conversation(row)
 
@@ -117,6 +139,13 @@ _turns = st.lists(st.fixed_dictionaries({"role": st.sampled_from(["system", "use
 @settings(max_examples=60, deadline=None)
 @given(st.builds(lambda i, c: {"id": i, "conversation": c}, texts(min_size=1, max_size=10), _turns))
 def test_release_rows_survive_read_then_write(row: dict) -> None:
-    # Rows in the release's own shape (loss on every turn) come back unchanged.
+    # Rows in the release's own shape (loss on every turn) come back with the same turns under `messages`,
+    # once two user or two assistant turns in a row are one.
     (t,) = reader("agentflan").read(row, CTX)
-    assert writer("agentflan").write(t) == row
+    out = writer("agentflan").write(t)
+    assert out["id"] == row["id"]
+    roles = [turn["role"] for turn in row["conversation"]]
+    if not any(a == b != "system" for a, b in itertools.pairwise(roles)):
+        assert out["messages"] == row["conversation"]
+    (again,) = reader("agentflan").read(out, CTX)
+    assert writer("agentflan").write(again) == out

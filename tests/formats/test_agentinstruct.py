@@ -39,7 +39,8 @@ def calls(t: Trajectory) -> list[tuple[str, dict]]:
 
 def test_os_bash_answer_finish(parsed: dict[str, Trajectory]) -> None:
     t = parsed["os_1"]
-    assert t.metadata == {"format": "agentinstruct", "domain": "os", "tools_synthesized": True}
+    assert t.metadata == {"format": "agentinstruct", "domain": "os", "tools_synthesized": ["bash"],
+                          "environment_actions": True}
     assert [tool.name for tool in t.tools] == ["bash"]
     assert calls(t) == [("bash", {"script": "ls /tmp | wc -l"}), ("bash", {"script": "touch /tmp/x"})]
     first = t.messages[1]

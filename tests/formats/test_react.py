@@ -34,7 +34,8 @@ def test_fireact_bracket_actions() -> None:
     trajs, rejects, stats = read_all(FIXTURES / "fireact.jsonl")
     assert stats.format == "react" and not rejects and len(trajs) == 2
     t = trajs[0]
-    assert t.metadata == {"react_style": "bracket", "tools_synthesized": True}
+    assert t.metadata == {"react_style": "bracket", "tools_synthesized": [tool.name for tool in t.tools],
+                          "environment_actions": True}
     assert [(c.name, c.arguments) for _, c in t.calls()] == [("search", {"query": "Nile"}),
                                                             ("search", {"query": "Rhine"})]
     assert [tool.name for tool in t.tools] == ["search"]

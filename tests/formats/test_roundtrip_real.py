@@ -51,7 +51,7 @@ def test_real_corpus_round_trips(real_file, corpus: str) -> None:
             assert writer(fmt).lossless
             assert _through(fmt, t) == t, (corpus, fmt, t.id)
         row = writer("agentflan").write(t)
-        assert all(set(turn) == {"role", "content", "loss"} for turn in row["conversation"])
+        assert all(set(turn) == {"role", "content", "loss"} for turn in row["messages"])
 
 
 def test_lossless_flags_match_the_tested_pairs() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from agentflan.formats.base import RecordContext
 from agentflan.pipeline.convert import convert
 from agentflan.pipeline.read import read_file
 from agentflan.pipeline.sources import Reject
-from agentflan.schema import Message, Trajectory
+from agentflan.schema import Message, Tool, ToolCall, Trajectory
 from strategies import chat_trajectories
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fc"
@@ -37,10 +38,15 @@ def test_rows_read_and_defects_rejected() -> None:
 
 
 def _representable(t: Trajectory) -> Trajectory:
-    """What ShareGPT can carry: no text beside calls, no empty system prompt (ids are absent already)."""
-    messages = [m.model_copy(update={"content": ""}) if m.tool_calls else m for m in t.messages
+    """What ShareGPT carries as it is: text before calls without edge whitespace, no empty system prompt (ids are
+    absent already), and no two turns the writer joins (a user turn after a user turn or a result, two texts)."""
+    messages = [m.model_copy(update={"content": m.content.strip()}) if m.tool_calls else m for m in t.messages
                 if not (m.role == "system" and not m.content)]
     assume(messages)
+    pairs = list(itertools.pairwise(messages))
+    assume(not any(b.role == "user" and a.role in ("user", "tool") for a, b in pairs))
+    assume(not any(a.role == b.role == "assistant" and not a.tool_calls for a, b in pairs))
+    assume(not any("<tool_call>" in m.content or "</tool_call>" in m.content for m in messages if m.tool_calls))
     return t.model_copy(update={"messages": messages})
 
 
@@ -60,11 +66,46 @@ def test_round_trip_on_what_sharegpt_can_carry(t: Trajectory) -> None:
     assert back.model_copy(update={"provenance": None}) == t.model_copy(update={"messages": kept})
 
 
-def test_closing_user_turn_dropped_and_broken_alternation_rejected() -> None:
+def test_turns_that_break_the_alternation_are_joined() -> None:
     t = Trajectory(id="a", messages=[Message(role="user", content="q"), Message(role="user", content="q2"),
                                      Message(role="assistant", content="a")])
-    with pytest.raises(RecordError, match="not_alternating"):
-        writer("sharegpt").write(t)
+    assert writer("sharegpt").write(t)["conversations"] == [{"from": "human", "value": "q\n\nq2"},
+                                                            {"from": "gpt", "value": "a"}]
+    # A ToolBench restart prompt: a user turn right after a tool result joins that observation.
+    restart = Trajectory(id="r", messages=[
+        Message(role="user", content="q"),
+        Message(role="assistant", content="I give up.", tool_calls=[ToolCall(name="Finish", arguments={})]),
+        Message(role="tool", content="restarting"), Message(role="user", content="Try another way."),
+        Message(role="assistant", content="ok")])
+    turns = writer("sharegpt").write(restart)["conversations"]
+    assert [turn["from"] for turn in turns] == ["human", "function_call", "observation", "gpt"]
+    assert turns[2]["value"] == "restarting\n\nTry another way."
+    assert turns[1]["value"] == 'I give up.\n<tool_call>{"name": "Finish", "arguments": {}}</tool_call>'
+    (back,) = reader("sharegpt").read(writer("sharegpt").write(restart), CTX)
+    assert back.messages[1].content == "I give up." and back.messages[1].tool_calls[0].name == "Finish"
+    tagged = restart.model_copy(update={"messages": [restart.messages[0], restart.messages[1].model_copy(
+        update={"content": "see <tool_call>"}), *restart.messages[2:]]})
+    with pytest.raises(RecordError, match="not_representable"):
+        writer("sharegpt").write(tagged)
+
+
+def test_tools_are_described_once() -> None:
+    from agentflan.construct.align import render_chat
+
+    t = Trajectory(id="t", tools=[Tool(name="weather", description="Weather.")], messages=[
+        Message(role="system", content="Be brief."), Message(role="user", content="Paris?"),
+        Message(role="assistant", content="", tool_calls=[ToolCall(name="weather", arguments={"city": "Paris"})]),
+        Message(role="tool", content="21"), Message(role="assistant", content="21 °C.")])
+    chat = render_chat(t, 0)
+    assert "`weather`" in chat.messages[0].content
+    row = writer("sharegpt").write(chat)
+    assert row["system"] == "Be brief."  # the template renders `tools`
+    assert json.loads(row["tools"])[0]["name"] == "weather"
+    hermes = writer("hermes").write(chat)["conversations"][0]["value"]
+    assert hermes.startswith("Be brief.\n\n") and "`weather`" not in hermes and "<tools>" in hermes
+
+
+def test_closing_user_turn_dropped_and_broken_alternation_rejected() -> None:
     closing = Trajectory(id="c", messages=[Message(role="user", content="q"), Message(role="assistant", content="a"),
                                            Message(role="user", content="thanks")])
     assert [turn["from"] for turn in writer("sharegpt").write(closing)["conversations"]] == ["human", "gpt"]

@@ -35,8 +35,10 @@ _JSON_CALL_START = re.compile(r"\{\s*\"(?:name|function|tool_calls|arguments|par
 _CALL_KEYS = ('"name"', '"function"', '"tool_calls"', '"arguments"', '"parameters"')
 # The reply ends inside the first key of an object ({"na): cut off before the key was even complete.
 _CUT_IN_KEY = re.compile(r"\{\s*(?P<key>\"\w*\"?)\s*$")
-_LIST_OPEN = re.compile(r"[\[,]\s*$")
-_LIST_NEXT = re.compile(r"\s*,")
+# Only a list's own punctuation counts: "[" or "}," before the object, ", {" or a final "," after it. A comma of
+# prose ("Sure, {...}" or "{...}, then I'll answer") is not a list that was cut off.
+_LIST_OPEN = re.compile(r"(?:\[|[}\]]\s*,)\s*$")
+_LIST_NEXT = re.compile(r"\s*,\s*(?:[{\[]|$)")
 # The whole reply opens like a Python call (optionally inside a list), e.g. "get_weather(city='Pa".
 _PY_CALL_START = re.compile(r"^\s*\[?\s*(?P<name>[A-Za-z_][\w.]*)\(")
 # Llama 4 may wrap its Python-style calls in these tokens.

@@ -25,6 +25,11 @@ def train_command(
     labels_html: Annotated[Path | None, typer.Option(
         "--labels-html", metavar="FILE",
         help="Do not train: write the first N samples (--show-labels, default 20) labelled as an HTML page.")] = None,
+    export_trl: Annotated[Path | None, typer.Option(
+        "--export-trl", metavar="FILE",
+        help="Do not train: write the labelled samples as pre-tokenised TRL rows {id, input_ids, "
+             "assistant_masks} to FILE (JSONL), and the tokenizer to FILE's folder/tokenizer, so that TRL's "
+             "SFTTrainer trains exactly the supervised tokens, balancing masks included.")] = None,
 ) -> None:
     """Fine-tune a model on agent data with a capability-aware loss.
 
@@ -41,12 +46,17 @@ def train_command(
         agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --set max_steps=30 --set output_dir=/tmp/run
 
         agentflan train recipes/train/tiny-cpu.yaml --set data=out/agent-flan --show-labels 2 --labels-html out/labels.html
+
+        agentflan train recipes/train/qwen2.5-7b-lora.yaml --set data=out/agent-flan --export-trl out/trl/train.jsonl
     """
     require_extra("train", "agentflan train")
     # Validate the config (unknown keys, bad values) before importing torch or loading any model.
     from agentflan.train.config import load_train_config
 
     cfg = load_train_config(config, overrides or [])
+    if export_trl is not None:
+        export(cfg, export_trl, quiet)
+        return
     if show_labels is not None or labels_html is not None:
         preview(cfg, show_labels, labels_html, quiet)
         return
@@ -77,6 +87,23 @@ def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: b
         html_file.parent.mkdir(parents=True, exist_ok=True)
         html_file.write_text(page, encoding="utf-8")
         console.print(f"{len(shown)} labelled samples → {html_file}")
+
+
+def export(cfg: TrainConfig, path: Path, quiet: bool) -> None:
+    from agentflan.train.labels import stats_line
+    from agentflan.train.trainer import prepare
+    from agentflan.train.trl import write_rows
+
+    prepared = prepare(cfg, show_progress=not quiet)
+    counts = write_rows(prepared.examples, path)
+    tokenizer_dir = path.parent / "tokenizer"
+    prepared.tokenizer.save_pretrained(str(tokenizer_dir))
+    if not quiet:
+        console.print(stats_line(prepared.label_stats.to_dict()), highlight=False)
+        console.print(f"{counts['rows']} rows, {counts['supervised_tokens']:,} of {counts['tokens']:,} tokens "
+                      f"supervised → {path}; tokenizer → {tokenizer_dir}"
+                      + (f"; {counts['weighted_tokens_not_carried']:,} weighted tokens trained at weight 1 (TRL "
+                         "has no loss weights)" if counts["weighted_tokens_not_carried"] else ""))
 
 
 def register(app: typer.Typer) -> None:

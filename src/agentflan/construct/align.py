@@ -20,6 +20,7 @@ from typing import Any
 
 from agentflan.callsyntax import REACT_KEYWORDS, parse_bracket_call, react_sections
 from agentflan.errors import AgentflanError, RecordError
+from agentflan.formats.exports import TOOLS_DESCRIPTION
 from agentflan.schema import Message, Part, Tool, Trajectory
 from agentflan.seeding import stable_hash
 
@@ -76,6 +77,15 @@ def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[
     if not names:
         return ""
     return say("actions_intro", seed, key) + "\n" + "\n".join(f"- `{n}`" for n in names)
+
+
+def tools_system(intro: str, rest: str = "") -> Message:
+    """The system message introducing the tools (``intro``) followed by other system text. Its metadata
+    ``tools_description`` is the description's length in characters: exports for templates that render
+    ``tools`` themselves cut it out (`formats.exports.tools_described_once`), so that no prompt describes the
+    tools twice."""
+    text = "\n\n".join(t for t in (intro, rest) if t.strip())
+    return Message(role="system", content=text, metadata={TOOLS_DESCRIPTION: len(intro)} if intro.strip() else {})
 
 
 def strip_format(text: str) -> tuple[str, str | None, str | None, str | None]:
@@ -185,9 +195,9 @@ def render_chat(traj: Trajectory, seed: int, rewrites: Counter[str] | None = Non
     intro = tools_prompt(tools, seed, key, actions)
     messages: list[Message] = []
     kept_system = [prompts.clean(m.content, "system", rewrites) for m in traj.messages if m.role == "system"]
-    system_text = "\n\n".join(t for t in [intro, *kept_system] if t.strip())
-    if system_text:
-        messages.append(Message(role="system", content=system_text))
+    system = tools_system(intro, "\n\n".join(t for t in kept_system if t.strip()))
+    if system.content:
+        messages.append(system)
     for index, msg in enumerate(traj.messages):
         if msg.role == "system":
             continue

@@ -18,6 +18,7 @@ from typing import Any
 
 from agentflan import __version__, formats
 from agentflan.errors import ConfigError, RecordError
+from agentflan.formats import exports
 from agentflan.formats.base import Writer
 from agentflan.paths import data_root
 from agentflan.pipeline.progress import RecordProgress
@@ -409,16 +410,19 @@ def _write(run: RunDir, records: list[Trajectory], plan: Plan, ledger: Ledger, m
             sink.write(traj.to_dict())
         for name, writer in plan.writers.items():
             sink = run.sink(f"{name}.jsonl", format=name)
+            masks: Counter[str] = Counter()
             for traj in records:
                 progress.advance()
                 try:
                     sink.write(writer.write(traj))
+                    masks.update(exports.masks_not_held(traj, exports.MASKS.get(name, "none")))
                 except RecordError as err:
                     export_rejects[f"export:{name}:{err.reason}"] += 1
                     prov = traj.provenance
                     ledger.rejects.append(Reject(prov.source if prov else "?", f"export:{name}:{err.reason}",
                                                  err.detail, item=traj.id).to_dict())
             sink.close()
+            run.annotate(f"{name}.jsonl", masks=exports.mask_summary(name, masks))
             if writer.companion is not None:
                 writer.companion(run.folder / f"{name}.jsonl")
     for row in [*ledger.rejects, *_unused_rejects(ledger)]:

@@ -103,7 +103,11 @@ def balance(records: list[Trajectory], weights: dict[str, float], seed: int, cou
     masked_units = 0
     if mode != "none":
         by_cap: dict[str, list[Unit]] = defaultdict(list)
+        # Supervised tokens left per record: a record is never masked whole (it would teach nothing, and
+        # training frameworks drop it: XTuner, TRL).
+        left: Counter[int] = Counter()
         for u in units(records, count):
+            left[u.record] += u.tokens
             if u.capability in goal:
                 by_cap[u.capability].append(u)
         for capability, cap_units in sorted(by_cap.items()):
@@ -116,7 +120,8 @@ def balance(records: list[Trajectory], weights: dict[str, float], seed: int, cou
             for u in sorted(cap_units, key=lambda u: (stable_hash(seed, u.order, "balance"), u.record, u.message)):
                 if remaining <= 0:
                     break
-                if u.tokens < 2 * remaining:  # masking moves the kept count closer to the target
+                if u.tokens < 2 * remaining and left[u.record] > u.tokens:  # closer to the target
+                    left[u.record] -= u.tokens
                     records[u.record] = _apply(records[u.record], u.message, capability, {"loss": False}, "loss")
                     remaining -= u.tokens
                     masked_units += 1

@@ -79,7 +79,7 @@ def unfinished(traj: Trajectory) -> str | None:
     if any(m.role == "user" and (m.metadata.get("dfs_recovery") or RETRY_PROMPT.search(m.content))
            for m in traj.messages):
         return "restarted"
-    if traj.metadata.get("tools_synthesized") is True:
+    if traj.environment_actions:
         return None
     last = next(i for i in range(len(traj.messages) - 1, -1, -1) if traj.messages[i].role in ("assistant", "tool"))
     if traj.messages[last].role == "tool" or _is_call(traj.messages[last]):

@@ -65,7 +65,7 @@ def first_call(key: str, traj: Trajectory, seed: int = 0) -> CallSource | None:
     show. The call may come several turns in ("delete my account" … "my username is …"): the whole exchange
     before it is the sample's prompt, not only the first user turn.
     """
-    if traj.metadata.get("tools_synthesized") is True:
+    if traj.environment_actions:
         return None  # an environment's actions, whose first user turn is the environment's manual
     tools = {t.name for t in traj.tools}
     try:

@@ -24,7 +24,7 @@ from agentflan.seeding import rng_for, stable_hash
 from agentflan.toolschema import required_arguments
 
 from . import grounding, prompts
-from .align import describe_tool, render_chat, tool_description, tools_prompt
+from .align import describe_tool, render_chat, tool_description, tools_prompt, tools_system
 from .grounding import tools_text
 from .instruct import CallSource, first_call
 from .phrasing import say_nth
@@ -85,7 +85,7 @@ def tool_query(key: str, traj: Trajectory) -> Query | None:
     """A query that needs a tool: the first user turn of a trajectory that declares tools and calls one, with
     its reply-format instructions taken out as in the chat rendering (ToolBench's trailing "Begin!")."""
     user = next((m for m in traj.messages if m.role == "user" and m.content.strip()), None)
-    if user is None or not traj.tools or traj.metadata.get("tools_synthesized") is True:
+    if user is None or not traj.tools or traj.environment_actions:
         return None  # all tools synthesised: an environment's actions (bash, click), not APIs a query asks for
     text = prompts.clean(user.content, "user", Counter()).strip()
     if not text:
@@ -116,7 +116,7 @@ class ToolPool:
         seen: dict[str, Tool] = {}
         for traj in trajectories:
             synthesized = traj.metadata.get("tools_synthesized")
-            if synthesized is True:
+            if traj.environment_actions:
                 continue  # an environment's actions (bash, click) make no sense as someone else's tools
             # Tools a reader synthesised from calls have no description to check relevance against.
             skip = set(synthesized) if isinstance(synthesized, list) else set()
@@ -199,7 +199,7 @@ class NegativeMaker:
         self.reply_sources[source] = self.reply_sources.get(source, 0) + 1
         messages = []
         if tools:
-            messages.append(Message(role="system", content=tools_prompt(tools, self.seed, f"{circumstance}/{q.key}")))
+            messages.append(tools_system(tools_prompt(tools, self.seed, f"{circumstance}/{q.key}")))
         messages += list(history) if history else [Message(role="user", content=q.text)]
         messages.append(Message(role="assistant", parts=[Part(text=reply, capability="abstain")]))
         return Trajectory(id=f"negative/{circumstance}/{q.key}", tools=tools, messages=messages,

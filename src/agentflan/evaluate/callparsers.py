@@ -128,6 +128,8 @@ def make_parser(call_parser: str | None, tokenizer: Any | None) -> CallParser | 
         if tokenizer is None:
             raise UsageError("--call-parser needs the model's tokenizer: give --model, or --tokenizer PATH")
         return VLLMParser(call_parser, tokenizer)
-    if tokenizer is not None and getattr(tokenizer, "response_template", None):
+    # parse_response exists from transformers 5; an older one ignores a template it cannot apply.
+    if tokenizer is not None and getattr(tokenizer, "response_template", None) and hasattr(tokenizer,
+                                                                                         "parse_response"):
         return TransformersParser(tokenizer)
     return None

@@ -18,7 +18,8 @@ mind2web   ``Thought: ...\\nAnswer: C.\\nAction: TYPE\\nValue: 42``   ``TYPE{"el
 The first user turn (the instruction prompt) and the assistant's acknowledgement (``Ok.``) are kept as
 messages, marked ``metadata["agentinstruct"] = "instruction" | "ack"``. A user turn answering a call becomes a
 ``tool`` message (its environment prefix such as ``The output of the OS:`` removed and remembered). Tools are
-synthesised from each domain's action vocabulary (``metadata["tools_synthesized"] = True``). Whitespace of the
+synthesised from each domain's action vocabulary (``metadata["tools_synthesized"]`` lists them, and
+``metadata["environment_actions"] = True`` says they are an environment's actions, not APIs). Whitespace of the
 source that differs from the domain's usual layout is kept in message metadata, so `render_react` gives the
 source text back. A turn that does not parse in its domain's syntax is rejected (``unparseable_react``).
 """
@@ -468,7 +469,8 @@ def read_turns(turns: list[tuple[str, str]], domain: Domain, record_id: Any, ctx
     return Trajectory(
         id=str(record_id) if isinstance(record_id, str | int) and record_id != "" else ctx.default_id(),
         tools=list(domain.tools), messages=conv.messages, provenance=ctx.provenance(),
-        metadata={"format": "agentinstruct", "domain": domain.name, "tools_synthesized": True},
+        metadata={"format": "agentinstruct", "domain": domain.name, "tools_synthesized": [t.name for t in domain.tools],
+                  "environment_actions": True},
     )
 
 

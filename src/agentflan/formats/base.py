@@ -101,8 +101,9 @@ class Writer:
     # Files a format needs beside the output (e.g. LLaMA-Factory's dataset_info.json entry).
     companion: Callable[[Path], None] | None = None
     # The call syntax its assistant turns write calls in (a name of `agentflan.calls.NAMES`; structured
-    # formats: "openai"): what `eval` reads them back with, checked by a round-trip test over every writer.
-    call_syntax: str | None = None
+    # formats: "openai"), or the names it may write (sharegpt: a bare JSON call, or a <tool_call> block after
+    # text): what `eval` reads them back with, checked by a round-trip test over every writer.
+    call_syntax: str | tuple[str, ...] | None = None
 
 
 def require(record: Any, key: str, kind: type | tuple[type, ...], where: str = "") -> Any:

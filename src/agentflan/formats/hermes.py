@@ -43,7 +43,9 @@ Write: a system turn holding the tools the Hermes way (an instruction sentence, 
 the ``<tool_call>`` format), appended to the first system message or on its own when there is none; ``gpt``
 turns with ``<tool_call>\\n{json}\\n</tool_call>`` blocks after the text; consecutive tool results in one ``tool``
 turn of ``<tool_response>`` blocks (written as they are, without Hermes's ``{"name", "content"}`` wrapper); the
-tools also as a ``tools`` JSON string. A system message that already lists tools in ``<tools>`` is written
+tools also as a ``tools`` JSON string. The chat rendering's plain-language tool list is cut from the system text
+(the ``<tools>`` section describes the tools), and a ReAct record, whose prompt describes its tools, gets no
+``<tools>`` section (`exports.tools_described_once`). A system message that already lists tools in ``<tools>`` is written
 verbatim when those are the trajectory's tools, and rejected when they are not. Text that the tags would misread
 (``<tool_call>`` in an assistant's text, ``</tool_response>`` in a result) is rejected, not escaped.
 
@@ -68,6 +70,7 @@ from agentflan.callsyntax import closing_bracket, json_call, parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
+from agentflan.formats.exports import tools_described_once
 from agentflan.formats.openai import parse_tools, tool_to_openai
 from agentflan.schema import Message, Tool, ToolCall, Trajectory
 
@@ -310,6 +313,7 @@ def _call_block(call: ToolCall) -> str:
 
 
 def write(traj: Trajectory) -> dict[str, Any]:
+    traj = tools_described_once(traj)  # the <tools> section below describes them
     turns: list[dict[str, str]] = []
     messages = traj.messages
     if traj.tools and messages[0].role != "system":

@@ -9,7 +9,8 @@ Reading. ``{"messages": [{role, content}]}`` whose assistant turns are ReAct tex
     Action: finish[Y]
 
 ``Action: name`` + ``Action Input: {json}`` and ``Final Answer: ...`` are read too. Tools the corpus does not
-declare are synthesised from the actions it uses (``metadata["tools_synthesized"] = True``); a system message
+declare are synthesised from the actions it uses (listed in ``metadata["tools_synthesized"]``, with
+``metadata["environment_actions"] = True``); a system message
 written by `render_react` gives its tools back. A turn that is not ReAct is rejected (``unparseable_react``),
 an ``Action Input`` that is not a JSON object is rejected (``args_not_json``).
 
@@ -268,7 +269,8 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     calls = [c for m in conv.messages for c in m.tool_calls]
     if not tools and calls:
         tools = synthesized_tools(calls)
-        metadata["tools_synthesized"] = True
+        metadata["tools_synthesized"] = [t.name for t in tools]
+        metadata["environment_actions"] = True
     record_id = value.get("id")
     yield Trajectory(id=str(record_id) if isinstance(record_id, str | int) and record_id != "" else ctx.default_id(),
                      tools=tools, messages=conv.messages, provenance=ctx.provenance(), metadata=metadata)

@@ -16,14 +16,20 @@ Read: ``human``/``gpt``/``function_call``/``observation`` turns (and a ``system`
 calls of the ``function_call`` before it: it takes the call's name, and after N parallel calls a JSON list of N
 strings is split into N results (how this writer writes them).
 
-Write: LLaMA-Factory's alternation (human/observation on odd turns, gpt/function_call on even turns, even length);
-closing user turns (no reply to learn from) are dropped; a trajectory that cannot be written that way otherwise
-(two user turns in a row, a system message after the start, a tool result with no reply after it) is rejected with
-``not_alternating``/``not_representable`` rather than silently reshaped.
-The `companion` writes the ``dataset_info.json`` entry LLaMA-Factory needs next to the output.
+Write: LLaMA-Factory's alternation (human/observation on odd turns, gpt/function_call on even turns, even length).
+A reply's text before its calls stays in the function_call turn, around a ``<tool_call>`` block as
+LLaMA-Factory's FunctionFormatter reads it (``"I need the weather.\\n<tool_call>{...}</tool_call>"``; text that
+holds the tag itself is rejected, ``not_representable``); a turn of bare call JSON is read too. Turns that would
+break the alternation are joined with a blank line: a user turn after a tool result (a ToolBench restart prompt)
+into that observation, two user or two text replies in a row into one. Closing user turns (no reply to learn from)
+are dropped; a trajectory that cannot be written that way otherwise (a system message after the start, a tool
+result with no reply after it) is rejected with ``not_alternating``/``not_representable`` rather than silently
+reshaped. The ``tools`` field holds the tools, which LLaMA-Factory's template renders, so the chat rendering's
+plain-language tool list is cut from the system text (`exports.tools_described_once`). The `companion` writes the
+``dataset_info.json`` entry LLaMA-Factory needs next to the output.
 
-Lost on writing (so not lossless): text an assistant writes alongside its calls (LLaMA-Factory's function_call turn
-holds only the calls), call ids, capability/loss labels and weights, metadata, flags and provenance.
+Lost on writing (so not lossless): call ids, capability/loss labels and weights (LLaMA-Factory trains every
+gpt/function_call turn: the build's manifest counts the masks this loses), metadata, flags and provenance.
 """
 
 from __future__ import annotations
@@ -37,12 +43,15 @@ from agentflan import strictjson
 from agentflan.errors import AgentflanError, RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
+from agentflan.formats.exports import SEPARATOR, merge_turns, tools_described_once
 from agentflan.formats.openai import arguments, parse_tools
 from agentflan.pipeline.sinks import write_json_atomic
 from agentflan.schema import Message, ToolCall, Trajectory
 
 TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
         "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
+# LLaMA-Factory's default tool_call_words: text outside the block is the reply's text before its calls.
+CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
 _ROLE = {"human": "user", "gpt": "assistant", "function_call": "assistant", "observation": "tool", "system": "system"}
 
 
@@ -60,6 +69,16 @@ def _calls(value: str, where: str) -> list[ToolCall]:
         name = require(item, "name", str, at)
         calls.append(validated(ToolCall, at, name=name, arguments=arguments(item.get("arguments"), f"{at}.arguments")))
     return calls
+
+
+def _split_call_text(value: str) -> tuple[str, str]:
+    """(text, calls JSON) of a function_call value: text around a ``<tool_call>`` block, or none."""
+    start = value.find(CALL_OPEN)
+    end = value.find(CALL_CLOSE, start + len(CALL_OPEN)) if start >= 0 else -1
+    if start < 0 or end < 0:
+        return "", value
+    text = (value[:start] + value[end + len(CALL_CLOSE):]).strip()
+    return text, value[start + len(CALL_OPEN):end]
 
 
 def _observations(value: str, calls: list[ToolCall]) -> list[Message]:
@@ -93,8 +112,9 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
         if tag not in _ROLE:
             raise RecordError("invalid_role", f"{where}.from is {tag!r}", f"{where}.from")
         if tag == "function_call":
-            last_calls = _calls(text, f"{where}.value")
-            messages.append(Message(role="assistant", tool_calls=last_calls))
+            content, body = _split_call_text(text)
+            last_calls = _calls(body, f"{where}.value")
+            messages.append(Message(role="assistant", content=content, tool_calls=last_calls))
         elif tag == "observation":
             messages.extend(_observations(text, last_calls) if last_calls else [Message(role="tool", content=text)])
         else:
@@ -117,7 +137,28 @@ def _turn(tag: str, value: str) -> dict[str, str]:
     return {"from": tag, "value": value}
 
 
+def _function_call(m: Message) -> str:
+    calls = [{"name": c.name, "arguments": c.arguments} for c in m.tool_calls]
+    body = json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)
+    if not m.content.strip():
+        return body
+    if CALL_OPEN in m.content or CALL_CLOSE in m.content:
+        # LLaMA-Factory would take the text's tag for the call block.
+        raise RecordError("not_representable", "the text before a call holds a <tool_call> tag")
+    # LLaMA-Factory's FunctionFormatter keeps the text around a <tool_call> block as the reply's text.
+    return f"{m.content.rstrip()}\n{CALL_OPEN}{body}{CALL_CLOSE}"
+
+
+def _joined(prev: dict[str, str], turn: dict[str, str]) -> bool:
+    """Whether ``turn`` joins the turn before it (LLaMA-Factory alternates prompt and reply turns strictly)."""
+    prompt = ("human", "observation")
+    if prev["from"] in prompt and turn["from"] == "human":
+        return True  # a user turn after a result (ToolBench restart prompt) or after a user turn
+    return prev["from"] == "gpt" and turn["from"] == "gpt"
+
+
 def write(traj: Trajectory) -> dict[str, Any]:
+    traj = tools_described_once(traj)  # LLaMA-Factory's template renders `tools` itself
     messages = list(traj.messages)
     system = ""
     if messages and messages[0].role == "system":
@@ -138,11 +179,15 @@ def write(traj: Trajectory) -> dict[str, Any]:
                                                                                              ensure_ascii=False)))
             continue
         if m.role == "assistant" and m.tool_calls:
-            calls = [{"name": c.name, "arguments": c.arguments} for c in m.tool_calls]
-            turns.append(_turn("function_call", json.dumps(calls[0] if len(calls) == 1 else calls, ensure_ascii=False)))
+            if turns and turns[-1]["from"] == "gpt":  # text, then calls, in two messages: one reply
+                turns[-1] = _turn("function_call", _function_call(m.model_copy(update={
+                    "content": SEPARATOR.join(t for t in (turns.pop()["value"], m.content) if t)})))
+            else:
+                turns.append(_turn("function_call", _function_call(m)))
         else:
             turns.append(_turn("gpt" if m.role == "assistant" else "human", m.content))
         i += 1
+    turns = merge_turns(turns, _joined, content="value")
     for n, turn in enumerate(turns):
         expected = ("human", "observation") if n % 2 == 0 else ("gpt", "function_call")
         if turn["from"] not in expected:
@@ -192,4 +237,4 @@ def companion(out: Path) -> None:
 READER = Reader("sharegpt", read, detect, "LLaMA-Factory ShareGPT (human/gpt/function_call/observation, tools)",
                 priority=50)
 WRITER = Writer("sharegpt", write, "LLaMA-Factory ShareGPT with function_call/observation turns (+ dataset_info.json)",
-                companion=companion, call_syntax="json")
+                companion=companion, call_syntax=("json", "hermes"))

@@ -117,6 +117,11 @@ class RunDir:
             self._sinks[name] = (RecordSink(self.tmp / name).__enter__(), dict(annotations))
         return self._sinks[name][0]
 
+    def annotate(self, name: str, **notes: Any) -> None:
+        """Add ``notes`` to the manifest's entry for an output opened with `sink` (counts known only once it is
+        written, such as the masks an export could not hold)."""
+        self._sinks[name][1].update(notes)
+
     @property
     def rejects(self) -> RecordSink:
         """The sink of rejected records (``rejects.jsonl``, or ``OUT.rejects.jsonl``)."""

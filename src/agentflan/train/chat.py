@@ -21,11 +21,12 @@ one that never reads ``tool_calls`` each call is written into its assistant turn
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from agentflan import formats
+from agentflan.formats.agentflan import call_text
+from agentflan.formats.exports import tools_described_once
 from agentflan.schema import Trajectory
 
 # A template that handles tool results compares a role with one of these names.
@@ -37,15 +38,19 @@ def template_has_tool_role(template: str) -> bool:
     return bool(_TOOL_ROLE.search(template))
 
 
-def hf_chat(traj: Trajectory, tool_role: bool = True,
-            calls_as_text: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
+def hf_chat(traj: Trajectory, tool_role: bool = True, calls_as_text: bool = False,
+            tools_rendered: bool = False) -> tuple[list[dict[str, Any]], list[dict[str, Any]] | None]:
     """(messages, tools) for ``apply_chat_template``.
 
     The openai writer gives the Hugging Face shape (arguments as dicts); agentflan's labels travel as extra
     message keys that templates ignore. ``tool_role=False`` folds tool results into user turns;
     ``calls_as_text=True`` writes each call into its assistant turn as a JSON code block (`call_text`), for
-    templates that never read ``tool_calls``.
+    templates that never read ``tool_calls``. ``tools_rendered=True`` (a template that shows ``tools``) describes
+    the tools once: the chat rendering's plain-language list is cut from the system text
+    (`formats.exports.tools_described_once`).
     """
+    if tools_rendered:
+        traj = tools_described_once(traj)
     record = formats.writer("openai").write(traj)
     messages: list[dict[str, Any]] = record["messages"]
     if calls_as_text:
@@ -53,16 +58,6 @@ def hf_chat(traj: Trajectory, tool_role: bool = True,
     if not tool_role:
         messages = _fold_tool_turns(messages)
     return messages, record["tools"] or None
-
-
-def call_text(name: str, arguments: dict[str, Any]) -> str:
-    """A call written as text, as the agentflan export writes a call its text does not mention::
-
-        ```json
-        {"name": "weather", "arguments": {"city": "Paris"}}
-        ```
-    """
-    return "```json\n" + json.dumps({"name": name, "arguments": arguments}, ensure_ascii=False) + "\n```"
 
 
 def _calls_in_content(m: dict[str, Any]) -> dict[str, Any]:

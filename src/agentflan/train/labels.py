@@ -191,7 +191,8 @@ class Labeller:
         if traj.calls() and not self.renders_calls:
             raise TemplateError(f"chat template of {self.name} cannot render tool calls (it never reads "
                                 f"`tool_calls`; labels.calls: text writes them as JSON): {describe(traj)}")
-        messages, tools = hf_chat(traj, tool_role=self.tool_role, calls_as_text=self.calls_as_text)
+        messages, tools = hf_chat(traj, tool_role=self.tool_role, calls_as_text=self.calls_as_text,
+                                  tools_rendered=self.renders_tools)
         try:
             texts, blocks = render_jinja_template(
                 conversations=[messages], tools=tools, chat_template=self.template,

@@ -47,8 +47,9 @@ class TransformersBackend:
         order = sorted(range(len(prompts)), key=lambda i: len(prompts[i]))
         for start in range(0, len(order), self.batch_size):
             idx = order[start : start + self.batch_size]
+            # No token_type_ids: decoder-only models take none, and transformers 4.x generate() refuses them.
             enc = self.tokenizer([prompts[i] for i in idx], return_tensors="pt", padding=True,
-                                 add_special_tokens=False).to(self.device)
+                                 add_special_tokens=False, return_token_type_ids=False).to(self.device)
             with torch.no_grad():
                 out = self.model.generate(**enc, max_new_tokens=self.max_new_tokens, do_sample=False,
                                           pad_token_id=self.tokenizer.pad_token_id)
