@@ -73,7 +73,8 @@ class Phrasing:
     def _kind(self, kind: str) -> dict[str, Any]:
         n = self.samples[kind]
         counts = self.sentences.get(kind, Counter())
-        top, top_count = counts.most_common(1)[0] if counts else ("", 0)
+        # Ties go to the first sentence in order, never to set or hash order: the report is the same every run.
+        top, top_count = min(counts.items(), key=lambda kv: (-kv[1], kv[0])) if counts else ("", 0)
         return {
             "samples": n,
             "distinct_replies": len(self.replies.get(kind, {})),
