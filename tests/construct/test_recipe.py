@@ -15,7 +15,7 @@ from agentflan.config import load_config, validate
 from agentflan.construct import inputs
 from agentflan.construct.build import build, prepare
 from agentflan.construct.recipe import NEGATIVE_KINDS, NegativesSpec, Recipe
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, UsageError
 
 
 def _error(data: dict) -> str:
@@ -128,7 +128,7 @@ def test_set_reaches_into_lists_of_inputs(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(recipe_dict()))
     recipe = load_config(path, Recipe, ["agent.inputs.0.cap=5", "general.inputs.1.name=mt"])
     assert recipe.agent.inputs[0].cap == 5 and recipe.general.inputs[1].name == "mt"
-    with pytest.raises(ConfigError, match=r"'3' is not an index of a list of 2"):
+    with pytest.raises(UsageError, match=r"'3' is not an index of a list of 2"):
         load_config(path, Recipe, ["general.inputs.3.cap=1"])
 
 
