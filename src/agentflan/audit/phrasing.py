@@ -20,6 +20,7 @@ from typing import Any
 
 from agentflan.audit.negatives import negative_type
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.phrasing import GENERAL_PHRASES
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -27,13 +28,6 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 def sentences(text: str) -> list[str]:
     """Normalised sentences (case and spacing folded) of a reply."""
     return [" ".join(s.split()).casefold() for s in _SENTENCE.split(text) if s.strip()]
-
-
-def _call_phrases() -> tuple[str, ...]:
-    # Imported here: evaluate imports the audit's contamination index, so a module-level import would be circular.
-    from agentflan.evaluate.agent_h import GENERAL_PHRASES
-
-    return GENERAL_PHRASES
 
 
 class Phrasing:
@@ -45,7 +39,7 @@ class Phrasing:
         self.phrase_turns = 0
         self.phrases: Counter[str] = Counter()
         self.examples = Examples(examples)
-        self.general = _call_phrases()
+        self.general = GENERAL_PHRASES
 
     def add(self, rec: AuditedRecord) -> None:
         traj = rec.traj

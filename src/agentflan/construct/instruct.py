@@ -17,11 +17,12 @@ import json
 from dataclasses import dataclass
 
 from agentflan.errors import RecordError
+from agentflan.phrasing import describe_tool
 from agentflan.schema import Message, Part, ToolCall, Trajectory
 from agentflan.seeding import rng_for, stable_hash
 
 from . import grounding
-from .align import describe_tool, render_chat
+from .align import render_chat
 
 NAME_KEYS = ("name", "tool", "api", "function", "action", "NAME", "api_name", "tool_name")
 ARGS_KEYS = ("arguments", "args", "parameters", "Args", "params", "input", "action_input", "kwargs")

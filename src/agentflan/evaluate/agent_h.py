@@ -45,6 +45,7 @@ from agentflan.evaluate import bfcl
 from agentflan.evaluate.classify import NO_CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
+from agentflan.phrasing import GENERAL_PHRASES
 from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
 from agentflan.pipeline.sources import Reject, expand_inputs, iter_records
@@ -58,8 +59,6 @@ DEFAULT_LIMIT = 200  # per circumstance: 800 queries × 2 formats = 1,600 sample
 
 # The paper's keyword rule (§4.3). General phrases are matched case-insensitively.
 REACT_KEYWORDS = ("Thought:", "Action:")
-GENERAL_PHRASES = ("i will use", "i'll use", "i will call", "i'll call", "i need to call", "i need to use",
-                   "let me call", "let me use", "calling the", "i am going to call", "i'm going to call")
 
 REACT_PROMPT = """You are a helpful assistant.{tools}
 When you need a tool, reply in exactly this format:

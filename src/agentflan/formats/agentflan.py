@@ -43,6 +43,7 @@ from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.exports import merge_turns
+from agentflan.phrasing import tools_prompt
 from agentflan.schema import Message, ToolCall, Trajectory
 
 _ROLES = ("system", "user", "assistant")
@@ -139,8 +140,6 @@ def _tools_system(traj: Trajectory) -> str | None:
     system = next((m.content for m in traj.messages if m.role == "system"), "")
     if all(f"`{t.name}`" in system for t in traj.tools):
         return None  # already introduced (e.g. by the chat alignment)
-    from agentflan.construct.align import tools_prompt  # the same wording the construction uses
-
     return tools_prompt(traj.tools, 0, traj.id)
 
 
