@@ -23,9 +23,9 @@ from agentflan.audit.shape import Shape
 from agentflan.audit.unfinished import Unfinished
 from agentflan.audit.validity import Validity
 from agentflan.capabilities import spans
+from agentflan.files import write_json_atomic
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_inputs
-from agentflan.pipeline.sinks import write_json_atomic
 from agentflan.pipeline.sources import Reject, expand_inputs
 from agentflan.schema import Trajectory
 from agentflan.tokens import token_counter

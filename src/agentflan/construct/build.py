@@ -18,13 +18,13 @@ from typing import Any
 
 from agentflan import __version__, formats
 from agentflan.errors import ConfigError, RecordError
+from agentflan.files import sha256_file
 from agentflan.formats import exports
 from agentflan.formats.base import Writer
 from agentflan.paths import data_root
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.run import RunDir
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
 from agentflan.seeding import stable_hash

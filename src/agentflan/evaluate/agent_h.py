@@ -45,9 +45,10 @@ from agentflan.evaluate import bfcl
 from agentflan.evaluate.classify import NO_CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
+from agentflan.files import sha256_file, write_json_atomic
 from agentflan.phrasing import GENERAL_PHRASES
 from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject, expand_inputs, iter_records
 from agentflan.schema import Trajectory
 from agentflan.seeding import rng_for, stable_hash

@@ -32,8 +32,9 @@ from agentflan.evaluate.classify import Reader, classify, tool_schemas
 from agentflan.evaluate.metrics import percent
 from agentflan.evaluate.report import markdown
 from agentflan.evaluate.samples import Sample
+from agentflan.files import write_json_atomic
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.sinks import RecordSink, write_json_atomic
+from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject
 
 BENCH_HELP = ("agent-h, bfcl (all single-turn categories), bfcl.multi_turn (the four multi-turn ones) or "

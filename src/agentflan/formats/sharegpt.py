@@ -41,11 +41,11 @@ from typing import Any
 
 from agentflan import strictjson
 from agentflan.errors import AgentflanError, RecordError
+from agentflan.files import write_json_atomic
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.exports import SEPARATOR, merge_turns, tools_described_once
 from agentflan.formats.openai import arguments, parse_tools
-from agentflan.pipeline.sinks import write_json_atomic
 from agentflan.schema import Message, ToolCall, Trajectory
 
 TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",

@@ -10,11 +10,11 @@ from typing import Any
 
 from agentflan import formats
 from agentflan.errors import RecordError
+from agentflan.files import sha256_file
 from agentflan.formats.base import Writer
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_inputs, read_record, source_records
 from agentflan.pipeline.run import RunDir
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs
 from agentflan.schema import Trajectory
 from agentflan.strictjson import JSONRejected

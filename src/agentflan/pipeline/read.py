@@ -18,10 +18,10 @@ from typing import Any
 
 from agentflan import formats, strictjson
 from agentflan.errors import RecordError
+from agentflan.files import sha256_file
 from agentflan.formats.base import ItemRejected, Reader, RecordContext
 from agentflan.pipeline.provenance import licence_for
 from agentflan.pipeline.sidefiles import SideFiles
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject, SourceRecord, iter_records
 from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags

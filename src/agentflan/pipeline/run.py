@@ -38,16 +38,16 @@ from typing import Any
 
 from agentflan import __version__
 from agentflan.errors import AgentflanError, UsageError
-from agentflan.paths import data_root
-from agentflan.pipeline.read import side_files_of
-from agentflan.pipeline.sinks import (
-    RecordSink,
+from agentflan.files import (
     pid_alive,
     remove_stale_temporaries,
     sha256_file,
     temporary_path,
     write_json_atomic,
 )
+from agentflan.paths import data_root
+from agentflan.pipeline.read import side_files_of
+from agentflan.pipeline.sinks import RecordSink
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.jsonl"

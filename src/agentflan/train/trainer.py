@@ -22,9 +22,10 @@ import torch
 from transformers import Trainer, TrainingArguments
 
 from agentflan.errors import ConfigError, InputError
+from agentflan.files import sha256_file, write_json_atomic
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
 from agentflan.seeding import rng_for, stable_hash
