@@ -39,13 +39,13 @@ from pathlib import Path
 from typing import Any
 
 from agentflan import __version__
-from agentflan.audit.contamination import EvalIndex, ngrams
 from agentflan.errors import InputError, RecordError
 from agentflan.evaluate import bfcl
 from agentflan.evaluate.classify import NO_CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
 from agentflan.files import sha256_file, write_json_atomic
+from agentflan.overlap import EvalIndex, ngrams
 from agentflan.phrasing import GENERAL_PHRASES
 from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink

@@ -63,8 +63,8 @@ def categories_for(names: Iterable[str]) -> list[str]:
 
 def question_file(category: str, data: Path | None = None) -> Path:
     """``BFCL_v4_<category>.json`` from ``data`` (a BFCL folder, or a data root holding ``gorilla/bfcl_v4``),
-    else from ``AGENTFLAN_DATA``, else from the cached ``bfcl-eval`` wheel (`construct.inputs.bfcl_file`)."""
-    from agentflan.construct.inputs import bfcl_file
+    else from ``AGENTFLAN_DATA``, else from the cached ``bfcl-eval`` wheel (`bfcldata.bfcl_file`)."""
+    from agentflan.bfcldata import bfcl_file
 
     name = f"BFCL_v4_{category}.json"
     if data is not None and (data / name).is_file():

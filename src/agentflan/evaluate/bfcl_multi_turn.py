@@ -132,7 +132,7 @@ def _function_docs(path: Path) -> dict[str, dict[str, Any]]:
 def api_classes(source: Path | None = None) -> dict[str, type]:
     """BFCL's API classes, imported from the extracted ``bfcl-eval`` wheel (``source``: a folder holding the
     ``bfcl_eval`` package; default: the cache, fetched once)."""
-    from agentflan.construct.inputs import bfcl_source
+    from agentflan.bfcldata import bfcl_source
 
     root = source or bfcl_source()
     if str(root) not in sys.path:
