@@ -31,7 +31,6 @@ left out before sampling, by the same index as ``agentflan audit --against``, an
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -43,7 +42,7 @@ from agentflan.errors import InputError, RecordError
 from agentflan.evaluate import bfcl
 from agentflan.evaluate.classify import NO_CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
-from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
+from agentflan.evaluate.samples import Sample, first_user_text, system_prompt
 from agentflan.files import sha256_file, write_json_atomic
 from agentflan.overlap import EvalIndex, ngrams
 from agentflan.phrasing import GENERAL_PHRASES
@@ -60,18 +59,6 @@ DEFAULT_LIMIT = 200  # per circumstance: 800 queries × 2 formats = 1,600 sample
 
 # The paper's keyword rule (§4.3). General phrases are matched case-insensitively.
 REACT_KEYWORDS = ("Thought:", "Action:")
-
-REACT_PROMPT = """You are a helpful assistant.{tools}
-When you need a tool, reply in exactly this format:
-Thought: your reasoning
-Action: the tool name
-Action Input: the arguments as a JSON object
-When no tool is needed, or none of the tools can do what is asked, answer the user directly in plain text."""
-
-GENERAL_PROMPT = """You are a helpful assistant.{tools}
-To call a tool, reply with only a JSON object: {{"name": "<tool name>", "arguments": {{<arguments>}}}}.
-When no tool is needed, or none of the tools can do what is asked, answer the user directly."""
-
 
 @dataclass(frozen=True)
 class Source:
@@ -334,15 +321,6 @@ def _circumstances(pools: _Pools, seed: int, limit: int | None) -> list[dict[str
     for key, query in _pick(pools.general_query, lambda q: q[0], seed, "d", limit):
         out.append({"circumstance": "d", "key": key, "query": query, "tools": [], "source": "general_query"})
     return out
-
-
-def system_prompt(fmt: str, tools: list[dict[str, Any]]) -> str:
-    if tools:
-        listing = "\n".join(json.dumps(plain_schema(t), ensure_ascii=False) for t in tools)
-        tools_text = f" You have access to the following tools:\n{listing}"
-    else:
-        tools_text = " You have no tools available."
-    return (REACT_PROMPT if fmt == "react" else GENERAL_PROMPT).format(tools=tools_text)
 
 
 def _sample(item: dict[str, Any], fmt: str) -> Sample:
