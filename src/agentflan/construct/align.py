@@ -14,14 +14,14 @@ sentences the rendering adds come from seeded pools (`phrasing`).
 from __future__ import annotations
 
 from collections import Counter
-from typing import Any
 
 from agentflan.callsyntax import REACT_KEYWORDS, parse_bracket_call, react_sections
-from agentflan.errors import AgentflanError, RecordError
+from agentflan.errors import RecordError
 from agentflan.formats.exports import TOOLS_DESCRIPTION
+from agentflan.formats.react import render_react
 from agentflan.phrasing import say, tools_prompt
 from agentflan.schema import Message, Part, Trajectory
-from agentflan.seeding import stable_hash
+from agentflan.seeding import ranked
 
 from . import prompts
 
@@ -163,18 +163,9 @@ def render_chat(traj: Trajectory, seed: int, rewrites: Counter[str] | None = Non
                                    "metadata": {**traj.metadata, "kind": "agent", "rendering": "chat"}})
 
 
-def react_renderer() -> Any:
-    """`formats.react.render_react`, or a clear error when that module is missing."""
-    try:
-        from agentflan.formats.react import render_react
-    except ImportError as exc:
-        raise AgentflanError("react rendering needs agentflan.formats.react.render_react, which is not "
-                             f"available ({exc}); set alignment.react_fraction: 0") from None
-    return render_react
-
-
 def render_react_kind(traj: Trajectory) -> Trajectory:
-    rendered = react_renderer()(traj)
+    """The trajectory in ReAct text (`formats.react.render_react`), as a ``react`` record of the build."""
+    rendered = render_react(traj)
     return rendered.model_copy(update={"messages": trim_tail(merge_adjacent(rendered.messages)), "metadata": {**traj.metadata, **rendered.metadata, "kind": "react",
                                                     "rendering": "react"}})
 
@@ -183,5 +174,4 @@ def choose_react(keys: list[str], fraction: float, seed: int) -> set[str]:
     """Exactly ``round(fraction * len(keys))`` keys, chosen by a seeded ranking (not a per-record coin flip,
     which misses the fraction on small data)."""
     n = round(fraction * len(keys))
-    ranked = sorted(keys, key=lambda k: (stable_hash(seed, k, "react"), k))
-    return set(ranked[:n])
+    return set(ranked(keys, seed, "react")[:n])

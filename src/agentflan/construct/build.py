@@ -27,7 +27,7 @@ from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.run import RunDir
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.seeding import stable_hash
+from agentflan.seeding import ranked
 from agentflan.tokens import token_counter
 
 from . import align, decompose, finished, instruct, masking, mix, negatives
@@ -111,8 +111,6 @@ def prepare(recipe: Recipe) -> Plan:
         raise ConfigError(f"exports: unknown format(s) {', '.join(unknown)}; choose from "
                           f"{', '.join(w for w in formats.writers() if w != 'canonical')}")
     writers = {name: formats.writer(name) for name in recipe.exports}
-    if recipe.alignment.react_fraction > 0 and recipe.agent.inputs:
-        align.react_renderer()
     try:
         count, counted_with = token_counter(recipe.tokenizer)
         count("probe")
@@ -330,7 +328,7 @@ def _construct(plan: Plan, show_progress: bool) -> tuple[list[Trajectory], Ledge
     # 5. Balance supervised tokens per capability, over the whole output.
     records, capability_report = decompose.balance(records, recipe.balance.weights, seed, plan.count,
                                                    recipe.balance.mode, recipe.balance.target)
-    records.sort(key=lambda t: (stable_hash(seed, t.id, "order"), t.id))
+    records = ranked(records, seed, "order", key=lambda t: t.id)
 
     manifest = _manifest(plan, ledger, records, negatives_made, negatives_wanted, capability_report, agent_side,
                          mix.mix_report(agent_side, wanted_general, len(general_by_key), used_general, per_agent),

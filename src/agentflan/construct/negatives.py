@@ -21,7 +21,7 @@ from typing import Any
 from agentflan.errors import RecordError
 from agentflan.phrasing import describe_tool, say_nth, tool_description, tools_prompt
 from agentflan.schema import Message, Part, Tool, Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 from agentflan.toolschema import required_arguments
 
 from . import grounding, prompts
@@ -402,4 +402,4 @@ def need_phrase(tool: Tool | None) -> str:
 
 
 def rank(items: list[Query], seed: int, purpose: str) -> list[Query]:
-    return sorted(items, key=lambda q: (stable_hash(seed, q.key, purpose), q.key))
+    return ranked(items, seed, purpose, key=lambda q: q.key)

@@ -50,7 +50,7 @@ from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject, expand_inputs, iter_records
 from agentflan.schema import Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 
 CIRCUMSTANCES = ("a", "b", "c", "d")
 NO_CALL = ("b", "c", "d")
@@ -295,8 +295,8 @@ def _toolbench_query(record: Any) -> str | None:
 
 def _pick(items: list[Any], key: Any, seed: int, purpose: str, limit: int | None) -> list[Any]:
     """A seeded choice that depends only on the seed and each item's key, not on file order."""
-    ranked = sorted(items, key=lambda it: stable_hash(seed, purpose, key(it)))
-    return ranked if limit is None else ranked[:limit]
+    order = ranked(items, seed, purpose, key)
+    return order if limit is None else order[:limit]
 
 
 def _circumstances(pools: _Pools, seed: int, limit: int | None) -> list[dict[str, Any]]:

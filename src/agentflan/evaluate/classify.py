@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from agentflan.calls import ParsedCall, ParsedReply, Reply, parse_reply, reply_text, structured_calls
 from agentflan.evaluate.matching import match_calls
@@ -42,10 +42,6 @@ if TYPE_CHECKING:
     from agentflan.evaluate.callparsers import CallParser
     from agentflan.evaluate.samples import Sample
 
-Outcome = Literal[
-    "abstain", "empty", "call", "call_invented_tool", "args_invalid", "malformed",
-    "call_correct", "call_wrong_tool", "call_wrong_args",
-]
 OUTCOMES: tuple[str, ...] = (
     "abstain", "empty", "call", "call_correct", "call_wrong_tool", "call_wrong_args", "args_invalid",
     "call_invented_tool", "malformed",

@@ -28,7 +28,7 @@ from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 from agentflan.train.collator import Collator, RowDataset, pack
 from agentflan.train.config import TrainConfig
 from agentflan.train.labels import Example, Labeller, LabelStats
@@ -247,8 +247,7 @@ def split_held_out(examples: list[Example], fraction: float, seed: int) -> tuple
     n = round(fraction * len(examples))
     if n == 0:
         return examples, []
-    ranked = sorted(range(len(examples)), key=lambda i: (stable_hash(seed, examples[i].id, "held-out"), i))
-    held = set(ranked[:n])
+    held = set(ranked(range(len(examples)), seed, "held-out", key=lambda i: examples[i].id)[:n])
     return ([ex for i, ex in enumerate(examples) if i not in held],
             [ex for i, ex in enumerate(examples) if i in held])
 
