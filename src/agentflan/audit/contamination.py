@@ -20,6 +20,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, share
+from agentflan.audit.section import Findings
 from agentflan.overlap import EvalIndex, ngrams, tool_key, user_queries
 
 __all__ = ["Contamination", "EvalIndex", "ngrams", "tool_key"]
@@ -79,6 +80,10 @@ class Contamination:
         return {"records": self.tool_records, "share": share(self.tool_records, self.n),
                 "distinct_tools": len(self.shared_tools), "by_against": dict(self.tool_by_against),
                 "overlaps": self.tool_hits, "examples": [h["id"] for h in self.tool_hits[:5]]}
+
+    def report(self) -> Findings:
+        c = self.result()
+        return Findings({"contamination": c}, {"contamination": c["share"], "tool_contamination": c["tools"]["share"]})
 
     def result(self) -> dict[str, Any]:
         if self.index is None:

@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from agentflan.audit.record import AuditedRecord, share, user_queries
+from agentflan.audit.section import Findings
 from agentflan.schema import Trajectory
 
 _PRIME = np.uint64((1 << 61) - 1)
@@ -131,6 +132,11 @@ class Duplicates:
                 if sim >= self.threshold:
                     self.uf.union(first, s)
                     self.best[(first, s)] = sim
+
+    def report(self) -> Findings:
+        d = self.result()
+        return Findings({"duplicates": d}, {"duplicates": d["duplicate_share"], "exact_duplicates": d["exact"]["share"],
+                                            "near_duplicates": d["near"]["share"]})
 
     def result(self) -> dict[str, Any]:
         n = len(self.ids)

@@ -20,6 +20,7 @@ from typing import Any
 
 from agentflan.audit.negatives import negative_type
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.phrasing import GENERAL_PHRASES
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
@@ -78,6 +79,11 @@ class Phrasing:
             "top_sentence_share": share(top_count, n),
             "top_repeated_share": share(top_count, n) if top_count > 1 else 0.0,
         }
+
+    def report(self) -> Findings:
+        p = self.result()
+        return Findings({"phrasing": p}, {"negative_reply_repetition": p["max_repeated_share"],
+                                          "call_phrases": p["call_phrase_share"]})
 
     def result(self) -> dict[str, Any]:
         kinds = {k: self._kind(k) for k in sorted(self.samples)}

@@ -52,8 +52,7 @@ class Inputs:
         self.flag_calls = flag_calls
         self.given: list[Path] = []
         self.files: list[InputFile] = []
-        self.stats: dict[str, InputStats] = {}
-        self._groups: dict[str, str] = {}
+        self._ledgers: dict[tuple[str, str], InputStats] = {}  # (group, source) → ledger, in reading order
         self.add(paths, group=group)
 
     # -- what will be read ---------------------------------------------------------------------------------------
@@ -101,11 +100,11 @@ class Inputs:
             yield rec
 
     def ledger(self, file: InputFile) -> InputStats:
-        """The ledger of ``file``, created (with the file's sha256) the first time."""
-        if file.source not in self.stats:
-            self.stats[file.source] = InputStats(file.source, sha256_file(file.path))
-            self._groups[file.source] = file.group
-        return self.stats[file.source]
+        """The ledger of ``file``, created (with the file's sha256) the first time it is read in its group."""
+        key = (file.group, file.source)
+        if key not in self._ledgers:
+            self._ledgers[key] = InputStats(file.source, sha256_file(file.path))
+        return self._ledgers[key]
 
     def side_file(self, path: str | Path, beside: InputFile) -> SideFile | None:
         """A file the layout of ``beside`` names (BFCL's ``possible_answer/``), opened by a command rather than
@@ -115,7 +114,13 @@ class Inputs:
     # -- the ledger, for the manifest ----------------------------------------------------------------------------
 
     def ledgers(self, group: str | None = None) -> list[InputStats]:
-        return [s for p, s in self.stats.items() if group is None or self._groups[p] == group]
+        """The ledgers of the files read (of one group), in reading order."""
+        return [s for (g, _), s in self._ledgers.items() if group is None or g == group]
+
+    @property
+    def stats(self) -> dict[str, InputStats]:
+        """The ledgers of the ``input`` group by recorded source."""
+        return {source: s for (g, source), s in self._ledgers.items() if g == "input"}
 
     @property
     def read_count(self) -> int:
