@@ -137,7 +137,7 @@ def run_audit(inputs: list[Path], out_dir: Path, opts: AuditOptions | None = Non
 
         write_html(report, run.folder / "report.html")
         run.manifest(read=report["read"], records=report["records"], rejected=report["rejected"],
-                     rejects_by_reason=report["rejects_by_reason"], against=files.entries("against"))
+                     rejects_by_reason=report["rejects_by_reason"])
     return AuditResult(report, out_dir / "report.json", out_dir / "report.html")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,7 +63,7 @@ def train_command(
         return
     from agentflan.train.trainer import train
 
-    summary = train(cfg, show_progress=not quiet)
+    summary = train(cfg, show_progress=not quiet, argv=sys.argv[1:])
     if quiet or not summary:
         return
     from agentflan.train.labels import stats_line

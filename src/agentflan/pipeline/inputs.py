@@ -58,14 +58,16 @@ class Inputs:
     # -- what will be read ---------------------------------------------------------------------------------------
 
     def add(self, paths: Iterable[str | Path], fmt: str | None = None, group: str = "input",
-            source: str | None = None) -> list[InputFile]:
-        """Add files (directories expanded, as `expand_inputs`), in order. ``source``: how a single file is
-        recorded, instead of its path as given."""
+            source: str | None = None, relative_to: Path | None = None) -> list[InputFile]:
+        """Add files (directories expanded, as `expand_inputs`), in order. How each is recorded: ``source``
+        (for a single file), or its path relative to ``relative_to``, or its path as given."""
         added: list[InputFile] = []
         for given in map(Path, paths):
             self.given.append(given)
             for path in expand_inputs([given]):
-                added.append(InputFile(path, source or str(path), fmt or self.fmt, str(given), group))
+                recorded = source or (str(path.relative_to(relative_to)) if relative_to is not None
+                                      and path.is_relative_to(relative_to) else str(path))
+                added.append(InputFile(path, recorded, fmt or self.fmt, str(given), group))
         self.files.extend(added)
         return added
 
@@ -140,9 +142,11 @@ class Inputs:
             found.update(s.rejects_by_reason)
         return found
 
-    def entries(self, group: str | None = "input") -> list[dict[str, Any]]:
-        """The manifest's ``inputs``: each file read, with its sha256, licence, format and counts."""
-        return [s.to_dict() for s in self.ledgers(group)]
+    def entries(self, group: str | None = None) -> list[dict[str, Any]]:
+        """The manifest's ``inputs``: each file read (of one group), with its sha256, licence, format and
+        counts; listing every group, a file outside the ``input`` group names its group."""
+        return [{**s.to_dict(), **({"group": g} if group is None and g != "input" else {})}
+                for (g, _), s in self._ledgers.items() if group is None or g == group]
 
     def side_files(self) -> list[dict[str, str]]:
         """The manifest's ``side_files``: every file the readers opened beside an input, with its sha256."""

@@ -197,14 +197,3 @@ def _check_parsed(traj: Trajectory) -> None:
     for message in traj.messages:
         for call in message.tool_calls:
             strictjson.check(call.arguments)
-
-
-def read_inputs(
-    paths: list[Path], fmt: str = "auto", stats: dict[str, InputStats] | None = None
-) -> Iterator[Trajectory | Reject]:
-    """`read_file` over several files; ``stats`` (if given) receives one `InputStats` per path."""
-    for path in paths:
-        s = InputStats(str(path), sha256_file(path))
-        if stats is not None:
-            stats[str(path)] = s
-        yield from read_file(path, fmt, s)

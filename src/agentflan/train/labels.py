@@ -513,6 +513,4 @@ def _find_call_text(text: str, needle: str, start: int) -> tuple[int, int] | Non
 
 
 def _reject(traj: Trajectory, err: RecordError) -> Reject:
-    prov = traj.provenance
-    return Reject(prov.source if prov else "?", err.reason, err.detail, line=prov.line if prov else None,
-                  index=prov.index if prov else None, field=err.field, extra={"id": traj.id})
+    return Reject.of(traj, err.reason, err.detail, field=err.field, id=traj.id)
