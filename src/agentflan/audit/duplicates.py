@@ -147,7 +147,7 @@ class Duplicates:
             clusters.setdefault(self.uf.find(s), []).append(s)
         near_groups = [members for members in clusters.values() if len(members) > 1]
         near_extra = sum(len(g) - 1 for g in near_groups)
-        sims = {}
+        sims: dict[int, float] = {}
         for (a, _b), sim in self.best.items():
             root = self.uf.find(a)
             sims[root] = min(sims.get(root, 1.0), sim)

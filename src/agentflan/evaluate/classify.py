@@ -104,7 +104,8 @@ def tool_schemas(tools: Sequence[Mapping[str, Any]] | None) -> dict[str, dict[st
         return None
     out: dict[str, dict[str, Any]] = {}
     for tool in tools:
-        fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        inner = tool.get("function")
+        fn = inner if isinstance(inner, Mapping) else tool
         name = fn.get("name")
         if isinstance(name, str) and name:
             out[name] = normalise_schema(fn.get("parameters") or {"type": "object", "properties": {}})

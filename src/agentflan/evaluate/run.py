@@ -233,8 +233,8 @@ def summarise(records: list[dict[str, Any]], backend: dict[str, Any], collected:
               ) -> dict[str, Any]:
     ok = [r for r in records if r["outcome"] != "error"]
     # Records scored without `collect` (a hand-made Collected, or none) are scored by their bench's default.
-    chosen = (collected.benchmarks if collected is not None and collected.benchmarks else
-              [agent_h.AgentH(), bfcl.BFCLSingleTurn([], [])])
+    chosen: list[Benchmark] = (collected.benchmarks if collected is not None and collected.benchmarks else
+                               [agent_h.AgentH(), bfcl.BFCLSingleTurn([], [])])
     results: dict[str, Any] = {}
     for bench in chosen:
         recs = [r for r in ok if r["bench"] == bench.name]

@@ -147,8 +147,8 @@ def parse_turn(text: str) -> Turn:
     if "preamble" in found and preamble:
         kept["preamble"] = True
     raw_thought = found.get("thought", "")
-    if raw_thought.strip() and (end := raw_thought[len(raw_thought.rstrip()):]) != "\n":
-        kept["s1"] = end  # e.g. FireAct's occasional space before the line break
+    if raw_thought.strip() and (trailing := raw_thought[len(raw_thought.rstrip()):]) != "\n":
+        kept["s1"] = trailing  # e.g. FireAct's occasional space before the line break
     if kept:
         metadata[LAYOUT_KEY] = kept
     if "final_answer" in found:

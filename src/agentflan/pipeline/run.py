@@ -142,9 +142,10 @@ class RunDir:
         add up. Written into the temporary folder: nothing moves before it exists."""
         for sink, _ in self._sinks.values():
             sink.close()
-        counts = [extra.get(k) for k in ("read", "written", "rejected")]
-        if all(isinstance(c, int) for c in counts) and counts[0] != counts[1] + counts[2]:
-            raise AgentflanError(f"internal error: read {counts[0]} != written {counts[1]} + rejected {counts[2]}; "
+        read, written, rejected = (extra.get(k) for k in ("read", "written", "rejected"))
+        if isinstance(read, int) and isinstance(written, int) and isinstance(rejected, int) \
+                and read != written + rejected:
+            raise AgentflanError(f"internal error: read {read} != written {written} + rejected {rejected}; "
                                  "nothing was written")
         manifest = manifest_header(self.command, self.argv)
         if self.reads is not None:

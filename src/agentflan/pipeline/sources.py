@@ -16,7 +16,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -330,7 +330,7 @@ def build_records(folder: Path) -> Path | None:
     return canonical if canonical.is_file() and (folder / "manifest.json").is_file() else None
 
 
-def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     """Files named directly, plus the data files under named directories (sorted, for stable output order); an
     `agentflan build` output folder stands for its ``canonical.jsonl`` alone."""
     files: list[Path] = []

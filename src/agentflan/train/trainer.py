@@ -286,6 +286,7 @@ def load_model(cfg: TrainConfig, tokenizer: Any) -> Any:
             kwargs["attn_implementation"] = cfg.model.attn_implementation
         if cfg.lora is not None and cfg.lora.quantize_4bit:
             kwargs["quantization_config"] = _four_bit()
+        assert cfg.model.name_or_path is not None  # the config requires it when there is no tiny model
         model = AutoModelForCausalLM.from_pretrained(cfg.model.name_or_path, **kwargs)
     if cfg.lora is not None:
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
