@@ -57,10 +57,17 @@ _OLD = ".old-"
 class RunDir:
     """The outputs of one run of ``command``: a folder, or (``file=True``) one file with its sidecars.
 
-    >>> with RunDir(tmp / "out", "build", inputs=Inputs(files)) as run:            # doctest: +SKIP
-    ...     run.sink("canonical.jsonl").write({"id": "a"})
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out"
+    >>> with RunDir(out, "demo") as run:
+    ...     run.sink("records.jsonl").write({"id": "a"})
     ...     run.rejects.write({"source": "x.jsonl", "line": 3, "reason": "invalid_json"})
-    ...     run.manifest(records=1)
+    ...     manifest = run.manifest(read=2, written=1, rejected=1)
+    >>> sorted(p.name for p in out.iterdir())
+    ['manifest.json', 'records.jsonl', 'rejects.jsonl']
+    >>> manifest["command"], [(o["path"], o["records"]) for o in manifest["outputs"]]
+    ('demo', [('records.jsonl', 1), ('rejects.jsonl', 1)])
+    >>> import shutil; shutil.rmtree(out.parent)
     """
 
     def __init__(self, out: str | Path, command: str, *, file: bool = False,

@@ -35,8 +35,13 @@ _PARQUET_BATCH = 2048
 class RecordSink:
     """Context manager that writes dict records to ``path`` and renames into place on clean exit.
 
-    >>> with RecordSink(tmp / "out.jsonl") as sink:   # doctest: +SKIP
-    ...     sink.write({"id": "a"})
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> with RecordSink(out) as sink:
+    ...     sink.write({"id": "a", "text": "é"})
+    >>> out.read_text(encoding="utf-8")
+    '{"id":"a","text":"é"}\\n'
+    >>> import shutil; shutil.rmtree(out.parent)
     """
 
     def __init__(self, path: str | Path) -> None:
