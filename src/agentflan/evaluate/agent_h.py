@@ -203,11 +203,7 @@ class AgentH:
     def load(self, inputs: Inputs) -> Loaded:
         loaded = Loaded()
         if self.path is not None:
-            for item in load(self.path, inputs):
-                if isinstance(item, Reject):
-                    loaded.rejects.append(item)
-                else:
-                    loaded.samples.append(item)
+            loaded.add(load(self.path, inputs))
             if self.limit is not None:
                 loaded.samples = cap(loaded.samples, self.limit)
             loaded.source = {"path": str(self.path)}

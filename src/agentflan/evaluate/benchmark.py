@@ -8,6 +8,7 @@ APIs. A new benchmark is a class implementing `Benchmark`, named in `evaluate.ru
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -24,6 +25,15 @@ class Loaded:
     episodes: list[Any] = field(default_factory=list)  # played, not answered (`bfcl_multi_turn.Entry`)
     rejects: list[Reject] = field(default_factory=list)  # records of its data that cannot be used
     source: dict[str, Any] = field(default_factory=dict)  # results.json's ``sources`` entry
+
+    def add(self, items: Iterable[Sample | Reject]) -> Loaded:
+        """Samples and rejects, each to its list."""
+        for item in items:
+            if isinstance(item, Reject):
+                self.rejects.append(item)
+            else:
+                self.samples.append(item)
+        return self
 
 
 class Benchmark(Protocol):

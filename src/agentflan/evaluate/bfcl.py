@@ -99,9 +99,9 @@ def load_samples(categories: Iterable[str], data: Path | None = None, limit: int
 
 
 @dataclass
-class BFCLSingleTurn:
-    """BFCL's single-turn ``categories`` as an `eval run` benchmark (`evaluate.benchmark.Benchmark`);
-    ``asked``: every category the run names (multi-turn ones included), for results.json."""
+class BFCLCategories:
+    """What the BFCL benchmarks share: their ``categories`` (the first ``limit`` of each), from ``data``;
+    ``asked``: every category the run names, for results.json; the same name and metrics."""
 
     categories: list[str]
     asked: list[str]
@@ -109,18 +109,17 @@ class BFCLSingleTurn:
     limit: int | None = None
     name = "bfcl"
 
+    def metrics(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return metrics(records)
+
+
+class BFCLSingleTurn(BFCLCategories):
+    """BFCL's single-turn categories as an `eval run` benchmark (`evaluate.benchmark.Benchmark`)."""
+
     def load(self, inputs: Inputs) -> Loaded:
         loaded = Loaded(source={"path": str(question_file(self.categories[0], self.data).parent),
                                 "categories": self.asked})
-        for item in load_samples(self.categories, self.data, self.limit, inputs):
-            if isinstance(item, Reject):
-                loaded.rejects.append(item)
-            else:
-                loaded.samples.append(item)
-        return loaded
-
-    def metrics(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return metrics(records)
+        return loaded.add(load_samples(self.categories, self.data, self.limit, inputs))
 
 
 def to_sample(traj: Trajectory, category: str | None = None) -> Sample:

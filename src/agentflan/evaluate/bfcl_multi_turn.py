@@ -137,16 +137,9 @@ def _function_docs(path: Path, side: SideFile | None) -> dict[str, dict[str, Any
     return out
 
 
-@dataclass
-class BFCLMultiTurn:
-    """BFCL's multi-turn ``categories`` as an `eval run` benchmark (`evaluate.benchmark.Benchmark`): episodes
-    against the simulated APIs; ``asked``: every category the run names."""
-
-    categories: list[str]
-    asked: list[str]
-    data: Path | None = None
-    limit: int | None = None
-    name = "bfcl"
+class BFCLMultiTurn(bfcl.BFCLCategories):
+    """BFCL's multi-turn categories as an `eval run` benchmark (`evaluate.benchmark.Benchmark`): episodes
+    against the simulated APIs."""
 
     def load(self, inputs: Inputs) -> Loaded:
         loaded = Loaded(source={"categories": self.asked})
@@ -155,9 +148,6 @@ class BFCLMultiTurn:
             loaded.episodes.extend(entries)
             loaded.rejects.extend(rejects)
         return loaded
-
-    def metrics(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        return bfcl.metrics(records)
 
 
 # --- the simulated APIs ---------------------------------------------------------------------------------------
