@@ -83,9 +83,15 @@ def json_document(data: Any) -> str:
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
     """Write one JSON document (manifests, reports) atomically, pretty-printed with sorted keys."""
+    write_text_atomic(path, json_document(data))
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a whole text file (UTF-8) to a temporary beside it, then rename it into place: a reader never sees
+    half of it, and a killed writer leaves only a temporary the next writer removes."""
     p = Path(path)
     p.parent.mkdir(parents=True, exist_ok=True)
     remove_stale_temporaries(p)
     tmp = temporary_path(p)
-    tmp.write_text(json_document(data), encoding="utf-8")
+    tmp.write_text(text, encoding="utf-8")
     os.replace(tmp, p)

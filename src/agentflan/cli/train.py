@@ -76,6 +76,7 @@ def train_command(
 
 
 def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: bool) -> None:
+    from agentflan.files import write_text_atomic
     from agentflan.train.preview import html_page, print_examples
     from agentflan.train.trainer import prepare
 
@@ -85,8 +86,7 @@ def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: b
         print_examples(console, shown, prepared.tokenizer, prepared.label_stats)
     if html_file is not None:
         page = html_page(shown, prepared.tokenizer, prepared.label_stats, f"agentflan labels: {cfg.data}")
-        html_file.parent.mkdir(parents=True, exist_ok=True)
-        html_file.write_text(page, encoding="utf-8")
+        write_text_atomic(html_file, page)
         console.print(f"{len(shown)} labelled samples → {html_file}")
 
 

@@ -33,7 +33,7 @@ from agentflan.evaluate.classify import Reader, classify, tool_schemas
 from agentflan.evaluate.metrics import percent
 from agentflan.evaluate.report import markdown
 from agentflan.evaluate.samples import Sample
-from agentflan.files import write_json_atomic
+from agentflan.files import write_json_atomic, write_text_atomic
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.run import RunDir
@@ -164,7 +164,7 @@ def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: b
             out.rejects.write(rej.to_dict())
         results = summarise(records, backend.describe(), collected)
         write_json_atomic(out.folder / "results.json", results)
-        (out.folder / "results.md").write_text(markdown(results), encoding="utf-8")
+        write_text_atomic(out.folder / "results.md", markdown(results))
         out.manifest(read=len(records) + len(rejects), written=len(records), rejected=len(rejects),
                      rejects_by_reason=dict(sorted(Counter(r.reason for r in rejects).items())),
                      backend=results["backend"])

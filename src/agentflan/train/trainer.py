@@ -9,7 +9,6 @@ written by the main process only. The per-capability losses come from the traini
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -22,7 +21,7 @@ import torch
 from transformers import Trainer, TrainingArguments
 
 from agentflan.errors import ConfigError, InputError
-from agentflan.files import write_json_atomic
+from agentflan.files import write_json_atomic, write_text_atomic
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.run import manifest_header
@@ -386,9 +385,7 @@ def write_start_files(out: Path, cfg: TrainConfig, inputs: Inputs, label_stats: 
         step = json.loads((Path(resuming) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
         kept = [line for line in metrics.read_text(encoding="utf-8").splitlines()
                 if line.strip() and json.loads(line).get("step", 0) <= step and "train_runtime" not in line]
-        tmp = metrics.with_name(f".{metrics.name}.tmp-{os.getpid()}")
-        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        os.replace(tmp, metrics)
+        write_text_atomic(metrics, "".join(line + "\n" for line in kept))
     write_rejects(out, rejects)
     write_json_atomic(out / SUMMARY_FILE, {
         **manifest_header("train", argv),
