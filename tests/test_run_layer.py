@@ -213,3 +213,51 @@ def test_audit_writes_its_folder_whole_with_a_manifest(tmp_path: Path, monkeypat
         run_audit([corpus], again, AuditOptions(show_progress=False))
     assert not again.exists()
     assert audit_run.Audit  # the state the sections share
+
+
+def test_an_audit_killed_at_every_rename_point_leaves_the_old_report_or_the_new(tmp_path: Path) -> None:
+    """audit goes through the same `RunDir` as build: at every point of moving its folder into place (here as on
+    an OS without renameat2, the longer path), the folder holds the old complete report or the new one."""
+    import hashlib
+
+    from agentflan.pipeline.run import recover
+    from kills import run_killed
+
+    def corpus(name: str, n: int) -> Path:
+        path = tmp_path / name
+        path.write_text("".join(Trajectory(id=f"t{i}", messages=[
+            Message(role="user", content=f"Weather in city number {i} today?"),
+            Message(role="assistant", content="Sunny.")]).to_json() + "\n" for i in range(n)))
+        return path
+
+    def files(folder: Path) -> dict[str, str]:
+        return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()
+                if p.name != "manifest.json"}
+
+    def state(folder: Path, refs: dict[str, dict[str, str]]) -> str:
+        if not folder.is_dir():
+            return "absent"
+        listed = {o["path"]: o["sha256"] for o in json.loads((folder / "manifest.json").read_text())["outputs"]}
+        assert listed == files(folder)  # the manifest describes exactly the files beside it
+        return next((name for name, ref in refs.items() if ref == files(folder)), "mixed")
+
+    old, new = corpus("old.jsonl", 2), corpus("new.jsonl", 3)
+    refs = {}
+    for name, src in (("old", old), ("new", new)):
+        assert runner.invoke(app, ["audit", str(src), "-o", str(tmp_path / name), "-q"]).exit_code == 0
+        refs[name] = files(tmp_path / name)
+    seen, n = [], 1
+    while True:
+        place = tmp_path / f"kill{n}"
+        out = place / "out"
+        assert runner.invoke(app, ["audit", str(old), "-o", str(out), "-q"]).exit_code == 0
+        code = run_killed(tmp_path, n, ["audit", str(new), "-o", str(out), "-q"], {"NO_EXCHANGE": "1"})
+        before = state(out, refs)
+        recover(out, file=False)  # what the next run does first
+        after = state(out, refs)
+        assert after in ("old", "new") and [p.name for p in place.iterdir()] == ["out"], (n, before)
+        seen.append((before, after))
+        if code == 0:
+            break
+        n += 1
+    assert seen == [("old", "old"), ("absent", "new"), ("new", "new"), ("new", "new")]
