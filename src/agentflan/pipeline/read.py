@@ -1,5 +1,5 @@
-"""The read stage shared by `convert`, `build` and `audit`: files in, canonical trajectories or rejects out,
-with per-input counts that add up (``read == accepted + rejected``).
+"""Reading one file: raw records in, canonical trajectories or rejects out, with per-input counts that add up
+(``read == accepted + rejected``). Every command reads through `pipeline.inputs.Inputs`, which runs this per file.
 
 A file is opened by its path and recorded (in provenance, rejects and the manifest) by its *source*: the path
 relative to the data root for recipe inputs, the path as given on the command line otherwise. No exception from
