@@ -1,5 +1,7 @@
 """Golden outputs of `convert`, `build` and `audit` on the shared corpora, recorded before issue 11's refactoring
-(main at a2e501f), so that a test can prove the refactored commands write the same bytes.
+(at 7f9a7e1: main a2e501f plus the fix that made the audit's top repeated sentence independent of hash order,
+without which report.json differed between processes), so that a test can prove the refactored commands write
+the same bytes.
 
 Data files are compared by sha256. A manifest is compared key by key (the sha256 of each top-level value), so
 that fields a later change adds are allowed while every field it had keeps its value; ``NEW_FIELDS`` names the
