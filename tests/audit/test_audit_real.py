@@ -90,7 +90,10 @@ def test_raw_corpora_lack_negatives_and_the_build_has_all_four(reports: dict[str
     assert n["circumstances_present"] == 4
     assert all(n[c] > 0 for c in ("tools_call", "tools_no_call", "no_tools_no_call"))
     assert {"tools_given_no_need", "no_tools_needs_tool", "irrelevant_tools_needs_tool"} <= set(n["negative_types"])
-    assert built["metrics"]["tools_no_call"] > 0.1
+    # Offering tools without a call: the negatives that decline (and a few answers). ReAct records and
+    # format-following samples call in their text, and count as calls.
+    assert 0 < built["metrics"]["tools_no_call"] < 0.05
+    assert n["negative_types"]["irrelevant_tools_needs_tool"] <= n["tools_no_call"]
     assert abs(n["negative_share"] - 0.022) < 0.002  # the release's share of the agent side
 
 
