@@ -76,18 +76,18 @@ import contextlib
 import itertools
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from agentflan.calls import parse_reply
+from agentflan.calls import ParsedCall, parse_reply
 from agentflan.calls.conversation import announcement
 from agentflan.callsyntax import json_call, json_values, parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.exports import merge_turns
-from agentflan.schema import Message, Part, Tool, ToolCall, Trajectory
+from agentflan.schema import Capability, Message, Part, Tool, ToolCall, Trajectory
 
 _ROLES = ("system", "user", "assistant")
 _TURN_KEYS = {"role", "content", "loss"}
@@ -184,10 +184,10 @@ def _name_kind(name: str) -> str | None:
 
 def kind_hint(record_id: str, path: str) -> tuple[str | None, str | None]:
     """(kind, negative type) as far as the row's id or file name tell them, else (None, None)."""
-    from agentflan.audit.negatives import NEGATIVE_TYPES_NEED_TOOL  # the negative types the audit knows
+    from agentflan.construct.recipe import NEGATIVE_KINDS  # the types `build` writes into its negatives' ids
 
     head, _, rest = record_id.partition("/")
-    if head == "negative" and rest.partition("/")[0] in NEGATIVE_TYPES_NEED_TOOL:
+    if head == "negative" and rest.partition("/")[0] in NEGATIVE_KINDS:
         return "negative", rest.partition("/")[0]
     if head == "instruct" and rest:
         return "instruct", None
@@ -462,13 +462,15 @@ def _joined(run: list[Message]) -> tuple[str, list[int]]:
     return text, bounds
 
 
-def _turn_at(bounds: list[int]) -> Any:
+def _turn_at(bounds: list[int]) -> Callable[[int], int]:
+    """Which turn of a run holds an offset of the joined text (a separator belongs to the turn before it)."""
+
     def turn(pos: int) -> int:
         return max(k for k, b in enumerate(bounds) if b <= pos or k == 0)
     return turn
 
 
-def _blocks(text: str, calls: list[Any]) -> list[tuple[int, int, int | None]] | None:
+def _blocks(text: str, calls: list[ParsedCall]) -> list[tuple[int, int, int | None]] | None:
     """Per call, in order: (start, end) of its argument block (with its fence and the blank space before it),
     or None when a block is not found. The third item is filled in by `_labels` (the naming sentence)."""
     values = json_values(text)
@@ -489,7 +491,7 @@ def _blocks(text: str, calls: list[Any]) -> list[tuple[int, int, int | None]] | 
     return found
 
 
-def _holds(value: Any, call: Any) -> bool:
+def _holds(value: Any, call: ParsedCall) -> bool:
     """Whether a JSON value is the call's argument block: its arguments, or ``{"name", "arguments"}``."""
     named = json_call(value)
     args = named[1] if named is not None and named[0] == call.name else value
@@ -502,31 +504,30 @@ def _holds(value: Any, call: Any) -> bool:
 
 
 def _labels(text: str, blocks: list[tuple[int, int, int | None]],
-            names: set[str]) -> list[tuple[int, str]] | None:
+            names: set[str]) -> list[tuple[int, Capability | None]] | None:
     """Where each label starts: reasoning before the tool-naming sentence, retrieval from it to the argument
     block (the sentence alone when no block follows, and what follows it is the arguments written as text).
     The blocks' third items are set to where their naming sentence starts."""
     strong = [(m.start(), m.end()) for m in announcement().finditer(text)]
     weak = [(_sentence_start(text, m.start()), _sentence_end(text, m.end())) for m in _TICKED.finditer(text)
             if m.group(1) in names]
-    labels: list[tuple[int, str]] = [(0, "")]
     if not blocks:  # a tool named, its arguments written as text (an action the source kept as text)
         if not strong:
             return None
         start, end = strong[0]
         return [(0, "reasoning"), (start, "retrieval"), (end, "understanding")]
+    labels: list[tuple[int, Capability | None]] = []
     prev = 0
     for k, (start, end, _) in enumerate(blocks):
+        labels.append((prev, "reasoning"))
         window = [s for s in strong if prev <= s[0] < start] or [w for w in weak if prev <= w[0] < start][-1:]
         if window:
-            naming = window[0][0]
-            blocks[k] = (start, end, naming)
-            labels += [(prev, "reasoning"), (naming, "retrieval")]
+            blocks[k] = (start, end, window[0][0])
+            labels.append((window[0][0], "retrieval"))
         prev = end
-    if len(labels) == 1:
-        return labels  # JSON call blocks no sentence names: the text keeps its default labels
-    labels.append((prev, "reasoning"))
-    return labels[1:]
+    if all(naming is None for _, _, naming in blocks):
+        return [(0, None)]  # JSON call blocks no sentence names: the text keeps its default labels
+    return [*labels, (prev, "reasoning")]
 
 
 def _sentence_start(text: str, pos: int) -> int:
@@ -540,7 +541,7 @@ def _sentence_end(text: str, pos: int) -> int:
     return m.end() if m is not None and m.group() != "\n" else (m.start() if m is not None else len(text))
 
 
-def _parts(text: str, blocks: list[tuple[int, int, int | None]], labels: list[tuple[int, str]],
+def _parts(text: str, blocks: list[tuple[int, int, int | None]], labels: list[tuple[int, Capability | None]],
            bounds: list[int], losses: list[bool | None] | None) -> list[Part]:
     """The text outside the blocks as parts: split where a label or (when turns differ in loss) a turn
     starts."""
@@ -551,7 +552,7 @@ def _parts(text: str, blocks: list[tuple[int, int, int | None]], labels: list[tu
     for a, b in itertools.pairwise(cuts):
         if any(s <= a and b <= e for s, e, _ in blocks) or a >= b:
             continue
-        label = next((cap for p, cap in reversed(labels) if p <= a), "") or None
+        label = next((cap for p, cap in reversed(labels) if p <= a), None)
         loss = losses[turn_of(a)] if losses is not None else None
         piece = text[a:b]
         if parts and parts[-1].capability == label and parts[-1].loss == loss:
