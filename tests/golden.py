@@ -1,7 +1,7 @@
-"""Golden outputs of `convert`, `build` and `audit` on the shared corpora, recorded before issue 11's refactoring
-(at 7f9a7e1: main a2e501f plus the fix that made the audit's top repeated sentence independent of hash order,
-without which report.json differed between processes), so that a test can prove the refactored commands write
-the same bytes.
+"""Golden outputs of `convert`, `build` and `audit` on the shared corpora, recorded from the code before issue 11's
+refactoring, so that a test can prove the refactored commands write the same bytes: main at 7327f03 (after
+issue 13b) plus 7f9a7e1, the fix that made the audit's top repeated sentence independent of hash order (without
+it report.json differed between processes). Recorded with main's ``src/`` and ``LICENSE`` on PYTHONPATH.
 
 Data files are compared by sha256. A manifest is compared key by key (the sha256 of each top-level value), so
 that fields a later change adds are allowed while every field it had keeps its value; ``NEW_FIELDS`` names the

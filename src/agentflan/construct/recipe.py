@@ -13,15 +13,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentflan.schema import CAPABILITIES
+from agentflan.schema import CAPABILITIES, NEGATIVE_KINDS
 
-NEGATIVE_KINDS: tuple[str, ...] = (
-    "tools_given_no_need",  # (b) tools + a general query → plain answer
-    "no_tools_needs_tool",  # (c) no tools + a query that needs one → plain answer, no pretend call
-    "irrelevant_tools_needs_tool",  # tools that do not fit a query that needs a tool → say so, no call
-    "missing_argument",  # a required argument is missing → ask back
-    "distractor_tools",  # a positive trajectory with irrelevant tools added to its tool list
-)
 ReplySource = Literal["endpoint", "reference", "template"]
 InstructFormat = Literal["json", "react", "template"]
 REPLY_SOURCES: tuple[ReplySource, ...] = ("endpoint", "reference", "template")
