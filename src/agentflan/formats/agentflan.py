@@ -198,7 +198,7 @@ def kind_hint(record_id: str, path: str) -> tuple[str | None, str | None]:
 
 # --- tools described in the system prompt ------------------------------------------------------------------------
 
-# `construct.align.describe_tool`: "- `name`: description. Arguments: `a` (string, required): text; `b` (...)."
+# `phrasing.describe_tool`: "- `name`: description. Arguments: `a` (string, required): text; `b` (...)."
 _TOOL_LINE = re.compile(r"^- `(?P<name>[^`\n]+)`(?:: (?P<desc>[^\n]*?))?\. "
                         r"(?:Arguments: (?P<args>[^\n]*)\.|It takes no arguments\.)$", re.MULTILINE)
 _ARGUMENT = re.compile(r"`(?P<name>[^`]+)` \((?P<type>[^`]*?), (?P<req>required|optional)\)(?:: (?P<desc>.*?))?"
@@ -229,7 +229,7 @@ def _described(m: re.Match[str]) -> Tool:
 
 def tools_in_prompt(text: str) -> list[Tool]:
     """The tools a system prompt lists in a layout we know: the chat alignment's plain-language lines
-    (`construct.align.describe_tool`), the ReAct rendering's JSON lines, ToolBench's API list, and the release's
+    (`phrasing.describe_tool`), the ReAct rendering's JSON lines, ToolBench's API list, and the release's
     ``name: description`` + ``Input parameters are as follows: {...}`` blocks and ``You have access to the
     following API: {...}``. The first description of a name wins."""
     from agentflan.formats.react import tools_from_system
