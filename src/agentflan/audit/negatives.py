@@ -16,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.schema import Trajectory
 
 CELLS = ("tools_call", "tools_no_call", "no_tools_call", "no_tools_no_call")
@@ -102,6 +103,12 @@ class NegativeCoverage:
         ntype = negative_type(traj)
         if ntype:
             self.negative_types[ntype] += 1
+
+    def report(self) -> Findings:
+        n = self.result()
+        return Findings({"negative_coverage": n}, {"tools_no_call": n["tools_no_call_share"],
+                                                   "negative_circumstances": n["circumstances_present"],
+                                                   "negative_share": n["negative_share"]})
 
     def result(self) -> dict[str, Any]:
         with_tools = self.cells["tools_call"] + self.cells["tools_no_call"]

@@ -87,7 +87,8 @@ from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.exports import merge_turns
-from agentflan.schema import Capability, Message, Part, Tool, ToolCall, Trajectory
+from agentflan.phrasing import tools_prompt
+from agentflan.schema import NEGATIVE_KINDS, Capability, Message, Part, Tool, ToolCall, Trajectory
 
 _ROLES = ("system", "user", "assistant")
 _TURN_KEYS = {"role", "content", "loss"}
@@ -184,8 +185,6 @@ def _name_kind(name: str) -> str | None:
 
 def kind_hint(record_id: str, path: str) -> tuple[str | None, str | None]:
     """(kind, negative type) as far as the row's id or file name tell them, else (None, None)."""
-    from agentflan.construct.recipe import NEGATIVE_KINDS  # the types `build` writes into its negatives' ids
-
     head, _, rest = record_id.partition("/")
     if head == "negative" and rest.partition("/")[0] in NEGATIVE_KINDS:
         return "negative", rest.partition("/")[0]
@@ -199,7 +198,7 @@ def kind_hint(record_id: str, path: str) -> tuple[str | None, str | None]:
 
 # --- tools described in the system prompt ------------------------------------------------------------------------
 
-# `construct.align.describe_tool`: "- `name`: description. Arguments: `a` (string, required): text; `b` (...)."
+# `phrasing.describe_tool`: "- `name`: description. Arguments: `a` (string, required): text; `b` (...)."
 _TOOL_LINE = re.compile(r"^- `(?P<name>[^`\n]+)`(?:: (?P<desc>[^\n]*?))?\. "
                         r"(?:Arguments: (?P<args>[^\n]*)\.|It takes no arguments\.)$", re.MULTILINE)
 _ARGUMENT = re.compile(r"`(?P<name>[^`]+)` \((?P<type>[^`]*?), (?P<req>required|optional)\)(?:: (?P<desc>.*?))?"
@@ -230,7 +229,7 @@ def _described(m: re.Match[str]) -> Tool:
 
 def tools_in_prompt(text: str) -> list[Tool]:
     """The tools a system prompt lists in a layout we know: the chat alignment's plain-language lines
-    (`construct.align.describe_tool`), the ReAct rendering's JSON lines, ToolBench's API list, and the release's
+    (`phrasing.describe_tool`), the ReAct rendering's JSON lines, ToolBench's API list, and the release's
     ``name: description`` + ``Input parameters are as follows: {...}`` blocks and ``You have access to the
     following API: {...}``. The first description of a name wins."""
     from agentflan.formats.react import tools_from_system
@@ -618,8 +617,6 @@ def _tools_system(traj: Trajectory) -> str | None:
     system = next((m.content for m in traj.messages if m.role == "system"), "")
     if all(f"`{t.name}`" in system for t in traj.tools):
         return None  # already introduced (e.g. by the chat alignment)
-    from agentflan.construct.align import tools_prompt  # the same wording the construction uses
-
     return tools_prompt(traj.tools, 0, traj.id)
 
 
