@@ -40,35 +40,34 @@ _REACT_KEYS = {
     "action": r"Action|ACTION|Act",
     "final_answer": r"Final Answer|Final answer|FINAL ANSWER",
 }
+# A keyword line, matched at the start of each line in turn: one named group per section, so that a match names
+# its section (``lastgroup``). Trying the pattern at each line start is several times faster than letting a
+# multi-line ``^`` pattern scan every character.
 _REACT_LINE = re.compile(
-    r"^[ \t]*(?P<key>" + "|".join(f"(?:{v})" for v in _REACT_KEYS.values()) + r")(?:[ \t]+\d+)?[ \t]*:[ \t]?",
-    re.MULTILINE,
-)
+    r"[ \t]*(?:" + "|".join(f"(?P<{name}>{v})" for name, v in _REACT_KEYS.items()) + r")(?:[ \t]+\d+)?[ \t]*:[ \t]?")
 REACT_KEYWORDS = ("Thought:", "Action:", "Action Input:", "Final Answer:")
-
-
-_KEY_PATTERNS = {name: re.compile(pattern) for name, pattern in _REACT_KEYS.items()}
-
-
-def _key_name(raw: str) -> str:
-    for name, pattern in _KEY_PATTERNS.items():
-        if pattern.fullmatch(raw):
-            return name
-    raise AssertionError(raw)
 
 
 def react_sections(text: str) -> list[tuple[str, str, int, int]]:
     """Split ReAct text into (section name, body, start, end) in order; text before the first keyword is a
     ``preamble`` section. Offsets let callers label spans of the original text."""
-    sections: list[tuple[str, str, int, int]] = []
-    matches = list(_REACT_LINE.finditer(text))
+    matches: list[re.Match[str]] = []
+    pos = 0
+    while True:
+        m = _REACT_LINE.match(text, pos)
+        if m is not None:
+            matches.append(m)
+        pos = text.find("\n", pos) + 1
+        if not pos:
+            break
     if not matches:
         return [("preamble", text, 0, len(text))] if text else []
+    sections: list[tuple[str, str, int, int]] = []
     if matches[0].start() > 0:
         sections.append(("preamble", text[: matches[0].start()], 0, matches[0].start()))
     for m, nxt in zip(matches, [*matches[1:], None], strict=True):
         end = nxt.start() if nxt else len(text)
-        sections.append((_key_name(m.group("key")), text[m.end() : end], m.end(), end))
+        sections.append((m.lastgroup or "", text[m.end() : end], m.end(), end))
     return sections
 
 

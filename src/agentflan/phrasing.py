@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
+from jinja2 import Template
 from jinja2.sandbox import SandboxedEnvironment
 
 from agentflan.schema import Tool
@@ -206,8 +207,14 @@ def _env() -> SandboxedEnvironment:
     return SandboxedEnvironment(autoescape=False, keep_trailing_newline=True)
 
 
+@lru_cache(maxsize=4096)
+def _compiled(template: str) -> Template:
+    # Compiling a template costs a hundred times rendering it, and the pools hold a few hundred.
+    return _env().from_string(template)
+
+
 def render(template: str, **values: Any) -> str:
-    return _env().from_string(template).render(**values)
+    return _compiled(template).render(**values)
 
 
 def pick(pool: str | tuple[str, ...] | list[str], seed: int, *keys: object) -> str:

@@ -14,6 +14,11 @@ too; its ``reason`` is a short stable code for ``rejects_by_reason``.
 non_finite_number: NaN is not JSON
 >>> dumps({"b": 1, "a": "é"})
 '{"b":1,"a":"é"}'
+
+Both directions go through orjson first, for speed, and fall back to the standard library wherever orjson would
+give a different value or different bytes (integers past 64 bits, the float notation of very small and very
+large numbers, a NaN, which orjson writes as null) or refuses the input (then the standard library's error
+names the reason). The results are those of the standard library, byte for byte; a test compares them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,8 @@ import json
 import math
 import re
 from typing import Any
+
+import orjson
 
 # Far beyond any real corpus, far below what breaks Python: json's recursion limit (~1,000 levels, less on a
 # deep stack) and int's 4,300-digit conversion limit. Every value is checked against them, so the code after
@@ -37,6 +44,10 @@ BOM = "\ufeff"
 # parsed value is fine as it is, which spares the walk on almost every real record.
 _SUSPECT = re.compile(r"[0-9]{300}|[eE][+-]?[0-9]{3}|\\u[dD][89a-fA-F]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# orjson reads an integer past 64 bits as a float: a text with a run of 19 digits or more is left to the
+# standard library (found by mapping every digit to "0", which is fast, then searching for the run).
+_DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
+_LONG_DIGITS = b"0" * 19
 _MAX_INT_BITS = math.ceil(MAX_INT_DIGITS * math.log2(10))
 
 
@@ -65,6 +76,29 @@ def _no_constant(name: str) -> Any:
 
 def loads(text: str | bytes) -> Any:
     """Decode one JSON text strictly (a leading BOM is ignored); raises `JSONRejected`."""
+    data = text if isinstance(text, bytes) else None
+    if data is None and isinstance(text, str):
+        try:
+            data = text.encode("utf-8")
+        except UnicodeEncodeError:  # a lone surrogate in the text: the slow path names it
+            data = None
+    if data is not None and data.translate(_DIGITS_AS_ZERO).find(_LONG_DIGITS) < 0:
+        try:
+            value = orjson.loads(data)
+        except orjson.JSONDecodeError:
+            pass  # the standard library says why, with the reasons agentflan reports
+        else:
+            # orjson refuses non-finite numbers and lone surrogates itself; what is left is the length of the
+            # strings and the depth.
+            if len(data) > MAX_STRING_CHARS:
+                check(value)
+            elif data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+                _check_depth(value)
+            return value
+    return _loads_slow(text)
+
+
+def _loads_slow(text: str | bytes) -> Any:
     if isinstance(text, bytes | bytearray):
         try:
             text = bytes(text).decode("utf-8")
@@ -116,6 +150,17 @@ def check(value: Any) -> Any:
     return value
 
 
+def _check_depth(value: Any) -> None:
+    """`check` of the nesting alone (containers only: the scalars of an orjson value are already strict)."""
+    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
+    while stack:
+        node, depth = stack.pop()
+        children = node.values() if isinstance(node, dict) else node
+        if depth > MAX_DEPTH:
+            raise JSONRejected("nesting_too_deep", f"nested deeper than the {MAX_DEPTH} levels allowed")
+        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+
+
 def _check_scalar(value: Any) -> None:
     if isinstance(value, str):
         if len(value) > MAX_STRING_CHARS:
@@ -134,6 +179,9 @@ def _check_scalar(value: Any) -> None:
 def dumps(value: Any) -> str:
     """The one compact encoding of every output line (key order as given); raises `JSONRejected` for a value
     that strict JSON cannot hold, instead of writing it."""
+    fast = _orjson_dumps(value)
+    if fast is not None:
+        return fast.decode("utf-8")
     text = _dumps(value)
     if _SURROGATE.search(text) is not None:
         raise _surrogate()
@@ -142,10 +190,27 @@ def dumps(value: Any) -> str:
 
 def dumps_line(value: Any) -> bytes:
     """`dumps` as one UTF-8 line, ready for a JSON Lines file."""
+    fast = _orjson_dumps(value)
+    if fast is not None:
+        return fast + b"\n"
     try:
         return (_dumps(value) + "\n").encode("utf-8")
     except UnicodeEncodeError:
         raise _surrogate() from None
+
+
+def _orjson_dumps(value: Any) -> bytes | None:
+    """orjson's encoding when it is byte for byte the standard library's, else None. orjson writes a NaN as
+    ``null`` and small or large floats in another notation (``1e-7`` for ``1e-07``, ``0.00001`` for ``1e-05``):
+    an output holding ``null``, a digit before an ``e`` or ``0.0000`` is left to the standard library, which
+    is rare in agent data and always right."""
+    try:
+        out = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):  # non-string keys, integers past 64 bits, surrogates, objects
+        return None
+    if b"null" in out or b"0.0000" in out or out.translate(_DIGITS_AS_ZERO).find(b"0e") >= 0:
+        return None
+    return out
 
 
 def _surrogate() -> JSONRejected:

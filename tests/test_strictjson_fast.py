@@ -1,0 +1,118 @@
+"""`strictjson` reads and writes through orjson where it can; what it returns must be what the standard library
+path returns, value for value (types included) and byte for byte, on any input."""
+
+from __future__ import annotations
+
+import json
+import math
+import struct
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from agentflan import strictjson
+from agentflan.strictjson import JSONRejected
+
+_scalars = (st.none() | st.booleans() | st.integers(-(2**70), 2**70)
+            | st.floats(allow_nan=False, allow_infinity=False)
+            | st.floats(min_value=-1e-3, max_value=1e-3) | st.floats(min_value=1e14, max_value=1e18)
+            | st.text(alphabet=st.characters(blacklist_categories=("Cs",))))
+_values = st.recursive(_scalars, lambda kids: st.lists(kids, max_size=4)
+                       | st.dictionaries(st.text(max_size=5), kids, max_size=4), max_leaves=20)
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal, with the same types throughout (1 is not 1.0) and -0.0 told from 0.0."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return list(a) == list(b) and all(_same(a[k], b[k]) for k in a)  # type: ignore[index]
+    if isinstance(a, list):
+        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))  # type: ignore[arg-type]
+    if isinstance(a, float):
+        return a == b and math.copysign(1, a) == math.copysign(1, b)  # type: ignore[arg-type]
+    return a == b
+
+
+def _slow_line(value: object) -> bytes:
+    return (json.dumps(value, ensure_ascii=False, separators=(",", ":"), allow_nan=False) + "\n").encode()
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values)
+def test_writing_is_the_standard_librarys_bytes(value: object) -> None:
+    assert strictjson.dumps_line(value) == _slow_line(value)
+    assert strictjson.dumps(value) == _slow_line(value).decode()[:-1]
+
+
+@settings(max_examples=400, deadline=None)
+@given(_values)
+def test_reading_gives_the_standard_librarys_values(value: object) -> None:
+    text = json.dumps(value, ensure_ascii=False)
+    for given_as in (text, text.encode()):
+        assert _same(strictjson.loads(given_as), json.loads(text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.integers(0, 2**64 - 1))
+def test_every_double_reads_and_writes_alike(bits: int) -> None:
+    number = struct.unpack("d", struct.pack("Q", bits))[0]
+    if not math.isfinite(number):
+        return
+    text = repr(number)
+    assert _same(strictjson.loads(text), float(text))
+    assert strictjson.dumps([number]) == json.dumps([number], separators=(",", ":"))
+
+
+@pytest.mark.parametrize("text", [
+    "12345678901234567890123", "-9223372036854775809", "18446744073709551616", "9223372036854775807",
+    "0.1234567890123456789012", "1e-7", "1E400", "-0", "-0.0", "[1e16, 1e-05, 123456789012345680.0]",
+    '{"a": 1, "a": 2}', '"\\u0000\\u001f\\u2028"', "\ufeff[1]",
+])
+def test_numbers_and_strings_orjson_reads_otherwise(text: str) -> None:
+    try:
+        expected = strictjson._loads_slow(text)
+    except JSONRejected as exc:
+        with pytest.raises(JSONRejected) as got:
+            strictjson.loads(text)
+        assert got.value.reason == exc.reason
+        return
+    assert _same(strictjson.loads(text), expected)
+    assert _same(strictjson.loads(text.encode()), expected)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.binary(max_size=40) | st.text(max_size=40).map(lambda t: t.encode("utf-8", "surrogatepass")))
+def test_any_bytes_are_refused_for_the_same_reason(data: bytes) -> None:
+    try:
+        expected = strictjson._loads_slow(data)
+    except JSONRejected as exc:
+        with pytest.raises(JSONRejected) as got:
+            strictjson.loads(data)
+        assert got.value.reason == exc.reason
+    else:
+        assert _same(strictjson.loads(data), expected)
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), {"a": [float("-inf")]}, "\ud800", {1: "x"}, 2**80])
+def test_what_orjson_would_write_differently_takes_the_standard_path(value: object) -> None:
+    try:
+        expected = _slow_line(value)
+    except ValueError:
+        with pytest.raises(JSONRejected):
+            strictjson.dumps_line(value)
+        return
+    except UnicodeEncodeError:
+        with pytest.raises(JSONRejected, match="lone_surrogate"):
+            strictjson.dumps_line(value)
+        return
+    assert strictjson.dumps_line(value) == expected
+
+
+def test_depth_past_the_limit_is_refused_on_the_fast_path() -> None:
+    deep = "[" * (strictjson.MAX_DEPTH + 1) + "]" * (strictjson.MAX_DEPTH + 1)
+    with pytest.raises(JSONRejected, match="nesting_too_deep"):
+        strictjson.loads(deep.encode())
+    ok = "[" * strictjson.MAX_DEPTH + "]" * strictjson.MAX_DEPTH
+    assert strictjson.loads(ok) is not None
