@@ -9,9 +9,18 @@ import pytest
 from typer.testing import CliRunner
 
 from agentflan.cli import app
+from agentflan.pipeline import executors
 from agentflan.schema import Message, ToolCall, Trajectory
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Inputs this small would run in one process (`executors.ProcessExecutor` measures first); here the
+    workers must run."""
+    monkeypatch.setattr(executors, "PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
 
 
 def _convert(inputs: list[Path], out: Path, workers: int, to: str = "openai") -> dict:
@@ -27,14 +36,14 @@ def _same_outputs(a: Path, b: Path) -> None:
     assert a.with_name(a.name + rejects).read_bytes() == b.with_name(b.name + rejects).read_bytes()
 
 
-def _fixture(root: Path) -> list[Path]:
+def _fixture(root: Path, n: int = 700) -> list[Path]:
     """Several files and formats, with records that fail to decode, to read and to write."""
     root.mkdir()
     calls = [Trajectory(id=f"t{i}", messages=[
         Message(role="user", content=f"Weather {i}?"),
         Message(role="assistant", tool_calls=[ToolCall(id="c", name="weather", arguments={"city": f"C{i}"})]),
         Message(role="tool", content="{}", tool_call_id="c", name="weather"),
-        Message(role="assistant", content=f"Sunny in C{i}.")]).to_json() for i in range(700)]
+        Message(role="assistant", content=f"Sunny in C{i}.")]).to_json() for i in range(n)]
     calls.insert(300, "{not json")
     calls.insert(500, json.dumps({"id": "x", "messages": [{"role": "wizard", "content": "?"}]}))
     (root / "a.jsonl").write_text("\n".join(calls) + "\n")
@@ -51,8 +60,9 @@ def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
     one = _convert(inputs, tmp_path / "one.jsonl", 1)
     two = _convert(inputs, tmp_path / "two.jsonl", 3)
     _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
-    for m in (one, two):  # the outputs' names differ, nothing else
-        del m["output"]["path"]
+    assert (one["executor"]["ran"], two["executor"]["ran"]) == ("local", "process")
+    for m in (one, two):  # the outputs' names and the executor differ, nothing else
+        del m["output"]["path"], m["executor"]
         for o in m["outputs"]:
             del o["path"]
     assert one == two
@@ -72,3 +82,50 @@ def test_workers_on_real_corpora(real_data: Path, tmp_path: Path) -> None:
     _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
     assert one["inputs"] == two["inputs"] and one["rejects_by_reason"] == two["rejects_by_reason"]
     assert one["written"] > 2000
+
+
+def test_workers_that_would_not_pay_off_are_not_started(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`process` measures the first batches; when the rest would take less than starting workers costs, it says so
+    and finishes in this process, writing the same bytes."""
+    monkeypatch.setattr(executors, "PROBE_SECONDS", 0.0)
+    monkeypatch.setattr(executors, "STARTUP_SECONDS", 1e6)
+    inputs = _fixture(tmp_path / "in")
+    one = _convert(inputs, tmp_path / "one.jsonl", 1)
+    two = _convert(inputs, tmp_path / "two.jsonl", 2)
+    _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
+    assert two["executor"]["name"] == "process" and two["executor"]["ran"] == "local"
+    assert "would not pay off" in two["executor"]["note"]
+    assert "note" not in one["executor"]
+
+
+def test_one_cpu_runs_single(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
+    inputs = _fixture(tmp_path / "in")
+    two = _convert(inputs, tmp_path / "two.jsonl", 2)
+    assert two["executor"]["ran"] == "local" and "one CPU" in two["executor"]["note"]
+
+
+def test_executor_usage_errors(tmp_path: Path) -> None:
+    src = _fixture(tmp_path / "in")[0]
+    for args in (["--executor", "nope"], ["--executor", "local", "--workers", "2"], ["--ray-address", "x:1"]):
+        result = runner.invoke(app, ["convert", str(src), "-o", str(tmp_path / "o.jsonl"), "-q", *args])
+        assert result.exit_code == 2, (args, result.output)
+
+
+def test_workers_slower_than_one_process_hand_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers that run slower than one process did alone (a busy machine) finish their tasks in flight and
+    leave the rest to this process; the bytes are the same."""
+    decide = executors.ProcessExecutor._decide
+
+    def unbeatable(self: executors.ProcessExecutor, *args: object) -> None:
+        decide(self, *args)  # type: ignore[arg-type]
+        self._local_rate = float("inf")
+
+    monkeypatch.setattr(executors.ProcessExecutor, "_decide", unbeatable)
+    monkeypatch.setattr(executors, "CHECK_SECONDS", 0.0)
+    inputs = _fixture(tmp_path / "in", n=4000)  # more batches than the workers hold in flight
+    one = _convert(inputs, tmp_path / "one.jsonl", 1)
+    two = _convert(inputs, tmp_path / "two.jsonl", 2)
+    _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
+    assert two["executor"]["ran"] == "local" and "finished in one process" in two["executor"]["note"]
+    assert one["written"] == two["written"]

@@ -26,6 +26,19 @@ SetOption = Annotated[
                  metavar="KEY=VALUE"),
 ]
 
+ExecutorOption = Annotated[
+    str | None,
+    typer.Option("--executor", help="Where the work runs: local (this process), process (--workers processes; "
+                 "runs in one when workers would not pay off, and says so) or ray (Ray Data: a local cluster of "
+                 "--workers CPUs, or --ray-address; pip install 'agentflan[ray]'). Default: local, or process with "
+                 "--workers > 1. The files written are the same under each.", metavar="local|process|ray"),
+]
+WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Processes (or Ray CPUs) that do the work.")]
+RayAddressOption = Annotated[
+    str | None,
+    typer.Option("--ray-address", help="A running Ray cluster for --executor ray (e.g. ray://head:10001); the "
+                 "inputs must be readable at the same paths on its nodes. Default: start a local one."),
+]
 
 # The packages of each extra that a command imports (pyproject.toml's optional dependencies).
 EXTRAS = {

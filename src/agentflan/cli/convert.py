@@ -9,7 +9,13 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agentflan.cli._common import console, handle_errors
+from agentflan.cli._common import (
+    ExecutorOption,
+    RayAddressOption,
+    WorkersOption,
+    console,
+    handle_errors,
+)
 from agentflan.pipeline.reasons import explain
 
 
@@ -19,8 +25,9 @@ def convert_command(
     output: Annotated[Path, typer.Option("-o", "--output", help="Output file; .jsonl, .jsonl.gz, .jsonl.zst or .parquet.")],
     from_format: Annotated[str, typer.Option("--from", help="Input format, or 'auto' to detect per file.")] = "auto",
     to_format: Annotated[str, typer.Option("--to", help="Output format.")] = "openai",
-    workers: Annotated[int, typer.Option("--workers", min=1, help="Processes that read and write records (the "
-                                                                  "output is the same for any number).")] = 1,
+    workers: WorkersOption = 1,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace OUTPUT even when it is an input or a file "
                                                                 "that no earlier convert wrote.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
@@ -31,20 +38,23 @@ def convert_command(
     OUTPUT.manifest.json (counts that add up: read = written + rejected; inputs with sha256).
 
     An `agentflan build` output folder stands for its canonical.jsonl. --workers N reads and writes in N
-    processes for large corpora; the files written are byte-identical to one process's. OUTPUT appears only when
+    processes for large corpora (--executor ray: on a Ray cluster); the files written are byte-identical to one
+    process's. OUTPUT appears only when
     complete; an existing OUTPUT is replaced only when an earlier convert wrote it (else --overwrite), and an
     input is never the output (unless --overwrite).
 
     Example:
 
         agentflan convert ../shared/data/FireAct/gpt_format/hotpotqa.jsonl --from auto --to openai -o out/hotpotqa.jsonl
+
+        agentflan convert big.jsonl --to openai -o out/big.openai.jsonl --executor process --workers 4
     """
     from agentflan.formats import readers, writers
     from agentflan.pipeline.convert import convert
 
     del readers, writers  # imported to fail early on a broken format module
     result = convert(list(inputs), from_format, to_format, output, show_progress=not quiet, workers=workers,
-                     overwrite=overwrite, argv=sys.argv[1:])
+                     overwrite=overwrite, argv=sys.argv[1:], executor=executor, ray_address=ray_address)
     if quiet:
         return
     m = result.manifest

@@ -2,22 +2,25 @@
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from agentflan import formats
 from agentflan.errors import RecordError
 from agentflan.formats.base import Writer
+from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_batch
+from agentflan.pipeline.executors import note, open_executor
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.read import InputStats, read_record, source_records
+from agentflan.pipeline.read import InputStats
 from agentflan.pipeline.run import RunDir
-from agentflan.pipeline.sources import Reject, SourceRecord
+from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.strictjson import JSONRejected
+from agentflan.strictjson import JSONRejected, dumps_line
 
 
 def sidecar(out: Path, suffix: str) -> Path:
@@ -35,10 +38,12 @@ class ConvertResult:
 
 def convert(
     inputs: list[str | Path], from_format: str, to_format: str, out: str | Path, show_progress: bool = True,
-    workers: int = 1, overwrite: bool = False, argv: list[str] | None = None,
+    workers: int = 1, overwrite: bool = False, argv: list[str] | None = None, executor: str | None = None,
+    ray_address: str | None = None,
 ) -> ConvertResult:
-    """Convert ``inputs`` to ``out``. With ``workers`` > 1, batches of raw records are read and written in that
-    many processes; the output, rejects and manifest are byte-identical to a single process's.
+    """Convert ``inputs`` to ``out``, reading and writing batches of records under ``executor`` (`executors`;
+    default: local, or process when ``workers`` > 1). The output, rejects and manifest counts are byte-identical
+    under every executor and worker count.
 
     ``out`` must not be an input (or inside an input folder), nor an existing file that is not an earlier
     conversion, unless ``overwrite``: `UsageError` before anything is read."""
@@ -47,10 +52,11 @@ def convert(
     if from_format != "auto":
         formats.reader(from_format)  # fail on a bad name before touching any file
     files = Inputs(inputs, from_format)
-    with RunDir(out, "convert", file=True, inputs=files, overwrite=overwrite, argv=argv) as run:
-        results = (_converted_in_order(files, to_format, workers) if workers > 1
-                   else (convert_one(item, write) for item in files))
-        written, reasons, flag_counts = _write_all(results, run, to_format, show_progress)
+    with open_executor(executor, workers, ray_address) as ex, \
+            RunDir(out, "convert", file=True, inputs=files, overwrite=overwrite, argv=argv) as run:
+        results = ex.map(partial(convert_batch, to_format=to_format), _tasks(files), weight=_weight,
+                         total=sum(expected_bytes(f.path) for f in files.of("input")))
+        written, reasons, flag_counts = _write_all(results, run, files, to_format, show_progress)
         manifest = run.manifest(**{
             "from": from_format,
             "to": to_format,
@@ -59,34 +65,77 @@ def convert(
             "rejected": sum(reasons.values()),
             "rejects_by_reason": dict(sorted(reasons.items())),
             "flags_by_code": dict(sorted(flag_counts.items())),
+            "executor": ex.describe(),
         })
+    note(ex)
     if write.companion is not None:
         write.companion(out)
     return ConvertResult(manifest, out, run.rejects_path, run.manifest_path)
 
 
-def _write_all(results: Iterable[Converted], run: RunDir, to_format: str,
+def _tasks(files: Inputs) -> Iterator[Batch | Reject]:
+    for file in files.of("input"):
+        yield from batches(file.path, file.fmt, files.ledger(file))
+
+
+def _weight(task: Batch | Reject) -> int:
+    return task.weight() if isinstance(task, Batch) else 0
+
+
+def _write_all(results: Iterable[ConvertedBatch], run: RunDir, files: Inputs, to_format: str,
                show_progress: bool) -> tuple[int, Counter[str], Counter[str]]:
-    """Write each converted record, or its reject; (written, rejects by reason, flags by code)."""
+    """Write each batch's records and rejects; (written, rejects by reason, flags by code)."""
     reasons: Counter[str] = Counter()
     flag_counts: Counter[str] = Counter()
     written = 0
     sink, rejects = run.sink(), run.rejects
     with RecordProgress(f"convert → {to_format}", enabled=show_progress) as progress:
         for result in results:
-            progress.advance()
-            if result.record is not None:
-                try:
-                    sink.write(result.record)
-                except JSONRejected as exc:  # e.g. a NaN a writer computed: never written
-                    result = result.refused(f"write:{exc.reason}", exc.detail)
-                else:
-                    written += 1
-                    flag_counts.update(result.flags)
-                    continue
-            reasons[result.reason] += 1
-            rejects.write(result.reject or {})
+            if result.stats is not None:
+                files.stats[result.stats.path].add(result.stats)
+            sink.write_lines(result.lines, result.written)
+            rejects.write_lines(result.rejects, sum(result.reasons.values()))
+            written += result.written
+            reasons.update(result.reasons)
+            flag_counts.update(result.flags)
+            progress.advance(result.written + sum(result.reasons.values()))
     return written, reasons, flag_counts
+
+
+@dataclass
+class ConvertedBatch:
+    """A batch converted: its output lines and reject lines (serialised where they were made), its counts."""
+
+    lines: bytes
+    written: int
+    rejects: bytes
+    reasons: Counter[str]
+    flags: Counter[str]
+    stats: InputStats | None  # the reading counts of the batch; None for a reject found while listing
+
+
+def convert_batch(task: Batch | Reject, to_format: str) -> ConvertedBatch:
+    """The step of `convert`, under any executor: read a batch, write each record or its reject."""
+    write = formats.writer(to_format)
+    items, stats = ([task], None) if isinstance(task, Reject) else read_batch(task)
+    lines, rejects = bytearray(), bytearray()
+    reasons: Counter[str] = Counter()
+    flags: Counter[str] = Counter()
+    written = 0
+    for item in items:
+        result = convert_one(item, write)
+        if result.record is not None:
+            try:
+                lines += dumps_line(result.record)
+            except JSONRejected as exc:  # e.g. a NaN a writer computed: never written
+                result = result.refused(f"write:{exc.reason}", exc.detail)
+            else:
+                written += 1
+                flags.update(result.flags)
+                continue
+        reasons[result.reason] += 1
+        rejects += dumps_line(result.reject or {})
+    return ConvertedBatch(bytes(lines), written, bytes(rejects), reasons, flags, stats)
 
 
 @dataclass
@@ -117,86 +166,3 @@ def convert_one(item: Trajectory | Reject, write: Writer) -> Converted:
     except Exception as exc:  # a writer's bug must not stop the run; the fuzz tests keep this branch unused
         return Converted(origin=origin).refused("write:writer_error", f"{write.name} writer failed: "
                                                 f"{type(exc).__name__}: {str(exc)[:300]}")
-
-
-# Raw records per task: large enough that a task's work outweighs shipping it, small enough to keep every
-# worker busy and the records in flight few.
-_BATCH = 256
-
-
-def _converted_in_order(files: Inputs, to_format: str, workers: int) -> Iterator[Converted]:
-    """`convert_one` over every record, reading and writing in ``workers`` processes, results in input order.
-
-    This process decodes the files and detects their formats (`source_records`); the workers run the readers,
-    the validation and the writer. At most ``4 × workers`` batches are in flight, so memory stays bounded."""
-    import multiprocessing
-    import os
-    from concurrent.futures import Future, ProcessPoolExecutor
-
-    pending: deque[Future[tuple[list[Converted], InputStats]] | list[Converted]] = deque()
-    write = formats.writer(to_format)
-    # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
-                             initargs=(os.getpid(),)) as pool:
-        for file in files.of("input"):
-            file_stats = files.ledger(file)
-            for unit in _units(str(file.path), file.fmt, file_stats):
-                if isinstance(unit, Reject):
-                    pending.append([convert_one(unit, write)])
-                else:
-                    reader_name, batch = unit
-                    pending.append(pool.submit(_convert_batch, reader_name, to_format, batch, file_stats.licence,
-                                               file_stats.path))
-                while len(pending) > 4 * workers:
-                    yield from _settle(pending.popleft(), file_stats)
-            # A file's counts must be complete before the next file's stats are made.
-            while pending:
-                yield from _settle(pending.popleft(), file_stats)
-
-
-def _units(path: str, fmt: str, file_stats: InputStats) -> Iterator[Reject | tuple[str, list[SourceRecord]]]:
-    """A file's records as batches for one reader each, with every reject in its place between them."""
-    batch: list[SourceRecord] = []
-    reader_name = ""
-    for item in source_records(path, fmt, file_stats):
-        if batch and (isinstance(item, Reject) or item[0].name != reader_name or len(batch) >= _BATCH):
-            yield reader_name, batch
-            batch = []
-        if isinstance(item, Reject):
-            yield item
-            continue
-        reader_name = item[0].name
-        batch.append(item[1])
-    if batch:
-        yield reader_name, batch
-
-
-def _settle(unit: Any, file_stats: InputStats) -> list[Converted]:
-    if isinstance(unit, list):
-        return unit
-    converted, batch_stats = unit.result()
-    file_stats.add(batch_stats)
-    return converted
-
-
-def _convert_batch(reader_name: str, to_format: str, records: list[SourceRecord], licence: str | None,
-                   source: str) -> tuple[list[Converted], InputStats]:
-    """In a worker: read and write one batch of raw records, with its own counts."""
-    reader, write = formats.reader(reader_name), formats.writer(to_format)
-    batch_stats = InputStats(source, "", licence=licence)
-    return [convert_one(item, write) for rec in records for item in read_record(reader, rec, batch_stats)], batch_stats
-
-
-def die_with_parent(parent: int) -> None:
-    """In a worker: exit as soon as the process that started it is gone, so that killing `convert` never leaves
-    workers running (they would otherwise wait on their task queue indefinitely)."""
-    import os
-    import threading
-    import time
-
-    def watch() -> None:
-        while os.getppid() == parent:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()

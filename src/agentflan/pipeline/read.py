@@ -22,7 +22,7 @@ from agentflan.files import sha256_file
 from agentflan.formats.base import ItemRejected, Reader, RecordContext
 from agentflan.pipeline.provenance import licence_for
 from agentflan.pipeline.sidefiles import SideFiles
-from agentflan.pipeline.sources import Reject, SourceRecord, iter_records
+from agentflan.pipeline.sources import RawLine, Reject, SourceRecord, decoded, iter_raw, iter_records
 from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags
 
@@ -93,23 +93,28 @@ def read_file(
             yield from read_record(*item, stats, flag_calls)
 
 
-def source_records(path: str, fmt: str, stats: InputStats) -> Iterator[tuple[Reader, SourceRecord] | Reject]:
+def source_records(path: str, fmt: str, stats: InputStats,
+                   raw: bool = False) -> Iterator[tuple[Reader, SourceRecord | RawLine] | Reject]:
     """A file's raw records, each with the reader that reads it (detected from the first decodable record when
     ``fmt`` is auto; a whole file as one record for readers that take one), or a `Reject` counted in ``stats``.
-    `read_file` reads them in turn; `convert --workers` hands them to other processes."""
+    `read_file` reads them in turn; with ``raw``, JSON Lines records stay undecoded (`RawLine`: the reader's
+    caller decodes them, `read_record` does), so that a parent process can hand them to workers as bytes."""
     stats.licence = stats.licence or licence_for(path)
     chosen: Reader | None = None if fmt == "auto" else formats.reader(fmt)
     stats.format = chosen.name if chosen else None
     empty = True
-    records = iter_records(path)
+    records: Iterator[SourceRecord | RawLine | Reject] = iter_raw(path) if raw else iter_records(path)
     if chosen is not None and chosen.group_file:
         records = _grouped(path, records)
     for rec in records:
         empty = False
+        if chosen is None and isinstance(rec, RawLine):
+            rec = decoded(rec)  # the reader is chosen from a decoded record
         if isinstance(rec, Reject):
             yield count_reject(stats, rec)
             continue
         if chosen is None:
+            assert isinstance(rec, SourceRecord)
             chosen = formats.detect_reader(rec.value, path)
             if chosen is None:
                 yield count_reject(stats, Reject(path, "unknown_format", "no reader recognises this file's records "
@@ -134,12 +139,14 @@ def count_reject(stats: InputStats, rej: Reject) -> Reject:
     return rej if rej.path == stats.path else dataclasses.replace(rej, path=stats.path)
 
 
-def _grouped(path: str, records: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
+def _grouped(path: str, records: Iterator[SourceRecord | RawLine | Reject]) -> Iterator[SourceRecord | Reject]:
     """All lines of a file as one record; a file with an undecodable line is one reject (a dialogue with a
     missing turn cannot be used)."""
     values: list[Any] = []
     bad: list[Reject] = []
     for rec in records:
+        if isinstance(rec, RawLine):
+            rec = decoded(rec)
         if isinstance(rec, Reject):
             bad.append(rec)
         else:
@@ -152,14 +159,20 @@ def _grouped(path: str, records: Iterator[SourceRecord | Reject]) -> Iterator[So
         yield SourceRecord(path, 0, values, line=1)
 
 
-def _chain(first: SourceRecord, rest: Iterator[SourceRecord | Reject]) -> Iterator[SourceRecord | Reject]:
+def _chain(first: SourceRecord, rest: Iterator[SourceRecord | RawLine | Reject]) -> Iterator[SourceRecord | RawLine | Reject]:
     yield first
     yield from rest
 
 
-def read_record(reader: Reader, rec: SourceRecord, stats: InputStats,
+def read_record(reader: Reader, rec: SourceRecord | RawLine, stats: InputStats,
                 flag_calls: bool = True) -> Iterator[Trajectory | Reject]:
     """The trajectories of one raw record (usually one), or rejects; counted in ``stats``."""
+    if isinstance(rec, RawLine):
+        got = decoded(rec)
+        if isinstance(got, Reject):
+            yield count_reject(stats, got)
+            return
+        rec = got
     ctx = RecordContext(path=rec.path, index=rec.index, format=reader.name, line=rec.line, licence=stats.licence,
                         source=stats.path, side_files=SideFiles(rec.path, stats.path, stats.side_files))
     try:

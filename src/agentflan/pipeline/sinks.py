@@ -85,6 +85,17 @@ class RecordSink:
             self._fh.write(strictjson.dumps_line(record))
         self.count += 1
 
+    def write_lines(self, lines: bytes, count: int) -> None:
+        """Write ``count`` records already encoded as strict JSON lines (`strictjson.dumps_line`, in a worker
+        process): appended as they are, or decoded again for Parquet."""
+        if self._parquet:
+            for line in lines.splitlines():
+                self.write(strictjson.loads(line))
+            return
+        assert self._fh is not None
+        self._fh.write(lines)
+        self.count += count
+
     def _flush_parquet(self) -> None:
         import pyarrow as pa
         import pyarrow.parquet as pq

@@ -54,6 +54,17 @@ class SourceRecord:
 
 
 @dataclass(frozen=True)
+class RawLine:
+    """A JSON Lines record not decoded yet: its bytes, decoded by whoever reads it (`decoded`), which lets a
+    parent process hand lines to workers without paying for decoding them itself."""
+
+    path: str
+    index: int
+    data: bytes
+    line: int
+
+
+@dataclass(frozen=True)
 class Reject:
     """A record that could not be used: written to ``*.rejects.jsonl`` and counted by ``reason``."""
 
@@ -144,6 +155,12 @@ _READ_ERRORS = _read_errors()
 
 def iter_records(path: str | Path) -> Iterator[SourceRecord | Reject]:
     """Yield every record of a file, or a `Reject` for each one that cannot be decoded."""
+    for rec in iter_raw(path):
+        yield decoded(rec) if isinstance(rec, RawLine) else rec
+
+
+def iter_raw(path: str | Path) -> Iterator[SourceRecord | RawLine | Reject]:
+    """`iter_records`, with the lines of a JSON Lines container left undecoded (`RawLine`)."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: not a file")
@@ -157,7 +174,7 @@ def iter_records(path: str | Path) -> Iterator[SourceRecord | Reject]:
         kind = container(p)
         with open_binary(p) as stream:
             if kind == "jsonl":
-                records: Iterator[SourceRecord | Reject] = _iter_jsonl(p, stream)
+                records: Iterator[SourceRecord | RawLine | Reject] = _iter_jsonl(p, stream)
             elif kind == "array":
                 records = _iter_json_array(p, stream)
             else:
@@ -168,6 +185,16 @@ def iter_records(path: str | Path) -> Iterator[SourceRecord | Reject]:
     except _READ_ERRORS as exc:
         # A damaged gzip/zstd stream: what came before it was read, the rest cannot be located.
         yield Reject(str(p), "unreadable", f"the file cannot be read past record {seen}: {exc}", index=seen)
+
+
+def decoded(rec: RawLine) -> SourceRecord | Reject:
+    """A JSON Lines record decoded strictly, or its reject."""
+    try:
+        value = strictjson.loads(rec.data.removeprefix(BOM))
+    except JSONRejected as exc:
+        return Reject(rec.path, exc.reason, exc.detail, line=rec.line, index=rec.index,
+                      raw=rec.data.decode("utf-8", "replace"))
+    return SourceRecord(rec.path, rec.index, value, line=rec.line)
 
 
 def container(path: Path) -> str:
@@ -224,7 +251,7 @@ def _skip_line(stream: IO[bytes]) -> int:
     return skipped
 
 
-def _iter_jsonl(path: Path, stream: IO[bytes]) -> Iterator[SourceRecord | Reject]:
+def _iter_jsonl(path: Path, stream: IO[bytes]) -> Iterator[RawLine | Reject]:
     index = line_no = 0
     p = str(path)
     while line := stream.readline(MAX_RECORD_BYTES + 1):
@@ -237,12 +264,7 @@ def _iter_jsonl(path: Path, stream: IO[bytes]) -> Iterator[SourceRecord | Reject
             continue
         if not line.strip():
             continue
-        try:
-            value = strictjson.loads(line.removeprefix(BOM))
-        except JSONRejected as exc:
-            yield Reject(p, exc.reason, exc.detail, line=line_no, index=index, raw=line.decode("utf-8", "replace"))
-        else:
-            yield SourceRecord(p, index, value, line=line_no)
+        yield RawLine(p, index, line, line_no)
         index += 1
 
 
@@ -267,7 +289,7 @@ def _checked(path: Path, index: int, value: Any, line: int | None) -> SourceReco
         return Reject(str(path), exc.reason, exc.detail, line=line, index=index, raw=value)
 
 
-def _iter_document(path: Path, stream: IO[bytes], lines_if_broken: bool) -> Iterator[SourceRecord | Reject]:
+def _iter_document(path: Path, stream: IO[bytes], lines_if_broken: bool) -> Iterator[SourceRecord | RawLine | Reject]:
     """One JSON document: an object is one record, an array each of its items. With ``lines_if_broken``, a file
     that is not one document is read as JSON Lines instead."""
     data = stream.read(MAX_DOCUMENT_BYTES + 1)

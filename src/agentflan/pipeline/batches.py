@@ -1,0 +1,90 @@
+"""A file's records as batches, the tasks every executor runs (`executors`): the process that lists them only
+splits lines and detects formats, and a batch is read wherever it runs (`read_batch`), with its own counts that
+the caller folds into the file's ledger. JSON Lines records travel as undecoded bytes (`sources.RawLine`);
+records of other containers (arrays, documents, Parquet, one-record files) travel decoded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import orjson
+
+from agentflan import formats
+from agentflan.pipeline.read import InputStats, read_record, source_records
+from agentflan.pipeline.sources import RawLine, Reject, SourceRecord
+from agentflan.schema import Trajectory
+
+# Raw records per batch: large enough that a batch's work outweighs shipping it, small enough to keep every
+# worker busy and the records in flight few.
+BATCH = 256
+
+
+@dataclass
+class Batch:
+    """Consecutive raw records of one input, read by one reader."""
+
+    reader: str
+    source: str  # the input as recorded (its ledger's path)
+    licence: str | None
+    records: list[SourceRecord | RawLine]
+    flag_calls: bool = True
+
+    def weight(self) -> int:
+        """About how many bytes the batch holds (what executors measure work by)."""
+        return sum(len(r.data) if isinstance(r, RawLine) else _size(r.value) for r in self.records)
+
+
+def _size(value: object) -> int:
+    try:
+        return len(orjson.dumps(value))
+    except (TypeError, orjson.JSONEncodeError):
+        return 1024
+
+
+def batches(path: Path, fmt: str, stats: InputStats, size: int = BATCH,
+            flag_calls: bool = True) -> Iterator[Batch | Reject]:
+    """A file's records as batches for one reader each, with every reject found while listing them (counted in
+    ``stats``) in its place between them."""
+    batch: list[SourceRecord | RawLine] = []
+    reader_name = ""
+    for item in source_records(str(path), fmt, stats, raw=True):
+        if batch and (isinstance(item, Reject) or item[0].name != reader_name or len(batch) >= size):
+            yield Batch(reader_name, stats.path, stats.licence, batch, flag_calls)
+            batch = []
+        if isinstance(item, Reject):
+            yield item
+            continue
+        reader_name = item[0].name
+        batch.append(item[1])
+    if batch:
+        yield Batch(reader_name, stats.path, stats.licence, batch, flag_calls)
+
+
+def read_batch(batch: Batch) -> tuple[list[Trajectory | Reject], InputStats]:
+    """The trajectories and rejects of a batch, in order, with the batch's counts (for `InputStats.add`)."""
+    reader = formats.reader(batch.reader)
+    stats = InputStats(batch.source, "", licence=batch.licence)
+    return [item for rec in batch.records for item in read_record(reader, rec, stats, batch.flag_calls)], stats
+
+
+def expected_bytes(path: Path) -> int:
+    """About how many bytes reading ``path`` yields: its size, or for gzip its recorded uncompressed size (exact
+    below 4 GiB), for zstd the frame's content size when recorded."""
+    size = path.stat().st_size
+    with path.open("rb") as f:
+        head = f.read(18)
+        if head.startswith(b"\x1f\x8b") and size >= 18:
+            f.seek(-4, 2)
+            return max(size, int.from_bytes(f.read(4), "little"))
+    if head.startswith(b"\x28\xb5\x2f\xfd"):
+        import zstandard
+
+        try:
+            content = zstandard.frame_content_size(head)
+        except zstandard.ZstdError:
+            content = -1
+        return content if content > 0 else 4 * size
+    return size

@@ -1,0 +1,292 @@
+"""Where a command's per-batch steps run: in this process (``local``), in worker processes (``process``), or on a
+Ray cluster through Ray Data (``ray``). The step is the same function under each, a module-level function of one
+task (so that it can be shipped); results come back in task order, whatever ran them, so the files a command
+writes are byte-identical under every executor and worker count.
+
+    with open_executor("process", workers=2) as ex:
+        for result in ex.map(step, tasks, weight=len, total=total_bytes):
+            ...                                     # in task order
+
+``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
+them, and starts workers only when the work it expects to remain outweighs what starting them costs (and there are
+two CPUs to run them on); once the workers have run for `CHECK_SECONDS` it compares their rate with this process's
+alone and, when they are slower (other work holds the CPUs), finishes the rest here. Either way it says why
+(`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are in flight, so memory stays
+bounded whatever the input's size.
+
+``ray`` starts a local cluster when no address is given (``--ray-address`` names a running one; the inputs must
+then be readable at the same paths on every node) and runs each window of tasks as one Ray Data dataset, in
+order (``preserve_order``).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import sys
+import time
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future
+from types import TracebackType
+from typing import Any, TypeVar
+
+from agentflan.errors import UsageError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+EXECUTORS = ("local", "process", "ray")
+
+# Starting a spawned worker (a fresh interpreter importing agentflan and the readers) costs about half a CPU
+# second on the development machine; workers start together, so this is the wall time they add, with margin.
+STARTUP_SECONDS = 1.0
+# How long the first tasks run here before the decision: long enough to measure, short enough not to matter.
+PROBE_SECONDS = 0.3
+# How long the workers run before their rate is compared with this process's alone.
+CHECK_SECONDS = 1.0
+
+
+def usable_cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+class Executor:
+    """Runs every task in this process."""
+
+    name = "local"
+
+    def __init__(self, workers: int = 1) -> None:
+        self.workers = workers
+        self.note: str | None = None  # why it ran as it did, when that is not what was asked
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T], weight: Callable[[T], int] | None = None,
+            total: int | None = None) -> Iterator[R]:
+        """``fn`` of every task, in task order. ``weight`` (e.g. a task's bytes) and ``total`` (the whole
+        input's) let a parallel executor judge whether workers would pay off."""
+        del weight, total
+        for task in tasks:
+            yield fn(task)
+
+    @property
+    def ran(self) -> str:
+        return self.name
+
+    def describe(self) -> dict[str, Any]:
+        """For the manifest: what was asked and what ran."""
+        out: dict[str, Any] = {"name": self.name, "workers": self.workers, "ran": self.ran}
+        if self.note:
+            out["note"] = self.note
+        return out
+
+    def close(self) -> None:
+        pass
+
+    def __enter__(self) -> Executor:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+
+class ProcessExecutor(Executor):
+    """Runs tasks in ``workers`` spawned processes once the work is known to outweigh starting them, and only as
+    long as they go faster than this process did alone."""
+
+    name = "process"
+
+    def __init__(self, workers: int) -> None:
+        super().__init__(workers)
+        self._pool: Any = None
+        self._single = False
+        self._used_pool = False
+        self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
+
+    @property
+    def ran(self) -> str:
+        return "process" if self._used_pool and not self._single else "local"
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T], weight: Callable[[T], int] | None = None,
+            total: int | None = None) -> Iterator[R]:
+        it = iter(tasks)
+        measure = weight or (lambda task: 1)
+        done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
+        while self._pool is None and not self._single:
+            task = next(it, None)
+            if task is None:
+                if self.workers > 1:
+                    self.note = (f"the input took {time.process_time() - cpu:.1f} s in one process, less than "
+                                 f"starting {self.workers} workers would cost; no workers started")
+                return
+            done_weight += measure(task)
+            yield fn(task)
+            wall = time.perf_counter() - started
+            if wall >= PROBE_SECONDS:
+                self._local_rate = done_weight / max(wall, 1e-9)
+                self._decide(time.process_time() - cpu, done_weight, total if weight else None)
+        if self._pool is not None:
+            yield from self._parallel(fn, it, measure)
+        yield from (fn(task) for task in it)
+
+    def _decide(self, seconds: float, done: int, total: int | None) -> None:
+        """Start workers, or say why not and go on here."""
+        cpus = usable_cpus()
+        remaining = seconds * (total - done) / done if total is not None and done > 0 else None
+        needed = STARTUP_SECONDS * self.workers / max(1, self.workers - 1)
+        if cpus < 2:
+            self._single = True
+            self.note = f"one CPU available: --workers {self.workers} cannot run in parallel; ran in one process"
+        elif self.workers < 2:
+            self._single = True
+        elif remaining is not None and remaining < needed:
+            self._single = True
+            self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
+                         f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
+        else:
+            self._pool = _spawn_pool(min(self.workers, max(cpus, 2)))
+            self._used_pool = True
+
+    def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
+        """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
+        process alone (a busy machine): then the tasks in flight are finished and the rest left to the caller."""
+        pending: deque[tuple[Future[R], int]] = deque()
+        first: float | None = None
+        done = 0
+        for task in tasks:
+            pending.append((self._pool.submit(fn, task), measure(task)))
+            while len(pending) > 4 * self.workers:
+                future, w = pending.popleft()
+                yield future.result()
+                now = time.perf_counter()
+                if first is None:  # the workers' start-up is paid; their rate counts from their first result
+                    first = now
+                    continue
+                done += w
+                if now - first >= CHECK_SECONDS and done / (now - first) < self._local_rate:
+                    self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x "
+                                 f"the rate of one process (is the machine busy?); finished in one process")
+                    self._single = True
+                    yield from (f.result() for f, _ in pending)
+                    self._pool.shutdown()
+                    self._pool = None
+                    return
+        yield from (f.result() for f, _ in pending)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
+
+
+def _spawn_pool(workers: int) -> Any:
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+                               initargs=(os.getpid(),))
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker: exit as soon as the process that started it is gone, so that killing a command never leaves
+    workers running (they would otherwise wait on their task queue indefinitely)."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+
+
+class RayExecutor(Executor):
+    """Runs tasks on a Ray cluster through Ray Data: a local one of ``workers`` CPUs, or the one at ``address``."""
+
+    name = "ray"
+    # Tasks per Ray Data dataset: each dataset costs a scheduling round trip, so windows are large; the window
+    # bounds what the driver holds.
+    WINDOW = 256
+
+    def __init__(self, workers: int, address: str | None = None) -> None:
+        super().__init__(workers)
+        try:
+            import ray
+        except ImportError:
+            raise UsageError("--executor ray needs Ray Data: pip install 'agentflan[ray]'") from None
+        self._started = False
+        if not ray.is_initialized():
+            ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                     log_to_driver=False, configure_logging=False)
+            self._started = True
+        import ray.data
+
+        context = ray.data.DataContext.get_current()
+        context.execution_options.preserve_order = True
+        context.enable_progress_bars = False
+        context.print_on_execution_start = False
+
+    def map(self, fn: Callable[[T], R], tasks: Iterable[T], weight: Callable[[T], int] | None = None,
+            total: int | None = None) -> Iterator[R]:
+        window: list[T] = []
+        for task in tasks:
+            window.append(task)
+            if len(window) >= self.WINDOW:
+                yield from self._run(fn, window)
+                window = []
+        if window:
+            yield from self._run(fn, window)
+
+    def _run(self, fn: Callable[[T], R], window: list[T]) -> Iterator[R]:
+        import ray.data
+
+        rows = [{"task": pickle.dumps(task)} for task in window]
+        dataset = ray.data.from_items(rows, override_num_blocks=min(len(rows), 4 * self.workers))
+        for row in dataset.map_batches(_RayStep(fn), batch_size=None, batch_format="pandas").iter_rows():
+            yield pickle.loads(row["result"])
+
+    def close(self) -> None:
+        if self._started:
+            import ray
+
+            ray.shutdown()
+
+
+class _RayStep:
+    """The step as Ray Data calls it: a batch of pickled tasks in, a batch of pickled results out."""
+
+    def __init__(self, fn: Callable[[Any], Any]) -> None:
+        self.fn = fn
+
+    def __call__(self, batch: Any) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame({"result": [pickle.dumps(self.fn(pickle.loads(t))) for t in batch["task"]]})
+
+
+def open_executor(name: str | None, workers: int = 1, ray_address: str | None = None) -> Executor:
+    """The executor ``name`` (one of `EXECUTORS`; None: local, or process when ``workers`` > 1); `UsageError`
+    for another name, a worker count below 1, or a Ray address without Ray."""
+    if workers < 1:
+        raise UsageError(f"--workers {workers}: give 1 or more")
+    name = name or ("process" if workers > 1 else "local")
+    if ray_address and name != "ray":
+        raise UsageError("--ray-address needs --executor ray")
+    if name == "local":
+        if workers > 1:
+            raise UsageError("--workers needs --executor process or ray")
+        return Executor()
+    if name == "process":
+        return ProcessExecutor(workers)
+    if name == "ray":
+        return RayExecutor(workers, ray_address)
+    raise UsageError(f"--executor {name}: choose from {', '.join(EXECUTORS)}")
+
+
+def note(executor: Executor) -> None:
+    """Tell the user why the executor ran otherwise than asked (stderr: stdout may be piped)."""
+    if executor.note:
+        print(f"note: {executor.note}", file=sys.stderr)
