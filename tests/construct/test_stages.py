@@ -60,7 +60,7 @@ def test_mask_is_off_unless_asked_and_masks_an_exact_share(tmp_path: Path) -> No
     state = _state(_recipe(tmp_path, masking={"fraction": 0.5}))
     stages.mask(state)
     assert state.stages["mask"] == {"eligible": 8, "masked": 4} and len(state.masked) == 4
-    masked = next(iter(state.masked.values()))
+    masked = next(iter(state.masked.values())).traj
     assert all(t.name.startswith("fn_") for t in masked.tools)
 
 

@@ -28,6 +28,7 @@ from . import stages
 from .inputs import recorded_path, resolve
 from .recipe import InputSpec, Recipe
 from .replies import ChatEndpoint
+from .store import Store
 
 
 @dataclass
@@ -44,12 +45,15 @@ class Plan:
 
 
 def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Plan | None = None,
-          overwrite: bool = False, argv: list[str] | None = None) -> dict[str, Any]:
+          overwrite: bool = False, argv: list[str] | None = None, in_memory: bool = False) -> dict[str, Any]:
     """Run the recipe and write DIR (see `RunDir`: refused before any work when DIR holds something else, unless
-    ``overwrite``); returns the manifest."""
+    ``overwrite``); returns the manifest. The trajectories being worked on are spilled to a temporary file and
+    read back when a stage works on them (`store`), so memory holds an index entry per record; ``in_memory``
+    keeps them in memory instead (the same bytes written)."""
     plan = plan or prepare(recipe)
-    state = stages.BuildState(recipe, plan.inputs, plan.specs, plan.count, plan.endpoint, show_progress)
-    with RunDir(Path(out), "build", inputs=plan.inputs, overwrite=overwrite, argv=argv) as run:
+    state = stages.BuildState(recipe, plan.inputs, plan.specs, plan.count, plan.endpoint, show_progress,
+                              store=Store(spill=not in_memory))
+    with state.store, RunDir(Path(out), "build", inputs=plan.inputs, overwrite=overwrite, argv=argv) as run:
         stages.read(state)       # inputs → accepted items: finished, unflagged, within each input's cap
         stages.mask(state)       # Hammer's function masking of a seeded share (off unless the recipe asks)
         stages.align(state)      # a seeded share in ReAct, the rest as natural conversation
@@ -111,7 +115,8 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
     recipe, report, ledger = state.recipe, state.report, state.ledger
     inputs, reasons = _input_entries(state)
     reasons.update(export_rejects)
-    kinds = Counter(t.metadata.get("kind") for t in state.records)
+    summaries = state.records.meta  # (id, kind, source, instruct format, masked) of each record
+    kinds = Counter(m[1] for m in summaries)
     agent_like = kinds.get("agent", 0) + kinds.get("react", 0)
     made = sum(report["negatives"].values())
     return {
@@ -119,7 +124,7 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "seed": recipe.seed,
         "records": len(state.records),
         "by_kind": {k: kinds.get(k, 0) for k in ("agent", "react", "instruct", "negative", "general")},
-        "by_source": dict(sorted(Counter(str(t.metadata.get("source")) for t in state.records).items())),
+        "by_source": dict(sorted(Counter(str(m[2]) for m in summaries).items())),
         **{k: report[k] for k in ("negatives", "negatives_requested", "reply_sources", "irrelevance_check",
                                   "instruct", "negatives_skipped", "mix")},
         "negative_share": {"target": recipe.negatives.share,
@@ -128,13 +133,12 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "react_fraction": {"target": recipe.alignment.react_fraction, "react": kinds.get("react", 0),
                            "agent_and_react": agent_like,
                            "actual": round(kinds.get("react", 0) / agent_like, 4) if agent_like else None},
-        "instruct_formats": dict(sorted(Counter(t.metadata.get("instruct_format") for t in state.records
-                                                if t.metadata.get("kind") == "instruct").items())),
+        "instruct_formats": dict(sorted(Counter(m[3] for m in summaries if m[1] == "instruct").items())),
         "capability_tokens": {"counted_with": counted_with,
                               "scope": "supervised assistant tokens of every output record",
                               **report["capability_balance"]},
         "prompt_rewrites": dict(sorted(state.rewrites.items())),
-        "masking": {**report["masking"], "in_output": sum("masked" in t.metadata for t in state.records)},
+        "masking": {**report["masking"], "in_output": sum(m[4] for m in summaries)},
         "rejected": len(ledger.rejects) + len(ledger.unused),
         "rejects_by_reason": dict(sorted(reasons.items())),
         "construction_rejected": sum(ledger.construction.values()),

@@ -13,14 +13,14 @@ weight 0.25 (kept_fraction), about 75 units are masked and close to 100 tokens s
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from agentflan.capabilities import capability_tokens, default_capability, spans
 from agentflan.schema import Message, Part, Trajectory
-from agentflan.seeding import ranked, stable_hash
+from agentflan.seeding import stable_hash
 
 
 def label(traj: Trajectory) -> Trajectory:
@@ -40,25 +40,6 @@ def label(traj: Trajectory) -> Trajectory:
         messages.append(msg.model_copy(update={"parts": new_parts}))
         changed = True
     return traj.model_copy(update={"messages": messages}) if changed else traj
-
-
-@dataclass(frozen=True)
-class Unit:
-    """Everything of one capability in one assistant message: masked or kept together."""
-
-    record: int
-    message: int
-    capability: str
-    tokens: int
-    order: int
-
-
-def units(records: list[Trajectory], count: Callable[[str], int]) -> list[Unit]:
-    found: dict[tuple[int, int, str], int] = defaultdict(int)
-    for r, traj in enumerate(records):
-        for span in spans(traj):
-            found[(r, span.message, span.capability)] += count(span.text)
-    return [Unit(r, m, c, n, stable_hash(records[r].id, m, c)) for (r, m, c), n in found.items() if n > 0]
 
 
 def token_totals(records: list[Trajectory], count: Callable[[str], int], weighted: bool = False) -> Counter[str]:
@@ -97,36 +78,31 @@ def _apply(traj: Trajectory, message: int, capability: str, update: dict[str, An
 def balance(records: list[Trajectory], weights: dict[str, float], seed: int, count: Callable[[str], int],
             mode: str = "mask", target: str = "kept_fraction") -> tuple[list[Trajectory], dict[str, Any]]:
     """Balance supervised tokens per capability over ``records``; returns the records and a report."""
-    records = [label(t) for t in records]
-    before = token_totals(records, count)
+    out: list[Trajectory] = []
+    report = balance_into(records, out.append, weights, seed, count, mode, target)
+    return out, report
+
+
+def balance_into(records: Iterable[Trajectory], emit: Callable[[Trajectory], None], weights: dict[str, float],
+                 seed: int, count: Callable[[str], int], mode: str = "mask",
+                 target: str = "kept_fraction") -> dict[str, Any]:
+    """`balance` in two passes over ``records`` (read twice), holding only the units' token counts: the first
+    counts the tokens of every unit, the decisions are made on those counts, the second applies them and hands
+    each balanced record to ``emit``, in order. Returns the report."""
+    index = _Units()
+    for r, traj in enumerate(records):
+        index.add(r, label(traj), count)
+    before = index.before
     goal = targets(before, weights, target)
-    masked_units = 0
-    if mode != "none":
-        by_cap: dict[str, list[Unit]] = defaultdict(list)
-        # Supervised tokens left per record: a record is never masked whole (it would teach nothing, and
-        # training frameworks drop it: XTuner, TRL).
-        left: Counter[int] = Counter()
-        for u in units(records, count):
-            left[u.record] += u.tokens
-            if u.capability in goal:
-                by_cap[u.capability].append(u)
-        for capability, cap_units in sorted(by_cap.items()):
-            if mode == "weight":
-                w = goal[capability] / before[capability]
-                for u in cap_units:
-                    records[u.record] = _apply(records[u.record], u.message, capability, {"weight": w}, "weight")
-                continue
-            remaining = before[capability] - goal[capability]
-            for u in ranked(cap_units, seed, "balance", key=lambda u: u.order):
-                if remaining <= 0:
-                    break
-                if u.tokens < 2 * remaining and left[u.record] > u.tokens:  # closer to the target
-                    left[u.record] -= u.tokens
-                    records[u.record] = _apply(records[u.record], u.message, capability, {"loss": False}, "loss")
-                    remaining -= u.tokens
-                    masked_units += 1
-    after = token_totals(records, count, weighted=(mode == "weight"))
-    report = {
+    updates = index.decide(goal, before, seed, mode) if mode != "none" else {}
+    after: Counter[str] = Counter()
+    for r, traj in enumerate(records):
+        traj = label(traj)
+        for message, capability, update, call_update in updates.get(r, ()):
+            traj = _apply(traj, message, capability, update, call_update)
+        after.update(capability_tokens(traj, count, weighted=(mode == "weight")))
+        emit(traj)
+    return {
         "mode": mode,
         "target": target,
         "weights": dict(sorted(weights.items())),
@@ -136,9 +112,57 @@ def balance(records: list[Trajectory], weights: dict[str, float], seed: int, cou
         "kept_fraction": {c: round(after.get(c, 0) / before[c], 4) for c in sorted(goal) if before[c]},
         "share_before": _shares(before, weights),
         "share_after": _shares(after, weights),
-        "masked_units": masked_units,
+        "masked_units": index.masked,
     }
-    return records, report
+
+
+class _Units:
+    """The balancing index: every unit's (record, message, tokens, order) by capability, in compact arrays, and
+    the supervised tokens of each record."""
+
+    def __init__(self) -> None:
+        self.before: Counter[str] = Counter()
+        self.units: dict[str, tuple[array[int], array[int], array[int], array[int]]] = {}
+        self.left = array("q")  # supervised tokens per record
+        self.masked = 0
+
+    def add(self, r: int, traj: Trajectory, count: Callable[[str], int]) -> None:
+        self.before.update(capability_tokens(traj, count))
+        found: dict[tuple[int, str], int] = defaultdict(int)
+        for span in spans(traj):
+            found[(span.message, span.capability)] += count(span.text)
+        self.left.append(0)
+        for (m, c), n in found.items():
+            if n <= 0:
+                continue
+            self.left[r] += n
+            cols = self.units.setdefault(c, (array("q"), array("q"), array("q"), array("Q")))
+            for col, value in zip(cols, (r, m, n, stable_hash(traj.id, m, c)), strict=True):
+                col.append(value)
+
+    def decide(self, goal: dict[str, float], before: Counter[str], seed: int,
+               mode: str) -> dict[int, list[tuple[int, str, dict[str, Any], str]]]:
+        """The changes to each record, in the order they are made: a weight on every unit of a weighted
+        capability, or loss masks on units in a seeded order while masking brings the kept tokens closer to the
+        target (a record is never masked whole: it would teach nothing, and XTuner and TRL drop it)."""
+        updates: dict[int, list[tuple[int, str, dict[str, Any], str]]] = defaultdict(list)
+        for capability in sorted(c for c in self.units if c in goal):
+            rec, msg, tokens, order = self.units[capability]
+            if mode == "weight":
+                w = goal[capability] / before[capability]
+                for i in range(len(rec)):
+                    updates[rec[i]].append((msg[i], capability, {"weight": w}, "weight"))
+                continue
+            remaining = before[capability] - goal[capability]
+            for i in sorted(range(len(rec)), key=lambda i: (stable_hash(seed, order[i], "balance"), order[i])):
+                if remaining <= 0:
+                    break
+                if tokens[i] < 2 * remaining and self.left[rec[i]] > tokens[i]:  # closer to the target
+                    self.left[rec[i]] -= tokens[i]
+                    updates[rec[i]].append((msg[i], capability, {"loss": False}, "loss"))
+                    remaining -= tokens[i]
+                    self.masked += 1
+        return updates
 
 
 def _shares(totals: Counter[str], weights: dict[str, float]) -> dict[str, float]:

@@ -14,6 +14,7 @@ Three formats: JSON with given (varied) key names, ReAct, and a string template.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from agentflan.errors import RecordError
@@ -140,14 +141,21 @@ def make_samples(sources: list[CallSource], count: int, formats: list[str],
     ``{"password": "user1pass"}``) would teach the model to invent arguments. Sequences of one search tree
     (ToolBench's per-step train_messages) share their first call; a sample is made from one of them only, so
     the output holds no exact duplicates."""
-    order = ranked(sources, seed, "instruct-pick", key=lambda s: s.key)
+    return pick_samples(ranked(sources, seed, "instruct-pick", key=lambda s: s.key), len(sources), count, formats,
+                        seed)
+
+
+def pick_samples(order: Iterable[CallSource], candidates: int, count: int, formats: list[str],
+                 seed: int) -> tuple[list[Trajectory], dict[str, int]]:
+    """`make_samples` from the ``candidates`` sources already in their seeded order, taken one at a time (so
+    that a build can make each source only when it is reached)."""
     seen: set[str] = set()
     made: list[Trajectory] = []
-    report = {"candidates": len(sources), "made": 0, "ungrounded": 0, "duplicate": 0, "not_needed": 0}
-    for src in order:
+    report = {"candidates": candidates, "made": 0, "ungrounded": 0, "duplicate": 0, "not_needed": 0}
+    for i, src in enumerate(order):
         if len(made) == count:
-            report["not_needed"] += 1
-            continue
+            report["not_needed"] = candidates - i
+            break
         identity = json.dumps([[m.content for m in src.history], src.call.name, src.call.arguments],
                               sort_keys=True, ensure_ascii=False)
         if identity in seen:

@@ -21,7 +21,7 @@ from typing import Any
 from agentflan.errors import RecordError
 from agentflan.phrasing import describe_tool, say_nth, tool_description, tools_prompt
 from agentflan.schema import Message, Part, Tool, Trajectory
-from agentflan.seeding import ranked, rng_for
+from agentflan.seeding import rng_for
 from agentflan.toolschema import required_arguments
 
 from . import grounding, prompts
@@ -112,7 +112,7 @@ def general_query(key: str, traj: Trajectory) -> Query | None:
 class ToolPool:
     """Every distinct tool of the corpus (first definition of each name, in a stable order)."""
 
-    def __init__(self, trajectories: list[Trajectory]) -> None:
+    def __init__(self, trajectories: Iterable[Trajectory]) -> None:
         seen: dict[str, Tool] = {}
         for traj in trajectories:
             synthesized = traj.metadata.get("tools_synthesized")
@@ -399,7 +399,3 @@ def need_phrase(tool: Tool | None) -> str:
         return from_description
     spoken = spoken_name(tool.name.split("_for_")[0])
     return _verb_phrase(spoken) or f"handle {spoken} requests"
-
-
-def rank(items: list[Query], seed: int, purpose: str) -> list[Query]:
-    return ranked(items, seed, purpose, key=lambda q: q.key)

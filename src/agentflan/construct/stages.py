@@ -15,6 +15,7 @@ Every accepted input record is used or left out with a reason (`Ledger`), so tha
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ from . import decompose, finished, masking, mix
 from . import instruct as format_following
 from . import negatives as negative_samples
 from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
+from .store import Records, Spilled, Store
 
 if TYPE_CHECKING:
     from agentflan.formats.base import Writer
@@ -43,13 +45,23 @@ if TYPE_CHECKING:
 ROLES = ("agent", "tool_pool", "general")
 
 
-@dataclass
 class Item:
-    """One accepted input trajectory, under a key unique in the build; ``path`` is its input as recorded."""
+    """One accepted input trajectory, under a key unique in the build; ``path`` is its input as recorded. The
+    trajectory is kept in ``store`` (by default in memory) and fetched when a stage works on it."""
 
-    key: str
-    traj: Trajectory
-    path: str
+    __slots__ = ("_ref", "_store", "key", "path")
+
+    def __init__(self, key: str, traj: Trajectory, path: str, store: Store | None = None) -> None:
+        self.key, self.path = key, path
+        self._store = store or _KEPT
+        self._ref = self._store.put(traj)
+
+    @property
+    def traj(self) -> Trajectory:
+        return self._store.get(self._ref)
+
+
+_KEPT = Store()
 
 
 @dataclass
@@ -60,7 +72,7 @@ class Ledger:
     label: dict[str, str] = field(default_factory=dict)
     used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
     unused: dict[str, tuple[Item, str, str]] = field(default_factory=dict)
-    rejects: list[dict[str, Any]] = field(default_factory=list)
+    rejects: Spilled = field(default_factory=Spilled)
     construction: Counter[str] = field(default_factory=Counter)
 
     def use(self, item: Item) -> None:
@@ -93,14 +105,20 @@ class BuildState:
     count: Callable[[str], int]
     endpoint: ChatEndpoint | None = None
     show_progress: bool = False
+    store: Store = field(default_factory=Store)  # where trajectories are kept (`store`: memory or a spill file)
     ledger: Ledger = field(default_factory=Ledger)
     items: dict[str, list[Item]] = field(default_factory=lambda: {role: [] for role in ROLES})
-    masked: dict[str, Trajectory] = field(default_factory=dict)  # agent key → its masked source
-    records: list[Trajectory] = field(default_factory=list)
+    masked: dict[str, Item] = field(default_factory=dict)  # agent key → its masked source
+    records: Records = field(init=False)
     rewrites: Counter[str] = field(default_factory=Counter)  # prompt rewrites by align and negatives
     agent_side: int = 0  # records before general data is mixed in
     report: dict[str, Any] = field(default_factory=dict)  # manifest sections the stages fill
     stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.records = Records(self.store)
+        if self.store.spill:
+            self.ledger.rejects = Spilled(spill=True)
 
     @property
     def seed(self) -> int:
@@ -127,7 +145,7 @@ def read(state: BuildState) -> None:
                     if isinstance(rec, Reject):
                         state.ledger.rejects.append({**rec.to_dict(), "stage": "read"})
                         continue
-                    item = _item(rec, spec, file.source, keys)
+                    item = _item(rec, spec, file.source, keys, state.store)
                     why = _left_out(item, role, state.recipe)
                     if why is not None:
                         state.ledger.leave_out(item, *why)
@@ -143,7 +161,7 @@ def read(state: BuildState) -> None:
                             "left_out": dict(sorted(left.items()))}
 
 
-def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str]) -> Item:
+def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str], store: Store) -> Item:
     key = f"{spec.label}/{rec.id}"
     n = 1
     while key in keys:
@@ -153,7 +171,7 @@ def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str]) -> Item
     meta = {**rec.metadata, "source": spec.label}
     if spec.queries_need_tools:
         meta["queries_need_tools"] = True
-    return Item(key, rec.model_copy(update={"metadata": meta}), source)
+    return Item(key, rec.model_copy(update={"metadata": meta}), source, store)
 
 
 def _left_out(item: Item, role: str, recipe: Recipe) -> tuple[str, str] | None:
@@ -203,7 +221,8 @@ def mask(state: BuildState) -> None:
     chosen = set(mix.pick(eligible, round(spec.fraction * len(eligible)), state.seed, "mask"))
     for it in state.items["agent"]:
         if it.key in chosen:
-            state.masked[it.key] = masking.mask(_renamed(it.traj, it.key), state.seed, spec.parameters)
+            state.masked[it.key] = Item(it.key, masking.mask(_renamed(it.traj, it.key), state.seed, spec.parameters),
+                                        it.path, state.store)
     state.report["masking"] = {**report, "eligible": len(eligible), "masked": len(chosen),
                                "ineligible_by_reason": dict(sorted(reasons.items()))}
     state.stages["mask"] = {"eligible": len(eligible), "masked": len(chosen)}
@@ -224,7 +243,8 @@ def align(state: BuildState) -> None:
     with state.progress("align", len(agent_items)) as progress:
         for it in agent_items:
             progress.advance()
-            source = state.masked.get(it.key) or _renamed(it.traj, it.key)
+            masked = state.masked.get(it.key)
+            source = masked.traj if masked is not None else _renamed(it.traj, it.key)
             try:
                 rendered = (alignment.render_react_kind(source) if it.key in react_keys
                             else alignment.render_chat(source, state.seed, state.rewrites))
@@ -242,31 +262,40 @@ def align(state: BuildState) -> None:
 # -- instruct ---------------------------------------------------------------------------------------------------
 
 def instruct(state: BuildState) -> None:
-    """Format-following samples from real first calls, in the context they were made in, grounded."""
+    """Format-following samples from real first calls, in the context they were made in, grounded. The
+    candidates are known by key; each source is made again when the seeded order reaches it."""
     spec = state.recipe.instruct
     agent_items = state.items["agent"]
-    sources = [s for it in agent_items if spec.count and (s := format_following.first_call(it.key, it.traj, state.seed))]
+    keys = [it.key for it in agent_items if spec.count and format_following.first_call(it.key, it.traj, state.seed)]
     by_key = {it.key: it for it in agent_items}
-    made, report = format_following.make_samples(sources, spec.count, list(spec.formats), state.seed)
+
+    def source(key: str) -> format_following.CallSource:
+        found = format_following.first_call(key, by_key[key].traj, state.seed)
+        assert found is not None  # it was a candidate, and first_call depends only on the key and the record
+        return found
+
+    order = (source(key) for key in ranked(keys, state.seed, "instruct-pick"))
+    made, report = format_following.pick_samples(order, len(keys), spec.count, list(spec.formats), state.seed)
     for sample in made:
         state.ledger.use(by_key[sample.id.removeprefix("instruct/")])
     state.records.extend(made)
     state.report["instruct"] = report
-    state.stages["instruct"] = {"candidates": len(sources), "made": len(made)}
+    state.stages["instruct"] = {"candidates": len(keys), "made": len(made)}
 
 
 # -- negatives --------------------------------------------------------------------------------------------------
 
 @dataclass
 class _Negatives:
-    """What the negatives stage draws from: the queries by kind, the item each came from, the maker."""
+    """What the negatives stage draws from: the keys of the records with a query, by kind (the queries are made
+    again when the seeded order reaches them), the item each came from, the maker."""
 
     maker: negative_samples.NegativeMaker
     check: negative_samples.IrrelevanceCheck
-    tool_queries: list[negative_samples.Query]
-    general_queries: list[negative_samples.Query]
+    tool_queries: list[str]
+    general_queries: list[str]
     item_of: dict[str, Item]
-    agent_keys: set[str]
+    calling_agents: set[str]  # agent records that call a tool: the positives distractor_tools widens
 
 
 def negatives(state: BuildState) -> None:
@@ -299,36 +328,44 @@ def _negative_sources(state: BuildState) -> _Negatives:
             state.ledger.use(it)
         else:
             state.ledger.leave_out(it, "no_tools", "a tool-pool record without tools")
-    tools = negative_samples.ToolPool([it.traj for it in agent_items + pool_items])
+    tools = negative_samples.ToolPool(it.traj for it in agent_items + pool_items)
     check = negative_samples.IrrelevanceCheck(spec.max_overlap)
     maker = negative_samples.NegativeMaker(state.seed, tools, check, spec.irrelevant_tools, list(spec.reply_order),
                                     state.endpoint, rewrites=state.rewrites)
     item_of: dict[str, Item] = {}
-    tool_queries: list[negative_samples.Query] = []
+    tool_queries: list[str] = []
+    calling: set[str] = set()
+    agent_keys = {it.key for it in agent_items}
     for it in agent_items + pool_items:
-        q = negative_samples.tool_query(it.key, it.traj)
-        if q is not None:
-            tool_queries.append(q)
+        traj = it.traj
+        if negative_samples.tool_query(it.key, traj) is not None:
+            tool_queries.append(it.key)
             item_of[it.key] = it
-    general_queries: list[negative_samples.Query] = []
+            if it.key in agent_keys and traj.calls():
+                calling.add(it.key)
+    general_queries: list[str] = []
     for it in state.items["general"]:
         q = negative_samples.general_query(it.key, it.traj)
         if q is not None and (q.reference or state.endpoint is not None):
-            general_queries.append(q)
+            general_queries.append(it.key)
             item_of[it.key] = it
-    return _Negatives(maker, check, tool_queries, general_queries, item_of, {it.key for it in agent_items})
+    return _Negatives(maker, check, tool_queries, general_queries, item_of, calling)
 
 
 def _make_negatives(state: BuildState, pool: _Negatives, circumstance: str, wanted: int, made: Counter[str],
                     skipped: Counter[str], progress: RecordProgress) -> None:
-    queries = pool.general_queries if circumstance == "tools_given_no_need" else pool.tool_queries
+    general = circumstance == "tools_given_no_need"
+    keys = pool.general_queries if general else pool.tool_queries
     if circumstance == "distractor_tools":  # a positive to widen: an agent trajectory that calls
-        queries = [q for q in queries if q.key in pool.agent_keys and q.traj.calls()]
+        keys = [k for k in keys if k in pool.calling_agents]
+    query_of = negative_samples.general_query if general else negative_samples.tool_query
     make = getattr(pool.maker, circumstance)
     asked: set[str] = set()  # ToolBench's per-step sequences of one search share their query
-    for q in negative_samples.rank(queries, state.seed, circumstance):
+    for key in ranked(keys, state.seed, circumstance):  # keys are unique: the order `negatives.rank` gives
         if made[circumstance] >= wanted:
             break
+        q = query_of(key, pool.item_of[key].traj)
+        assert q is not None  # it had a query when listed, and a query depends only on the key and the record
         if q.text in asked:
             skipped["same_query"] += 1
             continue
@@ -376,11 +413,14 @@ def general(state: BuildState) -> None:
 
 def balance(state: BuildState) -> None:
     """Supervised tokens per capability balanced over the whole output (paper §4.2), then the output order: a
-    seeded ranking of the record ids."""
+    seeded ranking of the record ids. Two passes over the records (`decompose.balance_into`): the decisions are
+    made on the units' token counts."""
     spec = state.recipe.balance
-    records, report = decompose.balance(state.records, spec.weights, state.seed, state.count, spec.mode,
-                                        spec.target)
-    state.records = ranked(records, state.seed, "order", key=lambda t: t.id)
+    balanced = Records(state.store)
+    report = decompose.balance_into(state.records, balanced.append, spec.weights, state.seed, state.count,
+                                    spec.mode, spec.target)
+    ids = balanced.ids()
+    state.records = balanced.reordered(ranked(range(len(ids)), state.seed, "order", key=ids.__getitem__))
     state.report["capability_balance"] = report
     state.stages["balance"] = {"records": len(state.records), "mode": spec.mode}
 
@@ -388,35 +428,34 @@ def balance(state: BuildState) -> None:
 # -- export -----------------------------------------------------------------------------------------------------
 
 def export(state: BuildState, run: RunDir, writers: dict[str, Writer]) -> dict[str, int]:
-    """``canonical.jsonl`` and one file per export format, then the rejects; the export rejects by reason."""
+    """``canonical.jsonl`` and one file per export format, in one pass over the records, then the rejects; the
+    export rejects by reason."""
     rejected: Counter[str] = Counter()
-    with state.progress("write", len(state.records)) as progress:
-        sink = run.sink("canonical.jsonl", format="canonical")
+    canonical = run.sink("canonical.jsonl", format="canonical")
+    sinks = {name: run.sink(f"{name}.jsonl", format=name) for name in writers}
+    masks: dict[str, Counter[str]] = {name: Counter() for name in writers}
+    refused: dict[str, list[dict[str, Any]]] = {name: [] for name in writers}  # kept apart: rejects by format
+    with state.progress("write", len(state.records) * len(writers)) as progress:
         for traj in state.records:
-            sink.write(traj.to_dict())
-        for name, writer in writers.items():
-            _export_one(state, run, name, writer, rejected, progress)
-    for row in [*state.ledger.rejects, *state.ledger.unused_rejects()]:
+            canonical.write(traj.to_dict())
+            for name, writer in writers.items():
+                progress.advance()
+                try:
+                    sinks[name].write(writer.write(traj))
+                    masks[name].update(exports.masks_not_held(traj, exports.MASKS.get(name, "none")))
+                except RecordError as err:
+                    reason = f"export:{name}:{err.reason}"
+                    rejected[reason] += 1
+                    refused[name].append(Reject.of(traj, reason, err.detail).to_dict())
+    for name, writer in writers.items():
+        sinks[name].close()
+        run.annotate(f"{name}.jsonl", masks=exports.mask_summary(name, masks[name]))
+        if writer.companion is not None:
+            writer.companion(run.folder / f"{name}.jsonl")
+        for row in refused[name]:
+            state.ledger.rejects.append(row)
+    for row in itertools.chain(state.ledger.rejects, state.ledger.unused_rejects()):
         run.rejects.write(row)
     state.stages["export"] = {"records": len(state.records), "formats": len(writers),
                               "rejected": sum(rejected.values())}
     return dict(sorted(rejected.items()))
-
-
-def _export_one(state: BuildState, run: RunDir, name: str, writer: Writer, rejected: Counter[str],
-                progress: RecordProgress) -> None:
-    sink = run.sink(f"{name}.jsonl", format=name)
-    masks: Counter[str] = Counter()
-    for traj in state.records:
-        progress.advance()
-        try:
-            sink.write(writer.write(traj))
-            masks.update(exports.masks_not_held(traj, exports.MASKS.get(name, "none")))
-        except RecordError as err:
-            reason = f"export:{name}:{err.reason}"
-            rejected[reason] += 1
-            state.ledger.rejects.append(Reject.of(traj, reason, err.detail).to_dict())
-    sink.close()
-    run.annotate(f"{name}.jsonl", masks=exports.mask_summary(name, masks))
-    if writer.companion is not None:
-        writer.companion(run.folder / f"{name}.jsonl")

@@ -71,7 +71,8 @@ def _corpus_descriptions(ctx: RecordContext) -> dict[str, Tool]:
     return _descriptions_in(tuple(side for f in files if (side := ctx.side_file(f)) is not None))
 
 
-@lru_cache(maxsize=16)
+# One corpus at a time is read (its records share one scan); more would keep whole corpora alive.
+@lru_cache(maxsize=4)
 def _descriptions_in(sides: tuple[SideFile, ...]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     for side in sides:

@@ -62,7 +62,8 @@ def _corpus_calls(ctx: RecordContext) -> dict[str, list[dict[str, Any]]]:
     return _calls_in(tuple(side for f in files if (side := ctx.side_file(f)) is not None))
 
 
-@lru_cache(maxsize=16)
+# One corpus at a time is read (its records share one scan); more would keep whole corpora alive.
+@lru_cache(maxsize=4)
 def _calls_in(sides: tuple[SideFile, ...]) -> dict[str, list[dict[str, Any]]]:
     calls: dict[str, list[dict[str, Any]]] = {}
     for side in sides:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import stat
+import sys
 from functools import lru_cache
 from pathlib import Path
 
@@ -31,7 +32,8 @@ class SideFiles:
     def __call__(self, side: Path) -> SideFile | None:
         found = load(side)
         if found is not None:
-            self.opened[recorded_path(side, self.path, self.source)] = found.sha256
+            # Interned: every input of a folder opens the same siblings, so the same names recur in many ledgers.
+            self.opened[sys.intern(recorded_path(side, self.path, self.source))] = found.sha256
         return found
 
 
@@ -65,7 +67,10 @@ def load(path: Path) -> SideFile | None:
     return _load(str(path), info.st_size, info.st_mtime_ns)
 
 
-@lru_cache(maxsize=1024)
+# Enough for the largest sibling scan of one corpus (ToolTalk: ~110 files; API-Bank's ToolSearcher folders: ~60)
+# with room: a scan larger than the cache would read every file again per record; a larger cache holds more of
+# the corpora than any scan needs.
+@lru_cache(maxsize=256)
 def _load(path: str, size: int, mtime_ns: int) -> SideFile | None:
     del size, mtime_ns  # part of the cache key: a file changed on disk is read again
     try:

@@ -1,0 +1,214 @@
+"""Scale: time, CPU and peak RSS of `convert`, `build` and `audit` on the shared corpora replicated 1×, 10× and 30×
+with fresh ids, under each executor, in interleaved rounds (every job once per round, in turn, so that a change
+in the machine's load touches every job alike). Each job runs in a fresh process; peak RSS and CPU come from
+`os.wait4` (the process and the workers it waited for).
+
+    python benchmarks/scale.py                          # 1× 10× 30×, 3 rounds; AGENTFLAN_DATA: the corpora
+    python benchmarks/scale.py --scales 1 16 30 --rounds 3 --jobs build
+    python benchmarks/scale.py --scales 1 --rounds 1 --executors local process   # a quick look
+
+Replicating: a directory input gets each file again under a new name (a one-record file takes its id from its
+name, or from an id field, which is suffixed); a file or glob input gets its records again inside the file, with
+``id``-like fields suffixed. The build recipe is `recipes/agent-flan.yaml` with its data root at the replica.
+Convert reads FireAct `multitask.jsonl` (ReAct) and the openai file convert makes of it; audit reads the build's
+``canonical.jsonl``. Prints a Markdown table: the range (min–max) over the rounds for every figure, with the
+load average before and after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import yaml
+
+from agentflan.construct.inputs import resolve
+from agentflan.paths import data_root
+
+RECIPE = Path(__file__).resolve().parent.parent / "recipes" / "agent-flan.yaml"
+REACT = "FireAct/gpt_format/multitask.jsonl"
+ID_FIELDS = ("id", "question_id", "conversation_id", "query_id")
+
+
+def _fresh(value: object, i: int) -> object:
+    if i == 0 or not isinstance(value, dict):
+        return value
+    out = dict(value)
+    for k in ID_FIELDS:
+        if isinstance(out.get(k), str):
+            out[k] = f"{out[k]}~r{i}"
+        elif isinstance(out.get(k), int) and not isinstance(out.get(k), bool):
+            out[k] = out[k] + i * 10_000_000
+    return out
+
+
+def _copy_records(src: Path, dst: Path, times: int) -> None:
+    """``src``'s records ``times`` over in one file of the same container."""
+    text = src.read_text(encoding="utf-8")
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError:
+        doc = None
+    if isinstance(doc, list):
+        dst.write_text(json.dumps([_fresh(v, i) for i in range(times) for v in doc], ensure_ascii=False))
+        return
+    lines = [json.loads(line) for line in text.splitlines() if line.strip()]
+    with dst.open("w", encoding="utf-8") as f:
+        for i in range(times):
+            for v in lines:
+                f.write(json.dumps(_fresh(v, i), ensure_ascii=False) + "\n")
+
+
+def replicate(root: Path, out: Path, times: int) -> Path:
+    """The recipe's inputs (and the convert input) under ``out``, ``times`` over, with fresh ids; returns a copy
+    of the recipe that reads them (its data root is ``out``).
+
+    A directory input is copied whole ``times`` over as sibling trees (``ToolTalk~r2/data/tooltalk``), each a
+    recipe input of its own: readers that scan a record's sibling files (ToolTalk's splits, API-Bank's
+    ToolSearcher folders) then see one corpus's worth, as they would in a real larger corpus, rather than every
+    copy. A file or glob input gets its records ``times`` over inside the file."""
+    recipe = yaml.safe_load(RECIPE.read_text(encoding="utf-8"))
+    for section in ("agent", "general"):
+        specs = []
+        for spec in recipe[section]["inputs"]:
+            path = spec["path"]
+            if not (root / path).is_dir():
+                for f in resolve(path, root):
+                    dst = out / f.relative_to(root)
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    _copy_records(f, dst, times)
+                specs.append(spec)
+                continue
+            top, _, rest = path.partition("/")
+            for i in range(times):
+                copy = f"{top}~r{i}/{rest}" if i else path
+                for f in resolve(path, root):
+                    dst = out / copy / f.relative_to(root / path)
+                    dst.parent.mkdir(parents=True, exist_ok=True)
+                    _copy_file(f, dst, i)
+                specs.append({**spec, "path": copy})
+        recipe[section]["inputs"] = specs
+    if not (out / REACT).exists():
+        (out / REACT).parent.mkdir(parents=True, exist_ok=True)
+        _copy_records(root / REACT, out / REACT, times)
+    recipe_path = out / "recipe.yaml"
+    recipe_path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
+    return recipe_path
+
+
+def _copy_file(src: Path, dst: Path, i: int) -> None:
+    """One file of a directory input, with its id fields made fresh (JSON Lines: every line's)."""
+    text = src.read_text(encoding="utf-8")
+    try:
+        dst.write_text(json.dumps(_fresh(json.loads(text), i), ensure_ascii=False), encoding="utf-8")
+    except json.JSONDecodeError:
+        lines = [json.dumps(_fresh(json.loads(line), i), ensure_ascii=False) for line in text.splitlines()
+                 if line.strip()]
+        dst.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+@dataclass
+class Figure:
+    wall: list[float] = field(default_factory=list)
+    cpu: list[float] = field(default_factory=list)
+    rss_mib: list[float] = field(default_factory=list)
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of one command in a fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(argv)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+
+
+def jobs(scale: int, rep: Path, work: Path, executors: list[str], which: list[str]) -> dict[str, list[str]]:
+    """Every command to time at one scale, by name."""
+    cli = [sys.executable, "-m", "agentflan"]
+    out: dict[str, list[str]] = {}
+    openai = work / f"x{scale}.openai.jsonl"
+    for ex in executors:
+        opts = ["--executor", ex] + (["--workers", "2"] if ex != "local" else [])
+        if "convert" in which:
+            out[f"convert react→openai {ex}"] = [*cli, "convert", str(rep / REACT), "--to", "openai", "-o",
+                                                  str(work / f"c-{ex}.jsonl"), "-q", "--overwrite", *opts]
+            out[f"convert openai→openai {ex}"] = [*cli, "convert", str(openai), "--to", "openai", "-o",
+                                                   str(work / f"o-{ex}.jsonl"), "-q", "--overwrite", *opts]
+        if "build" in which:
+            out[f"build {ex}"] = [*cli, "build", str(rep / "recipe.yaml"), "-o", str(work / f"b-{ex}"), "-q", "--overwrite", *opts]
+        if "audit" in which:
+            out[f"audit {ex}"] = [*cli, "audit", str(work / "b-local" / "canonical.jsonl"), "-o",
+                                  str(work / f"a-{ex}"), "--overwrite", *opts]
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--scales", type=int, nargs="+", default=[1, 10, 30])
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--executors", nargs="+", default=["local", "process"])
+    ap.add_argument("--jobs", nargs="+", default=["convert", "build", "audit"])
+    args = ap.parse_args()
+    root = data_root()
+    if not (root / REACT).exists():
+        sys.exit(f"{root / REACT} not found: set AGENTFLAN_DATA to the shared corpora")
+    figures: dict[tuple[int, str], Figure] = {}
+    with tempfile.TemporaryDirectory(prefix="agentflan-scale-") as tmp:
+        plans = {}
+        for scale in args.scales:
+            rep = replicate(root, Path(tmp) / f"data{scale}", scale).parent
+            work = Path(tmp) / f"work{scale}"
+            work.mkdir()
+            env = {**os.environ, "AGENTFLAN_DATA": str(rep)}
+            # The inputs that later jobs read: the openai file, the build to audit.
+            subprocess.run([sys.executable, "-m", "agentflan", "convert", str(rep / REACT), "--to", "openai", "-o",
+                            str(work / f"x{scale}.openai.jsonl"), "-q"], env=env, check=True)
+            subprocess.run([sys.executable, "-m", "agentflan", "build", str(rep / "recipe.yaml"), "-o", str(work / "b-local"),
+                            "-q"], env=env, check=True)
+            plans[scale] = (env, jobs(scale, rep, work, args.executors, args.jobs))
+        load_before = os.getloadavg()
+        for _ in range(args.rounds):
+            for scale, (env, todo) in plans.items():
+                for name, argv in todo.items():
+                    fig = figures.setdefault((scale, name), Figure())
+                    wall, cpu, rss = run(argv, env)
+                    fig.wall.append(wall)
+                    fig.cpu.append(cpu)
+                    fig.rss_mib.append(rss)
+        load_after = os.getloadavg()
+    _report(figures, args, load_before, load_after)
+
+
+def _span(values: list[float], fmt: str = "{:.2f}") -> str:
+    lo, hi = min(values), max(values)
+    return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
+
+
+def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, before: tuple[float, ...],
+            after: tuple[float, ...]) -> None:
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
+          f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+          f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
+    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (wall, by round) |")
+    print("|---|---|---|---|---|---|")
+    for (scale, name), fig in figures.items():
+        base_name = name.rsplit(" ", 1)[0] + " local"
+        base = figures.get((scale, base_name))
+        speed = ("" if base is None or base is fig else
+                 _span([b / w for b, w in zip(base.wall, fig.wall, strict=True)]) + "×")
+        print(f"| {scale}× | {name} | {_span(fig.wall)} | {_span(fig.cpu)} | {_span(fig.rss_mib, '{:.0f}')} | "
+              f"{speed} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""Where `build` keeps the trajectories it is working on: in memory, or spilled to a temporary file so that what
+it holds per record is a compact index entry (a key, an offset, a few metadata values), whatever the corpus size.
+
+Every stage makes its global decisions (caps, fractions, rankings, balancing) on keys and counts, and fetches a
+record only to work on it; `Store.get` re-reads the record from the spill file (a few recent ones cached). Both
+modes run the same stage code on the same values, so their outputs are byte-identical (a test compares them on
+the shared corpora).
+
+>>> from agentflan.schema import Message, Trajectory
+>>> store = Store(spill=True)
+>>> ref = store.put(Trajectory(id="t", messages=[Message(role="user", content="hi")]))
+>>> store.get(ref).id
+'t'
+"""
+
+from __future__ import annotations
+
+import pickle
+import tempfile
+from collections import OrderedDict
+from collections.abc import Iterable, Iterator
+from typing import IO, Any
+
+from agentflan.schema import Trajectory
+
+# A spilled record: its offset and length in the spill file as one int (an index entry per record is small when
+# it is one object); a kept one is the trajectory itself.
+Ref = int | Trajectory
+_LENGTH_BITS = 32
+
+_CACHED = 64  # recent fetches kept: a stage often reads one record several times in a row
+
+
+class Store:
+    """Trajectories by reference: kept as they are (``spill=False``) or serialised to an anonymous temporary
+    file (``spill=True``: removed when the store is closed or the process ends)."""
+
+    def __init__(self, spill: bool = False) -> None:
+        self.spill = spill
+        self._file: IO[bytes] | None = tempfile.TemporaryFile(prefix="agentflan-build-") if spill else None  # noqa: SIM115 (closed by close())
+        self._end = 0
+        self._cache: OrderedDict[int, Trajectory] = OrderedDict()
+
+    def put(self, traj: Trajectory) -> Ref:
+        if self._file is None:
+            return traj
+        data = pickle.dumps(traj, protocol=pickle.HIGHEST_PROTOCOL)  # exact, values JSON cannot hold included
+        self._file.seek(self._end)
+        self._file.write(data)
+        ref = self._end << _LENGTH_BITS | len(data)
+        self._end += len(data)
+        return ref
+
+    def get(self, ref: Ref) -> Trajectory:
+        if isinstance(ref, Trajectory):
+            return ref
+        cached = self._cache.get(ref)
+        if cached is not None:
+            self._cache.move_to_end(ref)
+            return cached
+        assert self._file is not None
+        self._file.seek(ref >> _LENGTH_BITS)
+        traj = pickle.loads(self._file.read(ref & ((1 << _LENGTH_BITS) - 1)))
+        self._cache[ref] = traj
+        if len(self._cache) > _CACHED:
+            self._cache.popitem(last=False)
+        return traj
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+        self._cache.clear()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class Records:
+    """The records a build has made, in order: references into a `Store`, with the few metadata values the
+    manifest counts (so that counting them reads nothing back)."""
+
+    def __init__(self, store: Store, refs: Iterable[Ref] = (), meta: Iterable[tuple[Any, ...]] = ()) -> None:
+        self.store = store
+        self.refs: list[Ref] = list(refs)
+        self.meta: list[tuple[Any, ...]] = list(meta)
+
+    def append(self, traj: Trajectory) -> None:
+        self.refs.append(self.store.put(traj))
+        self.meta.append(summary(traj))
+
+    def extend(self, trajs: Iterable[Trajectory]) -> None:
+        for traj in trajs:
+            self.append(traj)
+
+    def ids(self) -> list[str]:
+        return [m[0] for m in self.meta]
+
+    def reordered(self, order: list[int]) -> Records:
+        return Records(self.store, [self.refs[i] for i in order], [self.meta[i] for i in order])
+
+    def __len__(self) -> int:
+        return len(self.refs)
+
+    def __iter__(self) -> Iterator[Trajectory]:
+        return (self.store.get(ref) for ref in self.refs)
+
+    def __eq__(self, other: object) -> bool:
+        return list(self) == list(other) if isinstance(other, Iterable) else NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def summary(traj: Trajectory) -> tuple[str, Any, Any, Any, bool]:
+    """(id, kind, source, instruct format, masked): what the manifest counts of an output record."""
+    meta = traj.metadata
+    return traj.id, meta.get("kind"), meta.get("source"), meta.get("instruct_format"), "masked" in meta
+
+
+class Spilled:
+    """A list appended to, then read back in order (the build's rejects), kept in a temporary file when
+    ``spill``."""
+
+    def __init__(self, spill: bool = False) -> None:
+        self._items: list[Any] | None = None if spill else []
+        self._file: IO[bytes] | None = tempfile.TemporaryFile(prefix="agentflan-rejects-") if spill else None  # noqa: SIM115
+        self._count = 0
+
+    def append(self, value: Any) -> None:
+        self._count += 1
+        if self._items is not None:
+            self._items.append(value)
+            return
+        assert self._file is not None
+        self._file.seek(0, 2)
+        pickle.dump(value, self._file, protocol=pickle.HIGHEST_PROTOCOL)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def __iter__(self) -> Iterator[Any]:
+        if self._items is not None:
+            yield from list(self._items)
+            return
+        assert self._file is not None
+        pos = 0
+        for _ in range(self._count):
+            self._file.seek(pos)
+            value = pickle.load(self._file)
+            pos = self._file.tell()
+            yield value
