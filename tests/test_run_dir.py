@@ -6,6 +6,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -16,6 +17,7 @@ import pytest
 from typer.testing import CliRunner
 
 from agentflan.cli import app
+from agentflan.pipeline import executors
 from agentflan.pipeline import run as rundir
 from agentflan.pipeline.run import RunDir, recover
 from agentflan.pipeline.sources import Reject
@@ -225,7 +227,7 @@ def test_a_convert_killed_at_every_rename_point_leaves_old_or_new(tmp_path: Path
 def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     src = _input(tmp_path / "x.jsonl", 30_000)
     proc = subprocess.Popen([sys.executable, "-m", "agentflan", "convert", str(src), "-o", str(tmp_path / "o.jsonl"),
-                             "--workers", "2", "-q"])
+                             "--workers", "2", "-q"], env={**os.environ, executors.ALWAYS_ENV: "1"})
     workers: list[int] = []
     try:
         deadline = time.time() + 120

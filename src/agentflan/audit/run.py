@@ -26,6 +26,7 @@ from agentflan.audit.unfinished import Unfinished
 from agentflan.audit.validity import Validity
 from agentflan.capabilities import spans
 from agentflan.files import write_json_atomic
+from agentflan.pipeline.executors import note, open_executor
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.run import RunDir
@@ -57,6 +58,9 @@ class AuditOptions:
     show_progress: bool = True
     overwrite: bool = False
     argv: list[str] | None = None
+    executor: str | None = None  # where the inputs are read (`executors`); the report is the same under each
+    workers: int = 1
+    ray_address: str | None = None
 
 
 def sections(opts: AuditOptions, count: Callable[[str], int], index: EvalIndex | None) -> list[Section]:
@@ -117,27 +121,28 @@ def run_audit(inputs: list[Path], out_dir: Path, opts: AuditOptions | None = Non
     files = Inputs(inputs, opts.fmt)
     files.add(opts.against, "auto", group="against")
     audit = Audit(opts, EvalIndex(opts.ngram) if opts.against else None)
-    with RunDir(out_dir, "audit", inputs=files, overwrite=opts.overwrite, argv=opts.argv) as run:
+    with open_executor(opts.executor, opts.workers, opts.ray_address) as executor, \
+            RunDir(out_dir, "audit", inputs=files, overwrite=opts.overwrite, argv=opts.argv) as run:
         with RecordProgress("audit", enabled=opts.show_progress) as progress:
             for file in files.of("against"):  # the evaluation sets first: the index must be whole
                 for item in files.read(file):
                     progress.advance()
                     if not isinstance(item, Reject) and audit.index is not None:
                         audit.index.add(display(item.provenance.source) if item.provenance else "?", item)
-            for file in files.of("input"):
-                for item in files.read(file):
-                    progress.advance()
-                    if isinstance(item, Reject):
-                        audit.reject(item)
-                    else:
-                        audit.add(item, display(file.given))
+            for file, item in files.stream(files.of("input"), executor):
+                progress.advance()
+                if isinstance(item, Reject):
+                    audit.reject(item)
+                else:
+                    audit.add(item, display(file.given))
         report = build_report(audit, opts, files)
         write_json_atomic(run.folder / "report.json", report)
         from agentflan.audit.html import write_html  # matplotlib is imported only when a report is written
 
         write_html(report, run.folder / "report.html")
         run.manifest(read=report["read"], records=report["records"], rejected=report["rejected"],
-                     rejects_by_reason=report["rejects_by_reason"])
+                     rejects_by_reason=report["rejects_by_reason"], executor=executor.describe())
+    note(executor)
     return AuditResult(report, out_dir / "report.json", out_dir / "report.html")
 
 

@@ -9,7 +9,14 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from agentflan.cli._common import console, err_console, handle_errors
+from agentflan.cli._common import (
+    ExecutorOption,
+    RayAddressOption,
+    WorkersOption,
+    console,
+    err_console,
+    handle_errors,
+)
 
 
 @handle_errors
@@ -31,6 +38,9 @@ def audit_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace DIR even when it is not empty and no "
                                                                 "earlier audit wrote it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    workers: WorkersOption = 1,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Diagnose agent corpora: format entanglement, capability balance, negative coverage, validity,
     duplicates, contamination and shape, in DIR/report.json and a self-contained DIR/report.html (and
@@ -44,6 +54,8 @@ def audit_command(
 
         agentflan audit ../shared/data/FireAct/gpt_format -o out/audit
 
+        agentflan audit big-corpus/ -o out/audit-big --executor process --workers 4
+
         agentflan audit out/agent-flan/canonical.jsonl -o out/audit-build --against ../shared/data/gorilla/bfcl_v4/BFCL_v4_simple_python.json --fail-on 'invalid_calls>0.01,negative_circumstances<4'
     """
     from agentflan.audit.rules import parse_rules
@@ -52,7 +64,7 @@ def audit_command(
     rules = parse_rules(fail_on)  # usage errors before any reading
     opts = AuditOptions(fmt=from_format, against=tuple(against or ()), tokenizer=tokenizer, rules=tuple(rules),
                         near_threshold=near_threshold, ngram=ngram, show_progress=not quiet, overwrite=overwrite,
-                        argv=sys.argv[1:])
+                        argv=sys.argv[1:], executor=executor, workers=workers, ray_address=ray_address)
     result = run_audit(list(inputs), output, opts)
     r = result.report
     if not quiet:

@@ -9,7 +9,14 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from agentflan.cli._common import SetOption, console, handle_errors
+from agentflan.cli._common import (
+    ExecutorOption,
+    RayAddressOption,
+    SetOption,
+    WorkersOption,
+    console,
+    handle_errors,
+)
 from agentflan.pipeline.reasons import explain
 
 
@@ -22,6 +29,12 @@ def build_command(
     overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace DIR even when it is not empty and no "
                                                                 "earlier build wrote it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
+    in_memory: Annotated[bool, typer.Option("--in-memory", help="Keep every trajectory in memory (faster on small "
+                                                                "corpora) instead of an index, with the "
+                                                                "trajectories in a temporary file.")] = False,
+    workers: WorkersOption = 1,
+    executor: ExecutorOption = None,
+    ray_address: RayAddressOption = None,
 ) -> None:
     """Build Agent-FLAN training data: align, decompose and balance, add format-following and negative samples,
     mix with general data.
@@ -37,13 +50,16 @@ def build_command(
     Example:
 
         agentflan build recipes/demo.yaml -o out/demo --set seed=1 --set alignment.react_fraction=0.2
+
+        agentflan build recipes/agent-flan.yaml -o out/agent-flan --executor process --workers 2
     """
     from agentflan.config import load_config
     from agentflan.construct.build import build
     from agentflan.construct.recipe import Recipe
 
     spec = load_config(recipe, Recipe, overrides or [])
-    manifest = build(spec, output, show_progress=not quiet, overwrite=overwrite, argv=sys.argv[1:])
+    manifest = build(spec, output, show_progress=not quiet, overwrite=overwrite, argv=sys.argv[1:],
+                     in_memory=in_memory, executor=executor, workers=workers, ray_address=ray_address)
     if not quiet:
         print_summary(manifest, output)
 

@@ -20,6 +20,7 @@ from agentflan import formats
 from agentflan.errors import ConfigError
 from agentflan.formats.base import Writer
 from agentflan.paths import data_root
+from agentflan.pipeline.executors import note, open_executor
 from agentflan.pipeline.inputs import InputFile, Inputs
 from agentflan.pipeline.run import RunDir
 from agentflan.tokens import token_counter
@@ -45,15 +46,19 @@ class Plan:
 
 
 def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Plan | None = None,
-          overwrite: bool = False, argv: list[str] | None = None, in_memory: bool = False) -> dict[str, Any]:
+          overwrite: bool = False, argv: list[str] | None = None, in_memory: bool = False,
+          executor: str | None = None, workers: int = 1, ray_address: str | None = None) -> dict[str, Any]:
     """Run the recipe and write DIR (see `RunDir`: refused before any work when DIR holds something else, unless
     ``overwrite``); returns the manifest. The trajectories being worked on are spilled to a temporary file and
     read back when a stage works on them (`store`), so memory holds an index entry per record; ``in_memory``
-    keeps them in memory instead (the same bytes written)."""
+    keeps them in memory instead (the same bytes written). The inputs are read under ``executor`` (`executors`:
+    local, process or ray, with ``workers``); the bytes written are the same under each."""
     plan = plan or prepare(recipe)
     state = stages.BuildState(recipe, plan.inputs, plan.specs, plan.count, plan.endpoint, show_progress,
                               store=Store(spill=not in_memory))
-    with state.store, RunDir(Path(out), "build", inputs=plan.inputs, overwrite=overwrite, argv=argv) as run:
+    with open_executor(executor, workers, ray_address) as ex, state.store, \
+            RunDir(Path(out), "build", inputs=plan.inputs, overwrite=overwrite, argv=argv) as run:
+        state.executor = ex
         stages.read(state)       # inputs → accepted items: finished, unflagged, within each input's cap
         stages.mask(state)       # Hammer's function masking of a seeded share (off unless the recipe asks)
         stages.align(state)      # a seeded share in ReAct, the rest as natural conversation
@@ -62,7 +67,9 @@ def build(recipe: Recipe, out: str | Path, show_progress: bool = True, plan: Pla
         stages.general(state)    # general data at the recipe's ratio
         stages.balance(state)    # supervised tokens per capability, as seeded loss masks (or weights)
         export_rejects = stages.export(state, run, plan.writers)
-        manifest = run.manifest(**build_manifest(state, plan.counted_with, export_rejects))
+        manifest = run.manifest(**build_manifest(state, plan.counted_with, export_rejects),
+                                executor=ex.describe())
+    note(ex)
     if plan.endpoint is not None:
         plan.endpoint.close()
     return manifest

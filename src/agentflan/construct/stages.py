@@ -38,6 +38,7 @@ from .store import Records, Spilled, Store
 
 if TYPE_CHECKING:
     from agentflan.formats.base import Writer
+    from agentflan.pipeline.executors import Executor
     from agentflan.pipeline.run import RunDir
 
     from .replies import ChatEndpoint
@@ -106,6 +107,7 @@ class BuildState:
     endpoint: ChatEndpoint | None = None
     show_progress: bool = False
     store: Store = field(default_factory=Store)  # where trajectories are kept (`store`: memory or a spill file)
+    executor: Executor | None = None  # where the inputs are read (None: here)
     ledger: Ledger = field(default_factory=Ledger)
     items: dict[str, list[Item]] = field(default_factory=lambda: {role: [] for role in ROLES})
     masked: dict[str, Item] = field(default_factory=dict)  # agent key → its masked source
@@ -132,33 +134,47 @@ class BuildState:
 
 def read(state: BuildState) -> None:
     """Every input file's trajectories, under build-unique keys, with their source's label; agent trajectories
-    a recipe drops (flagged, unfinished) are left out; a spec's ``cap`` keeps a seeded choice."""
+    a recipe drops (flagged, unfinished) are left out; a spec's ``cap`` keeps a seeded choice. The files are read
+    under ``state.executor`` (in order, whatever runs them)."""
     keys: set[str] = set()
     left: Counter[str] = Counter()
+    spec_of: dict[InputFile, int] = {}
+    for i, (role, spec, files) in enumerate(state.specs):
+        for file in files:
+            state.ledger.role[file.source], state.ledger.label[file.source] = role, spec.label
+            spec_of[file] = i
+    taken: list[Item] = []
+    current: int | None = None
     with state.progress("read") as progress:
-        for role, spec, files in state.specs:
-            taken: list[Item] = []
-            for file in files:
-                state.ledger.role[file.source], state.ledger.label[file.source] = role, spec.label
-                for rec in state.inputs.read(file):
-                    progress.advance()
-                    if isinstance(rec, Reject):
-                        state.ledger.rejects.append({**rec.to_dict(), "stage": "read"})
-                        continue
-                    item = _item(rec, spec, file.source, keys, state.store)
-                    why = _left_out(item, role, state.recipe)
-                    if why is not None:
-                        state.ledger.leave_out(item, *why)
-                        left[why[0].split(":")[0]] += 1
-                    else:
-                        taken.append(item)
-            taken = _capped(state, spec, taken, left)
-            state.items[role].extend(taken)
+        for file, rec in state.inputs.stream(list(spec_of), state.executor):
+            progress.advance()
+            if spec_of[file] != current:
+                _take(state, current, taken, left)
+                taken, current = [], spec_of[file]
+            if isinstance(rec, Reject):
+                state.ledger.rejects.append({**rec.to_dict(), "stage": "read"})
+                continue
+            role, spec, _ = state.specs[current]
+            item = _item(rec, spec, file.source, keys, state.store)
+            why = _left_out(item, role, state.recipe)
+            if why is not None:
+                state.ledger.leave_out(item, *why)
+                left[why[0].split(":")[0]] += 1
+            else:
+                taken.append(item)
+        _take(state, current, taken, left)
     for item in state.items["agent"] + state.items["general"]:
         state.ledger.leave_out(item, "not_selected")
     state.stages["read"] = {"read": state.inputs.read_count, "rejected": state.inputs.rejected,
                             **{role: len(state.items[role]) for role in ROLES},
                             "left_out": dict(sorted(left.items()))}
+
+
+def _take(state: BuildState, spec_index: int | None, taken: list[Item], left: Counter[str]) -> None:
+    """The items one spec's files gave, within its cap."""
+    if spec_index is not None:
+        role, spec, _ = state.specs[spec_index]
+        state.items[role].extend(_capped(state, spec, taken, left))
 
 
 def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str], store: Store) -> Item:

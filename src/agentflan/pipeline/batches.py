@@ -88,3 +88,13 @@ def expected_bytes(path: Path) -> int:
             content = -1
         return content if content > 0 else 4 * size
     return size
+
+
+def read_task(task: Batch | Reject) -> tuple[list[Trajectory | Reject], InputStats | None]:
+    """The step of reading, under any executor: a batch's items and counts; a reject found while listing is
+    already counted (None)."""
+    return ([task], None) if isinstance(task, Reject) else read_batch(task)
+
+
+def task_weight(task: Batch | Reject) -> int:
+    return task.weight() if isinstance(task, Batch) else 0

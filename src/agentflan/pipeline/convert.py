@@ -12,7 +12,7 @@ from typing import Any
 from agentflan import formats
 from agentflan.errors import RecordError
 from agentflan.formats.base import Writer
-from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_batch
+from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_task, task_weight
 from agentflan.pipeline.executors import note, open_executor
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
@@ -54,7 +54,7 @@ def convert(
     files = Inputs(inputs, from_format)
     with open_executor(executor, workers, ray_address) as ex, \
             RunDir(out, "convert", file=True, inputs=files, overwrite=overwrite, argv=argv) as run:
-        results = ex.map(partial(convert_batch, to_format=to_format), _tasks(files), weight=_weight,
+        results = ex.map(partial(convert_batch, to_format=to_format), _tasks(files), weight=task_weight,
                          total=sum(expected_bytes(f.path) for f in files.of("input")))
         written, reasons, flag_counts = _write_all(results, run, files, to_format, show_progress)
         manifest = run.manifest(**{
@@ -76,10 +76,6 @@ def convert(
 def _tasks(files: Inputs) -> Iterator[Batch | Reject]:
     for file in files.of("input"):
         yield from batches(file.path, file.fmt, files.ledger(file))
-
-
-def _weight(task: Batch | Reject) -> int:
-    return task.weight() if isinstance(task, Batch) else 0
 
 
 def _write_all(results: Iterable[ConvertedBatch], run: RunDir, files: Inputs, to_format: str,
@@ -117,7 +113,7 @@ class ConvertedBatch:
 def convert_batch(task: Batch | Reject, to_format: str) -> ConvertedBatch:
     """The step of `convert`, under any executor: read a batch, write each record or its reject."""
     write = formats.writer(to_format)
-    items, stats = ([task], None) if isinstance(task, Reject) else read_batch(task)
+    items, stats = read_task(task)
     lines, rejects = bytearray(), bytearray()
     reasons: Counter[str] = Counter()
     flags: Counter[str] = Counter()

@@ -45,6 +45,9 @@ STARTUP_SECONDS = 1.0
 PROBE_SECONDS = 0.3
 # How long the workers run before their rate is compared with this process's alone.
 CHECK_SECONDS = 1.0
+# Set (to anything) to start the workers without measuring and never hand back: for tests and benchmarks that
+# time or watch the workers themselves.
+ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 
 
 def usable_cpus() -> int:
@@ -135,6 +138,11 @@ class ProcessExecutor(Executor):
     def _decide(self, seconds: float, done: int, total: int | None) -> None:
         """Start workers, or say why not and go on here."""
         cpus = usable_cpus()
+        if os.environ.get(ALWAYS_ENV) and self.workers > 1:
+            self._pool = _spawn_pool(self.workers)
+            self._used_pool = True
+            self._local_rate = 0.0  # never hand back
+            return
         remaining = seconds * (total - done) / done if total is not None and done > 0 else None
         needed = STARTUP_SECONDS * self.workers / max(1, self.workers - 1)
         if cpus < 2:
@@ -222,8 +230,11 @@ class RayExecutor(Executor):
             ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
                      log_to_driver=False, configure_logging=False)
             self._started = True
+        import logging
+
         import ray.data
 
+        logging.getLogger("ray.data").setLevel(logging.ERROR)  # per-dataset INFO lines on stderr
         context = ray.data.DataContext.get_current()
         context.execution_options.preserve_order = True
         context.enable_progress_bars = False

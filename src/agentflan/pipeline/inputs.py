@@ -17,7 +17,7 @@ command gives them (audit's corpus and ``--against`` sets, Agent-H's sources).
 
 from __future__ import annotations
 
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,8 @@ from typing import Any
 
 from agentflan.files import sha256_file
 from agentflan.formats.base import SideFile
+from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_task, task_weight
+from agentflan.pipeline.executors import Executor
 from agentflan.pipeline.read import InputStats, count_reject, read_file, side_files_of
 from agentflan.pipeline.sidefiles import SideFiles
 from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs, iter_records
@@ -88,6 +90,30 @@ class Inputs:
     def read(self, file: InputFile) -> Iterator[Trajectory | Reject]:
         """One file's trajectories and rejects, counted in its ledger (opened, and hashed, when first read)."""
         yield from read_file(file.path, file.fmt, self.ledger(file), self.flag_calls)
+
+    def stream(self, files: list[InputFile], executor: Executor | None = None
+               ) -> Iterator[tuple[InputFile, Trajectory | Reject]]:
+        """Every item of ``files``, file after file, with the file it came from: read in batches under
+        ``executor`` (`executors`; one `Executor.map` over all the files, so that workers start at most once), or
+        here when None. The items and ledgers are the same either way."""
+        if executor is None:
+            for file in files:
+                yield from ((file, item) for item in self.read(file))
+            return
+        owners: deque[InputFile] = deque()  # the file of each task handed out, in order
+
+        def tasks() -> Iterator[Batch | Reject]:
+            for file in files:
+                for task in batches(file.path, file.fmt, self.ledger(file), flag_calls=self.flag_calls):
+                    owners.append(file)
+                    yield task
+
+        for items, stats in executor.map(read_task, tasks(), weight=task_weight,
+                                         total=sum(expected_bytes(f.path) for f in files)):
+            file = owners.popleft()
+            if stats is not None:
+                self.ledger(file).add(stats)
+            yield from ((file, item) for item in items)
 
     def records(self, file: InputFile) -> Iterator[SourceRecord | Reject]:
         """One file's raw records, for a file no format reader reads (query lists, model replies): a decodable
