@@ -48,6 +48,9 @@ CHECK_SECONDS = 1.0
 # Set (to anything) to start the workers without measuring and never hand back: for tests and benchmarks that
 # time or watch the workers themselves.
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
+# Inputs at least this large (bytes) start the workers while the first tasks are measured, so that their start-up
+# overlaps the measurement; they are stopped if the measurement says they would not pay off.
+PRESTART_BYTES = 8 * 1024 * 1024
 
 
 def usable_cpus() -> int:
@@ -108,6 +111,7 @@ class ProcessExecutor(Executor):
         self._single = False
         self._used_pool = False
         self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
+        self._booting: Any = None  # workers started while the first tasks are measured (large inputs only)
 
     @property
     def ran(self) -> str:
@@ -117,6 +121,11 @@ class ProcessExecutor(Executor):
             total: int | None = None) -> Iterator[R]:
         it = iter(tasks)
         measure = weight or (lambda task: 1)
+        if (self._pool is None and not self._single and self.workers > 1 and weight is not None
+                and total is not None and total >= PRESTART_BYTES and usable_cpus() >= 2):
+            self._booting = _spawn_pool(self.workers)
+            for _ in range(self.workers):  # a worker starts when a task needs it: warm each on its imports
+                self._booting.submit(_warm, getattr(fn, "func", fn).__module__)
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
         while self._pool is None and not self._single:
             task = next(it, None)
@@ -138,8 +147,9 @@ class ProcessExecutor(Executor):
     def _decide(self, seconds: float, done: int, total: int | None) -> None:
         """Start workers, or say why not and go on here."""
         cpus = usable_cpus()
+        booting, self._booting = self._booting, None
         if os.environ.get(ALWAYS_ENV) and self.workers > 1:
-            self._pool = _spawn_pool(self.workers)
+            self._pool = booting or _spawn_pool(self.workers)
             self._used_pool = True
             self._local_rate = 0.0  # never hand back
             return
@@ -155,8 +165,11 @@ class ProcessExecutor(Executor):
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
         else:
-            self._pool = _spawn_pool(min(self.workers, max(cpus, 2)))
+            self._pool = booting or _spawn_pool(min(self.workers, max(cpus, 2)))
             self._used_pool = True
+            return
+        if booting is not None:
+            booting.shutdown(wait=False, cancel_futures=True)
 
     def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
         """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
@@ -185,8 +198,9 @@ class ProcessExecutor(Executor):
         yield from (f.result() for f, _ in pending)
 
     def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+        for pool in (self._pool, self._booting):
+            if pool is not None:
+                pool.shutdown(cancel_futures=True)
 
 
 def _spawn_pool(workers: int) -> Any:
@@ -196,6 +210,13 @@ def _spawn_pool(workers: int) -> Any:
     # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
     return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
                                initargs=(os.getpid(),))
+
+
+def _warm(module: str) -> None:
+    """In a worker: import the step's module (the readers and writers) before the first real task arrives."""
+    import importlib
+
+    importlib.import_module(module)
 
 
 def die_with_parent(parent: int) -> None:
