@@ -132,11 +132,37 @@ def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
     return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
 
 
+COPY = """
+import sys, orjson
+from pathlib import Path
+for p in sys.argv[2:]:
+    data = Path(p).read_bytes()
+    with open(sys.argv[1], "ab") as out:
+        try:
+            out.write(orjson.dumps(orjson.loads(data)) + b"\\n")  # one document
+        except orjson.JSONDecodeError:
+            for line in data.splitlines():
+                if line.strip():
+                    out.write(orjson.dumps(orjson.loads(line)) + b"\\n")
+"""
+
+
 def jobs(scale: int, rep: Path, work: Path, executors: list[str], which: list[str]) -> dict[str, list[str]]:
-    """Every command to time at one scale, by name."""
+    """Every command to time at one scale, by name; "copy ..." jobs are the floor: an orjson parse and
+    re-serialisation of the same inputs."""
     cli = [sys.executable, "-m", "agentflan"]
+    copy = [sys.executable, "-c", COPY, str(work / "copy.out")]
+    openai, replies = work / f"x{scale}.openai.jsonl", work / f"x{scale}.replies.jsonl"
     out: dict[str, list[str]] = {}
-    openai = work / f"x{scale}.openai.jsonl"
+    if "convert" in which:
+        out["copy react"] = [*copy, str(rep / REACT)]
+        out["copy openai"] = [*copy, str(openai)]
+    if "build" in which:
+        out["copy build inputs"] = [*copy, *map(str, sorted(p for p in rep.rglob("*.json*") if p.is_file()))]
+    if "classify" in which:
+        out["copy replies"] = [*copy, str(replies)]
+        out["eval classify local"] = [*cli, "eval", "classify", str(replies), "-o", str(work / "classified.jsonl"),
+                                      "-q"]
     for ex in executors:
         opts = ["--executor", ex] + (["--workers", "2"] if ex != "local" else [])
         if "convert" in which:
@@ -145,11 +171,26 @@ def jobs(scale: int, rep: Path, work: Path, executors: list[str], which: list[st
             out[f"convert openai→openai {ex}"] = [*cli, "convert", str(openai), "--to", "openai", "-o",
                                                    str(work / f"o-{ex}.jsonl"), "-q", "--overwrite", *opts]
         if "build" in which:
-            out[f"build {ex}"] = [*cli, "build", str(rep / "recipe.yaml"), "-o", str(work / f"b-{ex}"), "-q", "--overwrite", *opts]
+            out[f"build {ex}"] = [*cli, "build", str(rep / "recipe.yaml"), "-o", str(work / f"b-{ex}"), "-q",
+                                  "--overwrite", *opts]
         if "audit" in which:
             out[f"audit {ex}"] = [*cli, "audit", str(work / "b-local" / "canonical.jsonl"), "-o",
-                                  str(work / f"a-{ex}"), "--overwrite", *opts]
+                                  str(work / f"a-{ex}"), "--overwrite", "-q", *opts]
     return out
+
+
+FLOORS = {"convert react→openai": "copy react", "convert openai→openai": "copy openai",
+          "eval classify": "copy replies", "build": "copy build inputs"}
+
+
+def _replies(openai: Path, out: Path) -> None:
+    """Model replies to classify: each record's first assistant turn as text (ReAct), with its tools."""
+    with openai.open(encoding="utf-8") as f, out.open("w", encoding="utf-8") as g:
+        for i, line in enumerate(f):
+            rec = json.loads(line)
+            reply = next((m.get("content") or "" for m in rec["messages"] if m["role"] == "assistant"), "")
+            g.write(json.dumps({"id": f"r{i}", "reply": reply, "tools": rec.get("tools", [])},
+                               ensure_ascii=False) + "\n")
 
 
 def main() -> None:
@@ -157,7 +198,7 @@ def main() -> None:
     ap.add_argument("--scales", type=int, nargs="+", default=[1, 10, 30])
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--executors", nargs="+", default=["local", "process"])
-    ap.add_argument("--jobs", nargs="+", default=["convert", "build", "audit"])
+    ap.add_argument("--jobs", nargs="+", default=["convert", "build", "audit", "classify"])
     args = ap.parse_args()
     root = data_root()
     if not (root / REACT).exists():
@@ -165,6 +206,7 @@ def main() -> None:
     figures: dict[tuple[int, str], Figure] = {}
     with tempfile.TemporaryDirectory(prefix="agentflan-scale-") as tmp:
         plans = {}
+        work_of: dict[int, Path] = {}
         for scale in args.scales:
             rep = replicate(root, Path(tmp) / f"data{scale}", scale).parent
             work = Path(tmp) / f"work{scale}"
@@ -173,18 +215,22 @@ def main() -> None:
             # The inputs that later jobs read: the openai file, the build to audit.
             subprocess.run([sys.executable, "-m", "agentflan", "convert", str(rep / REACT), "--to", "openai", "-o",
                             str(work / f"x{scale}.openai.jsonl"), "-q"], env=env, check=True)
-            subprocess.run([sys.executable, "-m", "agentflan", "build", str(rep / "recipe.yaml"), "-o", str(work / "b-local"),
-                            "-q"], env=env, check=True)
+            subprocess.run([sys.executable, "-m", "agentflan", "build", str(rep / "recipe.yaml"), "-o",
+                            str(work / "b-local"), "-q"], env=env, check=True)
+            _replies(work / f"x{scale}.openai.jsonl", work / f"x{scale}.replies.jsonl")
             plans[scale] = (env, jobs(scale, rep, work, args.executors, args.jobs))
+            work_of[scale] = work
         load_before = os.getloadavg()
-        for _ in range(args.rounds):
+        for r in range(args.rounds):
             for scale, (env, todo) in plans.items():
                 for name, argv in todo.items():
+                    (work_of[scale] / "copy.out").unlink(missing_ok=True)
                     fig = figures.setdefault((scale, name), Figure())
                     wall, cpu, rss = run(argv, env)
                     fig.wall.append(wall)
                     fig.cpu.append(cpu)
                     fig.rss_mib.append(rss)
+            print(f"round {r + 1} of {args.rounds} done, load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
         load_after = os.getloadavg()
     _report(figures, args, load_before, load_after)
 
@@ -199,15 +245,17 @@ def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, be
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
           f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
-    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (wall, by round) |")
-    print("|---|---|---|---|---|---|")
+    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local | throughput / orjson copy |")
+    print("|---|---|---|---|---|---|---|")
     for (scale, name), fig in figures.items():
-        base_name = name.rsplit(" ", 1)[0] + " local"
-        base = figures.get((scale, base_name))
-        speed = ("" if base is None or base is fig else
+        job = name.rpartition(" ")[0]
+        base = figures.get((scale, f"{job} local"))
+        speed = ("" if base is None or base is fig or name.startswith("copy") else
                  _span([b / w for b, w in zip(base.wall, fig.wall, strict=True)]) + "×")
+        floor = figures.get((scale, FLOORS.get(job, "")))
+        ratio = "" if floor is None else _span([c / w for c, w in zip(floor.wall, fig.wall, strict=True)])
         print(f"| {scale}× | {name} | {_span(fig.wall)} | {_span(fig.cpu)} | {_span(fig.rss_mib, '{:.0f}')} | "
-              f"{speed} |")
+              f"{speed} | {ratio} |")
 
 
 if __name__ == "__main__":
