@@ -215,8 +215,9 @@ def main() -> None:
             # The inputs that later jobs read: the openai file, the build to audit.
             subprocess.run([sys.executable, "-m", "agentflan", "convert", str(rep / REACT), "--to", "openai", "-o",
                             str(work / f"x{scale}.openai.jsonl"), "-q"], env=env, check=True)
-            subprocess.run([sys.executable, "-m", "agentflan", "build", str(rep / "recipe.yaml"), "-o",
-                            str(work / "b-local"), "-q"], env=env, check=True)
+            if "audit" in args.jobs:
+                subprocess.run([sys.executable, "-m", "agentflan", "build", str(rep / "recipe.yaml"), "-o",
+                                str(work / "b-local"), "-q"], env=env, check=True)
             _replies(work / f"x{scale}.openai.jsonl", work / f"x{scale}.replies.jsonl")
             plans[scale] = (env, jobs(scale, rep, work, args.executors, args.jobs))
             work_of[scale] = work

@@ -48,9 +48,9 @@ CHECK_SECONDS = 1.0
 # Set (to anything) to start the workers without measuring and never hand back: for tests and benchmarks that
 # time or watch the workers themselves.
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
-# Inputs at least this large (bytes) start the workers while the first tasks are measured, so that their start-up
-# overlaps the measurement; they are stopped if the measurement says they would not pay off.
-PRESTART_BYTES = 8 * 1024 * 1024
+# After this long, workers start at once when the work expected would repay them twice over.
+EARLY_SECONDS = 0.05
+WORKER_NICENESS = 5
 
 
 def usable_cpus() -> int:
@@ -111,7 +111,6 @@ class ProcessExecutor(Executor):
         self._single = False
         self._used_pool = False
         self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
-        self._booting: Any = None  # workers started while the first tasks are measured (large inputs only)
 
     @property
     def ran(self) -> str:
@@ -121,11 +120,6 @@ class ProcessExecutor(Executor):
             total: int | None = None) -> Iterator[R]:
         it = iter(tasks)
         measure = weight or (lambda task: 1)
-        if (self._pool is None and not self._single and self.workers > 1 and weight is not None
-                and total is not None and total >= PRESTART_BYTES and usable_cpus() >= 2):
-            self._booting = _spawn_pool(self.workers)
-            for _ in range(self.workers):  # a worker starts when a task needs it: warm each on its imports
-                self._booting.submit(_warm, getattr(fn, "func", fn).__module__)
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
         while self._pool is None and not self._single:
             task = next(it, None)
@@ -136,25 +130,34 @@ class ProcessExecutor(Executor):
                 return
             done_weight += measure(task)
             yield fn(task)
-            wall = time.perf_counter() - started
-            if wall >= PROBE_SECONDS:
+            wall, seconds = time.perf_counter() - started, time.process_time() - cpu
+            known = total if weight else None
+            if wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
                 self._local_rate = done_weight / max(wall, 1e-9)
-                self._decide(time.process_time() - cpu, done_weight, total if weight else None)
+                self._decide(seconds, done_weight, known)
         if self._pool is not None:
             yield from self._parallel(fn, it, measure)
         yield from (fn(task) for task in it)
 
+    def _remaining(self, seconds: float, done: int, total: int | None) -> tuple[float | None, float]:
+        """(the seconds of work expected after ``done`` of ``total``, or None; the seconds workers must save)."""
+        remaining = seconds * (total - done) / done if total is not None and done > 0 else None
+        return remaining, STARTUP_SECONDS * self.workers / max(1, self.workers - 1)
+
+    def _clearly_worth(self, seconds: float, done: int, total: int | None) -> bool:
+        """Whether workers would pay off twice over (then they start before the full measurement)."""
+        remaining, needed = self._remaining(seconds, done, total)
+        return remaining is not None and remaining > 2 * needed
+
     def _decide(self, seconds: float, done: int, total: int | None) -> None:
         """Start workers, or say why not and go on here."""
         cpus = usable_cpus()
-        booting, self._booting = self._booting, None
         if os.environ.get(ALWAYS_ENV) and self.workers > 1:
-            self._pool = booting or _spawn_pool(self.workers)
+            self._pool = _spawn_pool(self.workers)
             self._used_pool = True
             self._local_rate = 0.0  # never hand back
             return
-        remaining = seconds * (total - done) / done if total is not None and done > 0 else None
-        needed = STARTUP_SECONDS * self.workers / max(1, self.workers - 1)
+        remaining, needed = self._remaining(seconds, done, total)
         if cpus < 2:
             self._single = True
             self.note = f"one CPU available: --workers {self.workers} cannot run in parallel; ran in one process"
@@ -165,11 +168,8 @@ class ProcessExecutor(Executor):
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
         else:
-            self._pool = booting or _spawn_pool(min(self.workers, max(cpus, 2)))
+            self._pool = _spawn_pool(min(self.workers, max(cpus, 2)))
             self._used_pool = True
-            return
-        if booting is not None:
-            booting.shutdown(wait=False, cancel_futures=True)
 
     def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
         """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
@@ -198,9 +198,8 @@ class ProcessExecutor(Executor):
         yield from (f.result() for f, _ in pending)
 
     def close(self) -> None:
-        for pool in (self._pool, self._booting):
-            if pool is not None:
-                pool.shutdown(cancel_futures=True)
+        if self._pool is not None:
+            self._pool.shutdown(cancel_futures=True)
 
 
 def _spawn_pool(workers: int) -> Any:
@@ -208,15 +207,15 @@ def _spawn_pool(workers: int) -> Any:
     from concurrent.futures import ProcessPoolExecutor
 
     # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
                                initargs=(os.getpid(),))
 
 
-def _warm(module: str) -> None:
-    """In a worker: import the step's module (the readers and writers) before the first real task arrives."""
-    import importlib
-
-    importlib.import_module(module)
+def _start_worker(parent: int) -> None:
+    """In a worker: yield the CPU to the parent, whose listing and writing are on every task's path; die with the
+    parent."""
+    os.nice(WORKER_NICENESS)
+    die_with_parent(parent)
 
 
 def die_with_parent(parent: int) -> None:
