@@ -102,7 +102,7 @@ def test_one_cpu_runs_single(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) ->
     monkeypatch.setattr(executors, "usable_cpus", lambda: 1)
     inputs = _fixture(tmp_path / "in")
     two = _convert(inputs, tmp_path / "two.jsonl", 2)
-    assert two["executor"]["ran"] == "local" and "one CPU" in two["executor"]["note"]
+    assert two["executor"]["ran"] == "local" and "1 CPU(s) available" in two["executor"]["note"]
 
 
 def test_executor_usage_errors(tmp_path: Path) -> None:

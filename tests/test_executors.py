@@ -35,6 +35,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "PROBE_SECONDS", 0.0)
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(executors, "CHECK_SECONDS", float("inf"))
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 4)  # build and audit read in workers from 3 CPUs
 
 
 def _files(out: Path) -> dict[str, bytes]:
@@ -84,3 +85,17 @@ def test_audit_reports_the_same_under_every_executor(real_data: Path, tmp_path: 
         assert manifest["executor"]["ran"] == name
     assert reports["local"]["records"] > 1000
     assert reports["local"] == reports["process"] == reports["ray"]
+
+
+def test_reading_for_build_needs_three_cpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Build's and audit's reading in workers does not pay on 2 CPUs (their own work stays here): it says so
+    and reads in one process."""
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    src = tmp_path / "a.jsonl"
+    src.write_text("".join(json.dumps({"messages": [{"role": "user", "content": f"q{i}"},
+                                                    {"role": "assistant", "content": f"a{i}"}]}) + "\n"
+                           for i in range(600)))
+    result = run_audit([src], tmp_path / "audit", AuditOptions(show_progress=False, executor="process", workers=2))
+    manifest = json.loads((tmp_path / "audit" / "manifest.json").read_text())
+    assert manifest["executor"]["ran"] == "local" and "needs 3" in manifest["executor"]["note"]
+    assert result.report["records"] == 600

@@ -70,10 +70,11 @@ class Executor:
         self.note: str | None = None  # why it ran as it did, when that is not what was asked
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T], weight: Callable[[T], int] | None = None,
-            total: int | None = None) -> Iterator[R]:
+            total: int | None = None, min_cpus: int = 2) -> Iterator[R]:
         """``fn`` of every task, in task order. ``weight`` (e.g. a task's bytes) and ``total`` (the whole
-        input's) let a parallel executor judge whether workers would pay off."""
-        del weight, total
+        input's) let a parallel executor judge whether workers would pay off; ``min_cpus``: the CPUs below which
+        they cannot (a caller whose own work per result is large asks for more than 2)."""
+        del weight, total, min_cpus
         for task in tasks:
             yield fn(task)
 
@@ -111,15 +112,17 @@ class ProcessExecutor(Executor):
         self._single = False
         self._used_pool = False
         self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
+        self._min_cpus = 2
 
     @property
     def ran(self) -> str:
         return "process" if self._used_pool and not self._single else "local"
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T], weight: Callable[[T], int] | None = None,
-            total: int | None = None) -> Iterator[R]:
+            total: int | None = None, min_cpus: int = 2) -> Iterator[R]:
         it = iter(tasks)
         measure = weight or (lambda task: 1)
+        self._min_cpus = min_cpus
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
         while self._pool is None and not self._single:
             task = next(it, None)
@@ -158,9 +161,10 @@ class ProcessExecutor(Executor):
             self._local_rate = 0.0  # never hand back
             return
         remaining, needed = self._remaining(seconds, done, total)
-        if cpus < 2:
+        if cpus < self._min_cpus:
             self._single = True
-            self.note = f"one CPU available: --workers {self.workers} cannot run in parallel; ran in one process"
+            self.note = (f"{cpus} CPU(s) available: --workers {self.workers} cannot pay off here (this step needs "
+                         f"{self._min_cpus}); ran in one process")
         elif self.workers < 2:
             self._single = True
         elif remaining is not None and remaining < needed:
@@ -261,7 +265,7 @@ class RayExecutor(Executor):
         context.print_on_execution_start = False
 
     def map(self, fn: Callable[[T], R], tasks: Iterable[T], weight: Callable[[T], int] | None = None,
-            total: int | None = None) -> Iterator[R]:
+            total: int | None = None, min_cpus: int = 2) -> Iterator[R]:
         window: list[T] = []
         for task in tasks:
             window.append(task)

@@ -108,8 +108,10 @@ class Inputs:
                     owners.append(file)
                     yield task
 
+        # The caller's own work on each item (build's stages, audit's sections) stays in this process, and the
+        # items come back as pickled models: on 2 CPUs reading in workers measured 0.85-1.0x (docs/benchmarks.md).
         for items, stats in executor.map(read_task, tasks(), weight=task_weight,
-                                         total=sum(expected_bytes(f.path) for f in files)):
+                                         total=sum(expected_bytes(f.path) for f in files), min_cpus=3):
             file = owners.popleft()
             if stats is not None:
                 self.ledger(file).add(stats)
