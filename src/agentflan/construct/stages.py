@@ -208,9 +208,10 @@ def _capped(state: BuildState, spec: InputSpec, taken: list[Item], left: Counter
     if spec.cap is None or len(taken) <= spec.cap:
         return taken
     keep = set(mix.pick([it.key for it in taken], spec.cap, state.seed, "cap"))
+    detail = f"{spec.label}: cap {spec.cap}"  # one string for every record left out: the index stays small
     for it in taken:
         if it.key not in keep:
-            state.ledger.leave_out(it, "over_cap", f"{spec.label}: cap {spec.cap}")
+            state.ledger.leave_out(it, "over_cap", detail)
             left["over_cap"] += 1
     return [it for it in taken if it.key in keep]
 
