@@ -27,7 +27,7 @@ from agentflan.pipeline.run import RunDir
 from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.seeding import stable_hash
+from agentflan.seeding import stable_hash, uniform
 from agentflan.tokens import token_counter
 
 from . import align, decompose, finished, instruct, masking, mix, negatives
@@ -68,6 +68,7 @@ class Ledger:
     unused: dict[str, tuple[Item, str, str]] = field(default_factory=dict)
     rejects: list[dict[str, Any]] = field(default_factory=list)
     construction: Counter[str] = field(default_factory=Counter)
+    held_out: list[Item] = field(default_factory=list)  # the recipe's held_out share, for DIR/held_out.jsonl
 
     def use(self, item: Item) -> None:
         self.used[item.path].add(item.key)
@@ -150,6 +151,10 @@ def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, lis
                 if spec.queries_need_tools:
                     meta["queries_need_tools"] = True
                 item = Item(key, rec.model_copy(update={"metadata": meta}), p)
+                if role != "tool_pool" and _held_out(rec, recipe):
+                    ledger.leave_out(item, "held_out", "held out for evaluation (recipe held_out)")
+                    ledger.held_out.append(item)
+                    continue
                 bad = sorted({f.code for f in rec.flags} & set(recipe.agent.drop_flags)) if role == "agent" else []
                 if bad:
                     ledger.leave_out(item, f"flagged:{bad[0]}", "; ".join(f.detail for f in rec.flags
@@ -168,6 +173,15 @@ def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, lis
             taken = [it for it in taken if it.key in keep]
         items[role].extend(taken)
     return items
+
+
+def _held_out(traj: Trajectory, recipe: Recipe) -> bool:
+    spec = recipe.held_out
+    if spec.fraction == 0:
+        return False
+    query = next((m.content for m in traj.messages if m.role == "user" and m.content.strip()), None)
+    key = " ".join(query.split()).lower() if query is not None else f"id:{traj.id}"
+    return uniform(spec.seed, "held-out", key) < spec.fraction
 
 
 def _choose_masked(agent_items: list[Item], recipe: Recipe) -> tuple[set[str], dict[str, Any]]:
@@ -339,6 +353,9 @@ def _construct(plan: Plan, show_progress: bool) -> tuple[list[Trajectory], Ledge
     manifest["instruct"] = instruct_report
     manifest["negatives_skipped"] = {k: dict(sorted(v.items())) for k, v in sorted(negatives_skipped.items())}
     manifest["masking"] = {**masking_report, "in_output": sum("masked" in t.metadata for t in records)}
+    manifest["held_out"] = {**recipe.held_out.model_dump(), "records": len(ledger.held_out),
+                            "by_source": dict(sorted(Counter(it.traj.metadata["source"]
+                                                             for it in ledger.held_out).items()))}
     return records, ledger, manifest
 
 
@@ -408,6 +425,10 @@ def _write(run: RunDir, records: list[Trajectory], plan: Plan, ledger: Ledger, m
         sink = run.sink("canonical.jsonl", format="canonical")
         for traj in records:
             sink.write(traj.to_dict())
+        if plan.recipe.held_out.fraction > 0:
+            sink = run.sink("held_out.jsonl", format="canonical")
+            for it in sorted(ledger.held_out, key=lambda it: it.key):
+                sink.write(_renamed(it.traj, it.key).to_dict())
         for name, writer in plan.writers.items():
             sink = run.sink(f"{name}.jsonl", format=name)
             masks: Counter[str] = Counter()
