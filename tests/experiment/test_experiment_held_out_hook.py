@@ -43,6 +43,9 @@ def test_held_out_records_are_written_apart_and_never_trained(tmp_path: Path) ->
     held_queries = {json.loads(line)["messages"][0]["content"]
                     for line in (tmp_path / "out" / "held_out.jsonl").read_text(encoding="utf-8").splitlines()}
     assert not any(q in trained for q in held_queries)
+    kinds = {json.loads(line)["id"].split("/")[0]: json.loads(line)["metadata"]["kind"]
+             for line in (tmp_path / "out" / "held_out.jsonl").read_text(encoding="utf-8").splitlines()}
+    assert kinds == {"agent": "agent", "general": "general"}  # the role says how a record is scored
     # Records that ask the same thing fall on the same side of the split.
     agent_held = [h for h in held if h.startswith("agent/")]
     words = {int(h.removeprefix("agent/a")) % 12 for h in agent_held}

@@ -153,7 +153,8 @@ def _read(plan: Plan, ledger: Ledger, progress: RecordProgress) -> dict[str, lis
                 item = Item(key, rec.model_copy(update={"metadata": meta}), p)
                 if role != "tool_pool" and _held_out(rec, recipe):
                     ledger.leave_out(item, "held_out", "held out for evaluation (recipe held_out)")
-                    ledger.held_out.append(item)
+                    # As `kind`, the role says how to score it: a general record's reply is `general` text.
+                    ledger.held_out.append(Item(key, item.traj.model_copy(update={"metadata": {**meta, "kind": role}}), p))
                     continue
                 bad = sorted({f.code for f in rec.flags} & set(recipe.agent.drop_flags)) if role == "agent" else []
                 if bad:
