@@ -71,16 +71,25 @@ def evaluate(model: str, backend: CachedBackend, tests: Suite, spec: Benchmarks,
         metrics["errors"] = results["errors"]
         metrics["reading"] = results["reading"]
     if spec.held_out_loss is not None and tests.loss_files:
-        from agentflan.experiment.loss import reference_loss
-
-        metrics["held_out_loss"] = {name: reference_loss(model, path, spec.held_out_loss.max_length,
-                                                         spec.batch_size)
-                                    for name, path in sorted(tests.loss_files.items())}
+        metrics["held_out_loss"] = {name: _loss(model, path, spec) for name, path in sorted(tests.loss_files.items())}
     out.mkdir(parents=True, exist_ok=True)
     from agentflan.pipeline.sinks import write_json_atomic
 
     write_json_atomic(out / METRICS, metrics)
     return metrics
+
+
+def _loss(model: str, path: Path, spec: Benchmarks) -> dict[str, Any]:
+    """The loss on ``path``'s reference replies; when none can be scored (every record longer than
+    ``max_length`` before its first reply, say), why, in place of the numbers."""
+    from agentflan.errors import AgentflanError
+    from agentflan.experiment.loss import reference_loss
+
+    assert spec.held_out_loss is not None
+    try:
+        return reference_loss(model, path, spec.held_out_loss.max_length, spec.batch_size)
+    except AgentflanError as exc:
+        return {"loss": None, "samples": 0, "error": str(exc)}
 
 
 def _agent_h_summary(m: dict[str, Any]) -> dict[str, Any]:
