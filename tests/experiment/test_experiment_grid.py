@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from grid_fixtures import command, run, units_of
+from grid_fixtures import command, run, units_of, write_experiment
 
 pytestmark = [pytest.mark.slow, pytest.mark.integration]
 
@@ -139,3 +139,20 @@ def test_killed_experiment_resumes_to_the_same_files(small_grid: tuple[Path, Pat
     different = [name for name in ours
                  if _comparable(ours[name], out) != _comparable(theirs[name], reference)]
     assert different == []
+
+
+def test_lora_cells_are_evaluated_from_their_adapters(tmp_path: Path, real_data: Path) -> None:
+    """As in the GPU preset: LoRA cells (pretraining still trains every weight), evaluated through their
+    adapter folders."""
+    experiment = write_experiment(
+        tmp_path / "spec", only=["full"], seeds=[0],
+        train={"config": "train.yaml", "set": ["lora.r=4", "lora.alpha=8", "lora.target_modules=[q_proj,v_proj]"]})
+    out = tmp_path / "out"
+    done = run(experiment, out)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert (out / "pretrain" / "train" / "model" / "model.safetensors").exists()
+    model = out / "cells" / "full" / "seed0" / "train" / "model"
+    assert (model / "adapter_config.json").exists() and not (model / "model.safetensors").exists()
+    metrics = json.loads((out / "cells" / "full" / "seed0" / "eval" / "metrics.json").read_text())
+    assert metrics["agent_h"]["n"] > 0 and metrics["errors"] == 0
+    assert metrics["held_out_loss"]["general"]["loss"] is not None

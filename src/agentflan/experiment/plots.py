@@ -28,6 +28,11 @@ def _pyplot() -> Any:
     return plt
 
 
+def _colour(n: int, name: str) -> Any:
+    """The n-th variant's colour in every figure; the starting model grey."""
+    return "0.55" if name == "starting model" else _pyplot().get_cmap("tab10")(n % 10)
+
+
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
@@ -58,15 +63,14 @@ def _line(ax: Any, runs: list[Run], fn: Callable[[dict[str, Any]], float | None]
 def format_content(variants: dict[str, list[Run]]) -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
-    colours = plt.get_cmap("tab10")
     for n, (name, runs) in enumerate(variants.items()):
-        _line(ax, runs, lambda r: pooled(r, CONTENT), colours(n % 10), f"{name}: content")
-        _line(ax, runs, lambda r: pooled(r, (FORMAT,)), colours(n % 10), f"{name}: format", "--")
+        _line(ax, runs, lambda r: pooled(r, CONTENT), _colour(n, name), f"{name}: content")
+        _line(ax, runs, lambda r: pooled(r, (FORMAT,)), _colour(n, name), f"{name}: format", "--")
     ax.set_xlabel("step")
     ax.set_ylabel("training loss (mean cross-entropy)")
     ax.set_title("Format tokens (dashed) vs content tokens (solid)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=7, ncol=2)
+    ax.legend(fontsize=7, ncol=2, loc="center right")
     fig.tight_layout()
     return _png(fig)
 
@@ -74,10 +78,9 @@ def format_content(variants: dict[str, list[Run]]) -> bytes:
 def capabilities(variants: dict[str, list[Run]]) -> bytes:
     plt = _pyplot()
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
-    colours = plt.get_cmap("tab10")
     for ax, cap in zip(axes.flat, FOUR, strict=True):
         for n, (name, runs) in enumerate(variants.items()):
-            _line(ax, runs, lambda r, c=cap: r.get(f"loss/{c}"), colours(n % 10), name)
+            _line(ax, runs, lambda r, c=cap: r.get(f"loss/{c}"), _colour(n, name), name)
         ax.set_title(cap.replace("_", " "))
         ax.grid(alpha=0.3)
     for ax in axes[1]:
@@ -92,22 +95,25 @@ def capabilities(variants: dict[str, list[Run]]) -> bytes:
 
 
 def hallucination(rates: dict[str, dict[str, tuple[float | None, float | None]]]) -> bytes:
-    """``rates[row][cell] = (mean, spread)`` for the no-call cells of Agent-H (``b/react`` ...)."""
+    """``rates[row][cell] = (mean, spread)`` for the no-call cells of Agent-H (``b/react`` ...); a row named
+    "starting model" first, then the variants in the order of the other figures."""
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(9, 4.5))
-    colours = plt.get_cmap("tab10")
+    fig, ax = plt.subplots(figsize=(10.5, 4.5))
     width = 0.8 / max(len(rates), 1)
+    variant = 0
     for n, (name, cells) in enumerate(rates.items()):
         xs = [i + (n - (len(rates) - 1) / 2) * width for i in range(len(NO_CALL_CELLS))]
         means = [cells.get(c, (None, None))[0] or 0.0 for c in NO_CALL_CELLS]
         errs = [cells.get(c, (None, None))[1] or 0.0 for c in NO_CALL_CELLS]
-        ax.bar(xs, means, width, yerr=errs, label=name, color=colours(n % 10), capsize=2)
+        ax.bar(xs, means, width, yerr=errs, label=name, color=_colour(variant, name), capsize=2)
+        variant += name != "starting model"
     ax.set_xticks(range(len(NO_CALL_CELLS)), [c.replace("/", "\n") for c in NO_CALL_CELLS])
     ax.set_ylabel("hallucination (%)")
     ax.set_ylim(0, 100)
-    ax.set_title("Agent-H: b = irrelevant tools, c = no tools + tool query, d = no tools + general query")
+    ax.set_title("Agent-H: b = irrelevant tools, c = no tools + tool query, d = no tools + general query",
+                 fontsize=10)
     ax.grid(axis="y", alpha=0.3)
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.tight_layout()
     return _png(fig)
 

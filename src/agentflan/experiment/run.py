@@ -122,12 +122,11 @@ def check(spec: Experiment, out: Path) -> Grid:
     """Every recipe, input and training config validated (`ConfigError` naming the field) before any work."""
     grid = Grid(spec, out, data_root())
     for variant in spec.selected():
-        recipe = recipe_of(variant, spec)
-        grid.recipes[variant.name] = (recipe, prepare(recipe))
+        grid.recipes[variant.name] = _checked_recipe(variant, spec, f"variants.{variant.name}")
     if spec.pretrain is not None:
-        recipe = recipe_of(spec.pretrain.corpus, spec)
-        grid.corpus = (recipe, prepare(recipe))
-        grid.pretrain = _train_config(spec, spec.pretrain.set, out / "pretrain" / "corpus.jsonl",
+        grid.corpus = _checked_recipe(spec.pretrain.corpus, spec, "pretrain.corpus")
+        # Pretraining trains every weight of a new model: LoRA settings meant for the cells do not apply.
+        grid.pretrain = _train_config(spec, ["lora=null", *spec.pretrain.set], out / "pretrain" / "corpus.jsonl",
                                       out / "pretrain" / "train", 0, spec.pretrain.tokens, None)
         if grid.pretrain.model.tiny is None:
             raise ConfigError(f"{spec.train.config}: pretraining needs a model trained from scratch (model.tiny); "
@@ -145,6 +144,14 @@ def check(spec: Experiment, out: Path) -> Grid:
     if grid.base_model is None:
         grid.base_model = grid.cells[0].config.model.name_or_path if grid.cells else None
     return grid
+
+
+def _checked_recipe(ref: RecipeRef, spec: Experiment, where: str) -> tuple[Recipe, Plan]:
+    try:
+        recipe = recipe_of(ref, spec)
+        return recipe, prepare(recipe)
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
 
 
 def _train_config(spec: Experiment, extra: list[str], data: Path, output: Path, seed: int, tokens: int,
