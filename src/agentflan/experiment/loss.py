@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from agentflan.train.config import LabelConfig, ModelConfig, TrainConfig
+from agentflan.train.config import TrainConfig
 
 
 def reference_loss(model: str, data: Path, max_length: int, batch_size: int = 8) -> dict[str, Any]:
@@ -21,8 +21,9 @@ def reference_loss(model: str, data: Path, max_length: int, batch_size: int = 8)
     from agentflan.train.trainer import load_model, prepare
 
     with tempfile.TemporaryDirectory(prefix="agentflan-loss-") as scratch:  # prepare() writes nothing here
-        cfg = TrainConfig(data=str(data), output_dir=scratch, model=ModelConfig(name_or_path=model),
-                          labels=LabelConfig(max_length=max_length, overlong="truncate"))
+        cfg = TrainConfig.model_validate({"data": str(data), "output_dir": scratch,
+                                          "model": {"name_or_path": model},
+                                          "labels": {"max_length": max_length, "overlong": "truncate"}})
         prepared = prepare(cfg, show_progress=False)
     net = load_model(cfg, prepared.tokenizer)
     device = "cuda" if torch.cuda.is_available() else "cpu"

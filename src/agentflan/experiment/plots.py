@@ -60,6 +60,10 @@ def _line(ax: Any, runs: list[Run], fn: Callable[[dict[str, Any]], float | None]
             ax.fill_between(steps, low, high, color=colour, alpha=0.15, linewidth=0)
 
 
+def _logged(key: str) -> Callable[[dict[str, Any]], float | None]:
+    return lambda row: row.get(key)
+
+
 def format_content(variants: dict[str, list[Run]]) -> bytes:
     plt = _pyplot()
     fig, ax = plt.subplots(figsize=(8, 4.5))
@@ -80,7 +84,7 @@ def capabilities(variants: dict[str, list[Run]]) -> bytes:
     fig, axes = plt.subplots(2, 2, figsize=(10, 7), sharex=True)
     for ax, cap in zip(axes.flat, FOUR, strict=True):
         for n, (name, runs) in enumerate(variants.items()):
-            _line(ax, runs, lambda r, c=cap: r.get(f"loss/{c}"), _colour(n, name), name)
+            _line(ax, runs, _logged(f"loss/{cap}"), _colour(n, name), name)
         ax.set_title(cap.replace("_", " "))
         ax.grid(alpha=0.3)
     for ax in axes[1]:

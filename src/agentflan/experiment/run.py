@@ -211,8 +211,9 @@ def _pretrain(grid: Grid, units: Units) -> None:
     folder = grid.out / "pretrain"
     corpus_key = _build(grid, units, "pretrain/corpus-build", *grid.corpus, folder / "corpus-build")
     corpus = folder / "corpus.jsonl"
-    key, _ = units.run("pretrain/corpus", {"build": corpus_key, "texts": spec.pretrain.texts},
-                       [corpus], lambda: write_corpus(folder / "corpus-build", spec.pretrain.texts, corpus))
+    texts = spec.pretrain.texts
+    key, _ = units.run("pretrain/corpus", {"build": corpus_key, "texts": texts},
+                       [corpus], lambda: write_corpus(folder / "corpus-build", texts, corpus))
     grid.keys["pretrain/corpus"] = key
     cfg = grid.pretrain
     key, _ = units.run("pretrain/train", {"corpus": key, "config": _portable(grid, cfg), "agentflan": __version__},
