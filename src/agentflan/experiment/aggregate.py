@@ -12,6 +12,7 @@ Spread is half the range over seeds (max − min) / 2, so every seed's value lie
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,8 +150,6 @@ def fmt(mean: float | None, spread: float | None, digits: int) -> str:
 
 
 def source_file(run: Run, metric: Metric, root: Path) -> str | None:
-    import os
-
     if metric.source == "eval":
         path = run.eval_file
     elif metric.source == "curve":

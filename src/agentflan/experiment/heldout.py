@@ -55,7 +55,7 @@ def call_sample(traj: Trajectory) -> Sample:
             return Sample(id=f"{BENCH}/{traj.id}", bench=BENCH, category=str(traj.metadata.get("source", "?")),
                           messages=messages, tools=tool_dicts(traj), expected=expected, native_tools=True,
                           meta={"source": traj.metadata.get("source")})
-        if m.role in ("tool",):
+        if m.role == "tool":
             break
         if m.role in ("user", "assistant") and m.content.strip():
             messages.append({"role": m.role, "content": m.content})
@@ -104,11 +104,12 @@ def loss_sets(held_out: list[Trajectory], agent: int, general: int, seed: int) -
 
     agents = [(t.id, t) for t in held_out if t.metadata.get("kind") == "agent" and t.calls()]
     generals = [(t.id, t) for t in held_out if t.metadata.get("kind") == "general" and replied(t)]
-    pick = round_robin
-    return {"agent": [t for _, t in pick(agents, lambda it: str(it[1].metadata.get("source")), seed,
-                                         "held-out-loss", agent)] if agent else [],
-            "general": [t for _, t in pick(generals, lambda it: str(it[1].metadata.get("source")), seed,
-                                           "held-out-loss", general)] if general else []}
+    def source(item: tuple[str, Trajectory]) -> str:
+        return str(item[1].metadata.get("source"))
+
+    return {"agent": [t for _, t in round_robin(agents, source, seed, "held-out-loss", agent)] if agent else [],
+            "general": [t for _, t in round_robin(generals, source, seed, "held-out-loss", general)]
+            if general else []}
 
 
 def write_trajectories(items: list[Trajectory], path: Path) -> None:

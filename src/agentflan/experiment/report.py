@@ -9,6 +9,8 @@ from __future__ import annotations
 import base64
 import html
 import json
+import os
+import re
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -68,8 +70,6 @@ def table(title: str, metrics: list[Metric], rows: list[tuple[str, list[Run], st
 
 
 def _figure_sources(variants: dict[str, list[Run]], base: Run | None, root: Path, what: str) -> list[str]:
-    import os
-
     files: list[str] = []
     for runs in variants.values():
         for r in runs:
@@ -283,8 +283,6 @@ def page(content: dict[str, Any]) -> str:
 
 def _inline(text: str) -> str:
     """Markdown's `code` and **bold** in an escaped line of HTML."""
-    import re
-
     escaped = html.escape(text)
     escaped = re.sub(r"`([^`]+)`", r"<code>\1</code>", escaped)
     return re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", escaped)
