@@ -79,7 +79,8 @@ def seeds_from_fixtures() -> dict[str, Seed]:
     return {s.reader: s for s in [
         Seed("canonical", "lines", [_canonical()]),
         Seed("openai", "lines", _values(fc / "openai_mixed.jsonl")[:2]),
-        Seed("agentflan", "lines", _values(fc / "agentflan_rows.jsonl")[:2]),
+        Seed("agentflan", "lines", _values(fc / "agentflan_rows.jsonl")[:2]
+             + _values(FIXTURES / "agentflan_release" / "rows.jsonl")[:3]),
         Seed("sharegpt", "lines", _values(fc / "sharegpt_rows.jsonl")[:2]),
         Seed("hermes", "lines", [{"id": "h", "conversations": [
             {"from": "system", "value": _HERMES_SYSTEM}, {"from": "human", "value": "Find agentflan."},

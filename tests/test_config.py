@@ -6,7 +6,7 @@ import pytest
 from pydantic import BaseModel, ConfigDict
 
 from agentflan.config import apply_overrides, load_config
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, UsageError
 
 
 class _Cfg(BaseModel):
@@ -35,3 +35,21 @@ def test_override_then_validate(tmp_path: Path) -> None:
     assert load_config(p, _Cfg, ["lr=3e-4", "steps=7"]) == _Cfg(lr=3e-4, steps=7)
     with pytest.raises(ConfigError, match="steps"):
         load_config(p, _Cfg, ["steps=many"])
+
+
+@pytest.mark.parametrize("bad", ["steps", "=3", " =3", "a..b=1", "a.=1", ".a=1", "inputs.x=1", "inputs.5=1"])
+def test_a_malformed_set_is_a_usage_error(bad: str) -> None:
+    with pytest.raises(UsageError, match="--set"):
+        apply_overrides({"inputs": [{"path": "a"}]}, [bad])
+
+
+@pytest.mark.parametrize("command", [["build", "recipes/demo.yaml", "-o", "out/never"],
+                                     ["train", "recipes/train/tiny-cpu.yaml"]])
+def test_a_malformed_set_exits_2(command: list[str], tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from agentflan.cli import app
+
+    result = CliRunner().invoke(app, [*command, "--set", "no-equals-sign"])
+    assert result.exit_code == 2, result.output
+    assert "expected dotted.key=value" in result.output

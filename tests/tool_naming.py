@@ -8,9 +8,9 @@ from __future__ import annotations
 
 
 def tool_naming(name: str, k: int = 0) -> str:
-    """The ``k``-th tool-naming template of `construct.phrasing.POOLS` (cyclically), naming ``name``."""
+    """The ``k``-th tool-naming template of `phrasing.POOLS` (cyclically), naming ``name``."""
     from agentflan.calls.conversation import tool_naming_pools
-    from agentflan.construct.phrasing import render
+    from agentflan.phrasing import render
 
     templates = [t for pool in tool_naming_pools().values() for t in pool]
     return render(templates[k % len(templates)], name=name)

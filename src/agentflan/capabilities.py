@@ -82,5 +82,6 @@ def capability_tokens(traj: Trajectory, count: Callable[[str], int], weighted: b
     totals: Counter[str] = Counter()
     for span in spans(traj):
         n = count(span.text)
-        totals[span.capability] += n * span.weight if weighted else n
+        # Weighted counts are fractional: a Counter holds floats as well (typeshed types its values as int).
+        totals[span.capability] += n * span.weight if weighted else n  # type: ignore[assignment]
     return totals

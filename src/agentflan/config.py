@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, UsageError
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -29,12 +29,24 @@ _SCIENTIFIC = re.compile(r"[-+]?\d+(\.\d*)?[eE][-+]?\d+")
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
-    """``a.b=value`` → (["a", "b"], value parsed as YAML, so numbers, booleans and lists get their types)."""
+    """``a.b=value`` → (["a", "b"], value parsed as YAML, so numbers, booleans and lists get their types).
+    A malformed override is a `UsageError` (exit 2), as the command line is what is wrong.
+
+    >>> parse_override("train.lr=2e-5")
+    (['train', 'lr'], 2e-05)
+    >>> parse_override("a..b=1")
+    Traceback (most recent call last):
+    ...
+    agentflan.errors.UsageError: --set 'a..b=1': empty key segment; expected dotted.key=value
+    """
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected dotted.key=value")
+        raise UsageError(f"--set {text!r}: expected dotted.key=value")
     key, raw = text.split("=", 1)
     if not key.strip():
-        raise ConfigError(f"--set {text!r}: empty key")
+        raise UsageError(f"--set {text!r}: empty key; expected dotted.key=value")
+    keys = [k.strip() for k in key.split(".")]
+    if not all(keys):
+        raise UsageError(f"--set {text!r}: empty key segment; expected dotted.key=value")
     try:
         value = yaml.safe_load(raw) if raw != "" else ""
     except yaml.YAMLError:
@@ -42,7 +54,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if isinstance(value, str) and _SCIENTIFIC.fullmatch(raw.strip()):
         # YAML 1.1 reads "2e-5" (no dot) as a string; a learning rate on the command line means the number.
         value = float(raw)
-    return key.strip().split("."), value
+    return keys, value
 
 
 def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any]:
@@ -68,7 +80,7 @@ def apply_overrides(data: dict[str, Any], overrides: list[str]) -> dict[str, Any
 
 def _index(items: list[Any], key: str, text: str) -> int:
     if not key.isdigit() or int(key) >= len(items):
-        raise ConfigError(f"--set {text!r}: {key!r} is not an index of a list of {len(items)} item(s)")
+        raise UsageError(f"--set {text!r}: {key!r} is not an index of a list of {len(items)} item(s)")
     return int(key)
 
 

@@ -46,6 +46,14 @@ CAPABILITIES: tuple[str, ...] = get_args(Capability)
 # Kinds of training sample an `agentflan build` output holds (manifest `by_kind`).
 Kind = Literal["agent", "react", "instruct", "negative", "general"]
 KINDS: tuple[str, ...] = get_args(Kind)
+# The circumstances of the negative samples `build` makes (``metadata.negative``, in the ids of the release layout).
+NEGATIVE_KINDS: tuple[str, ...] = (
+    "tools_given_no_need",  # (b) tools + a general query → plain answer
+    "no_tools_needs_tool",  # (c) no tools + a query that needs one → plain answer, no pretend call
+    "irrelevant_tools_needs_tool",  # tools that do not fit a query that needs a tool → say so, no call
+    "missing_argument",  # a required argument is missing → ask back
+    "distractor_tools",  # a positive trajectory with irrelevant tools added to its tool list
+)
 
 
 class _Model(BaseModel):

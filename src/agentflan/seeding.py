@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import random
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 def stable_hash(*keys: object) -> int:
@@ -17,6 +21,15 @@ def rng_for(seed: int, *keys: object) -> random.Random:
     return random.Random(stable_hash(seed, *keys))
 
 
-def uniform(seed: int, *keys: object) -> float:
-    """A number in [0, 1) fixed by the seed and the keys (for "keep with probability p" decisions)."""
-    return stable_hash(seed, *keys) / 2**64
+def ranked(items: Iterable[T], seed: int, purpose: str, key: Callable[[T], Any] | None = None) -> list[T]:
+    """``items`` in a seeded order that depends only on the seed, the purpose and each item's key (the item
+    itself by default), never on input order: by ``stable_hash(seed, key, purpose)``, ties by the key. Taking
+    the first n is a seeded choice of n.
+
+    >>> ranked(["b", "a", "c"], 0, "demo") == ranked(["c", "b", "a"], 0, "demo")
+    True
+    >>> ranked(["b", "a", "c"], 0, "demo") == ranked(["b", "a", "c"], 1, "demo")
+    False
+    """
+    get = key or (lambda item: item)
+    return sorted(items, key=lambda item: (stable_hash(seed, get(item), purpose), get(item)))

@@ -5,6 +5,7 @@ wording, unfinished trajectories, kept fractions and the negative share. Each is
 from __future__ import annotations
 
 import json
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,23 @@ def test_new_metrics_work_with_fail_on(tmp_path: Path) -> None:
     assert [t["metric"] for t in report["fail_on"]["tripped"]] == ["instruct_ungrounded_arguments"]
     html = (tmp_path / "o" / "report.html").read_text()
     assert all(f'id="{s}"' in html for s in ("prompts", "grounding", "phrasing", "unfinished"))
+
+
+def test_the_top_sentence_of_a_tie_does_not_depend_on_hash_order() -> None:
+    """Sentences used equally often: the report names the same one in every process (it once followed set
+    iteration order, so report.json differed between runs under different PYTHONHASHSEED: the old code picks
+    the first of eight tied sentences in one process out of eight)."""
+    from agentflan.audit.phrasing import Phrasing
+    from agentflan.audit.record import AuditedRecord
+
+    words = ["Zebra", "Kiwi", "Mango", "Apple", "Pear", "Fig", "Lime", "Plum"]
+    tops = set()
+    for shift in range(len(words)):
+        order = words[shift:] + words[:shift]
+        phrasing = Phrasing()
+        neg = built_negative("n", "no_tools_needs_tool", tools=False)
+        reply = " ".join(f"{w} reply." for w in order)
+        traj = neg.model_copy(update={"messages": [neg.messages[0], Message(role="assistant", content=reply)]})
+        phrasing.add(AuditedRecord(traj, "s", reply, [], Counter()))
+        tops.add(phrasing.result()["replies"]["no_tools_needs_tool"]["top_sentence"])
+    assert tops == {"apple reply."}

@@ -12,9 +12,10 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from agentflan import phrasing
 from agentflan.audit.run import AuditOptions, run_audit
 from agentflan.cli import app
-from agentflan.construct import instruct, phrasing, prompts
+from agentflan.construct import instruct, prompts
 from agentflan.schema import Message, Trajectory
 
 pytestmark = pytest.mark.integration

@@ -43,12 +43,18 @@ def reports(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[s
 
 
 @pytest.fixture(scope="module")
-def built(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The paper's construction (`agentflan build recipes/agent-flan.yaml`), audited."""
+def build_dir(real_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The paper's construction: `agentflan build recipes/agent-flan.yaml`."""
     out = tmp_path_factory.mktemp("build")
     result = CliRunner().invoke(app, ["build", str(REPO / "recipes" / "agent-flan.yaml"), "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    return _audit([out / "canonical.jsonl"], out / "audit",
+    return out
+
+
+@pytest.fixture(scope="module")
+def built(real_data: Path, build_dir: Path) -> dict[str, Any]:
+    """The build, audited."""
+    return _audit([build_dir / "canonical.jsonl"], build_dir / "audit",
                   against=(real_data / "gorilla/bfcl_v4/BFCL_v4_simple_python.json",))
 
 
@@ -90,7 +96,10 @@ def test_raw_corpora_lack_negatives_and_the_build_has_all_four(reports: dict[str
     assert n["circumstances_present"] == 4
     assert all(n[c] > 0 for c in ("tools_call", "tools_no_call", "no_tools_no_call"))
     assert {"tools_given_no_need", "no_tools_needs_tool", "irrelevant_tools_needs_tool"} <= set(n["negative_types"])
-    assert built["metrics"]["tools_no_call"] > 0.1
+    # Offering tools without a call: the negatives that decline (and a few answers). ReAct records and
+    # format-following samples call in their text, and count as calls.
+    assert 0 < built["metrics"]["tools_no_call"] < 0.05
+    assert n["negative_types"]["irrelevant_tools_needs_tool"] <= n["tools_no_call"]
     assert abs(n["negative_share"] - 0.022) < 0.002  # the release's share of the agent side
 
 
@@ -175,3 +184,29 @@ def test_raw_corpora_ask_for_the_format_they_use_and_toolbench_steps_are_unfinis
     assert reports["fireact"]["unfinished"]["unfinished"] == 0 and reports["tooltalk"]["unfinished"]["unfinished"] == 0
     # FireAct's search queries are the model's own words: many values are not in the question.
     assert reports["fireact"]["argument_grounding"]["share"] > 0.3
+
+
+def test_the_agentflan_export_audits_like_the_build(build_dir: Path, built: dict[str, Any]) -> None:
+    # The same records in the release's row layout (what XTuner trains on): the reader gives back their calls,
+    # labels and kinds, so the audit agrees with the build's canonical records.
+    export = _audit([build_dir / "agentflan.jsonl"], build_dir / "audit-agentflan")
+    assert export["records"] == built["records"] and export["rejected"] == 0
+    assert abs(export["format_share"] - built["format_share"]) < 0.01
+    assert export["format"]["by_kind"]["instruct"]["format_share"] == 1.0
+    assert export["format"]["by_kind"]["react"]["format_share"] > 0.2
+    n, b = export["negative_coverage"], built["negative_coverage"]
+    for key in ("tools_call", "tools_no_call", "no_tools_call", "no_tools_no_call", "circumstances",
+                "negative_types"):
+        assert n[key] == b[key], key
+    assert abs(n["negative_share"] - b["negative_share"]) < 0.002
+    tokens, canonical = export["capability_balance"]["tokens"], built["capability_balance"]["tokens"]
+    assert tokens["instruction_following"] == canonical["instruction_following"]
+    assert tokens["abstain"] == canonical["abstain"]
+    # One loss flag per turn: the masks balancing put on a tool choice or its arguments inside a supervised
+    # turn are trained anyway (the manifest's `masks_not_held`), and the audit says so.
+    kept = export["capability_balance"]["kept_relative_to_reasoning"]
+    assert kept["retrieval"] > 0.5 > built["capability_balance"]["kept_relative_to_reasoning"]["retrieval"]
+    m, c = export["metrics"], built["metrics"]
+    for metric in ("unfinished", "chat_format_mismatch", "instruct_ungrounded_arguments",
+                   "negative_reply_repetition", "call_phrases", "ungrounded_arguments", "truncated"):
+        assert m[metric] == c[metric], metric

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from agentflan.audit.contamination import Contamination, EvalIndex, ngrams, tool_key
 from agentflan.audit.duplicates import Duplicates, MinHasher, jaccard_estimate
 from agentflan.audit.entanglement import FORMAT, call_pieces, json_pieces, model_view, view_of
-from agentflan.audit.negatives import NegativeCoverage
+from agentflan.audit.negatives import NegativeCoverage, makes_call
 from agentflan.audit.record import AuditedRecord
 from agentflan.schema import Message, Provenance, Trajectory
 from agentflan.tokens import approx_count
@@ -94,6 +94,24 @@ def test_negative_coverage_cells_and_circumstances() -> None:
     assert r["circumstances_present"] == 4
     assert r["examples"]["tools_no_call"] == ["b"]
     assert r["tools_no_call_share"] == 0.5
+
+
+def test_calls_written_in_text_are_calls() -> None:
+    def built(kind: str, reply: str, tools: bool = True) -> Trajectory:
+        return Trajectory(id=kind, tools=[WEATHER] if tools else [], metadata={"kind": kind}, messages=[
+            Message(role="user", content="Weather in Paris?"), Message(role="assistant", content=reply)])
+
+    react = 'Thought: I need the weather.\nAction: weather\nAction Input: {"city": "Paris"}'
+    conversation = 'This calls for `weather`.\n```json\n{"city": "Paris"}\n```'
+    assert makes_call(built("react", react)) and makes_call(built("agent", conversation))
+    # A format-following reply is a call in the format its prompt asks for, whatever that format is.
+    assert makes_call(built("instruct", '{"NAME": "weather", "Args": {"city": "Paris"}}'))
+    assert not makes_call(built("react", react.replace("weather", "forecast")))  # no such tool offered
+    assert not makes_call(built("react", react, tools=False))
+    assert not makes_call(built("agent", "It is sunny in Paris."))
+    cov = NegativeCoverage()
+    cov.add(_rec(built("react", react)))
+    assert cov.result()["tools_call"] == 1 and cov.result()["circumstances"]["tools_tool_query"] == 1
 
 
 def test_minhash_estimates_jaccard() -> None:

@@ -9,8 +9,8 @@ from jinja2 import Environment, meta
 
 from agentflan.calls import parse_reply
 from agentflan.calls.conversation import tool_naming_pools
-from agentflan.construct.phrasing import POOLS, render
 from agentflan.evaluate.classify import classify
+from agentflan.phrasing import POOLS, render
 
 TOOLS = [{"name": "get_current_weather", "parameters": {"type": "object", "properties": {
     "location": {"type": "string"}}, "required": ["location"]}},
@@ -26,7 +26,7 @@ def _variables(template: str) -> set[str]:
 
 
 def test_some_pool_names_tools() -> None:
-    assert NAMING, "no pool of construct.phrasing.POOLS is recognised as tool-naming sentences"
+    assert NAMING, "no pool of phrasing.POOLS is recognised as tool-naming sentences"
 
 
 @pytest.mark.parametrize(("pool", "template"), NAMING)

@@ -10,6 +10,7 @@ from construct_fixtures import agent_traj
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentflan import phrasing
 from agentflan.callsyntax import REACT_KEYWORDS
 from agentflan.construct import align, prompts
 from agentflan.errors import RecordError
@@ -70,7 +71,7 @@ def test_chat_cleans_toolbench_prompts_and_counts_each_rewrite() -> None:
 def test_toolbench_descriptions_read_plainly() -> None:
     tool = Tool(name="latest_for_suivi", description='This is the subfunction for tool "suivi", you can use this '
                 'tool.The description of this function is: "Get the latest status of a parcel."')
-    assert align.describe_tool(tool) == ("- `latest_for_suivi`: Get the latest status of a parcel (a function of "
+    assert phrasing.describe_tool(tool) == ("- `latest_for_suivi`: Get the latest status of a parcel (a function of "
                                          "the suivi service). It takes no arguments.")
 
 
@@ -103,12 +104,12 @@ def test_elicit_phrasings_vary_across_records_and_seeds() -> None:
 
 
 def test_tools_prompt_lists_actions_when_no_tools_are_declared() -> None:
-    text = align.tools_prompt([], 0, "k", ["bash", "bash", "finish"])
+    text = phrasing.tools_prompt([], 0, "k", ["bash", "bash", "finish"])
     assert "`bash`" in text and "`finish`" in text and text.count("`bash`") == 1
 
 
 def test_describe_tool_in_plain_language() -> None:
-    line = align.describe_tool(Tool(name="f", description="Does f.", parameters={
+    line = phrasing.describe_tool(Tool(name="f", description="Does f.", parameters={
         "type": "object", "required": ["a"], "properties": {"a": {"type": "integer", "description": "the a"},
                                                              "b": {"type": "string"}}}))
     assert line == "- `f`: Does f. Arguments: `a` (integer, required): the a; `b` (string, optional)."

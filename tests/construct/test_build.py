@@ -15,7 +15,7 @@ from fake_endpoint import fake_endpoint
 from agentflan.config import validate
 from agentflan.construct.build import build
 from agentflan.construct.recipe import NEGATIVE_KINDS, Recipe
-from agentflan.pipeline.sinks import sha256_file
+from agentflan.files import sha256_file
 
 
 def _build(out: Path, **overrides: Any) -> dict[str, Any]:

@@ -44,4 +44,4 @@ def test_usage_errors_exit_2(tmp_path: Path) -> None:
     recipe = tmp_path / "r.yaml"
     recipe.write_text(yaml.safe_dump(recipe_dict()))
     assert runner.invoke(app, ["build", str(recipe)]).exit_code == 2  # -o is required
-    assert runner.invoke(app, ["build", str(recipe), "-o", str(tmp_path / "o"), "--set", "noequals"]).exit_code == 1
+    assert runner.invoke(app, ["build", str(recipe), "-o", str(tmp_path / "o"), "--set", "noequals"]).exit_code == 2  # a malformed --set is bad usage

@@ -10,9 +10,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from agentflan.callsyntax import REACT_KEYWORDS
-from agentflan.construct.phrasing import POOLS, render, say_nth
 from agentflan.evaluate.agent_h import GENERAL_PHRASES
 from agentflan.evaluate.agent_h import REACT_KEYWORDS as AGENT_H_REACT
+from agentflan.phrasing import POOLS, render, say_nth
 
 # Pools whose sentences name a tool, and the placeholder that holds the name(s).
 TOOL_NAMING = {"elicit": "name", "missing_argument": "name", "irrelevant_tools_needs_tool": "tools"}

@@ -11,11 +11,12 @@ from construct_fixtures import recipe_dict
 from hypothesis import given
 from hypothesis import strategies as st
 
+from agentflan import bfcldata
 from agentflan.config import load_config, validate
 from agentflan.construct import inputs
 from agentflan.construct.build import build, prepare
 from agentflan.construct.recipe import NEGATIVE_KINDS, NegativesSpec, Recipe
-from agentflan.errors import ConfigError
+from agentflan.errors import ConfigError, UsageError
 
 
 def _error(data: dict) -> str:
@@ -96,20 +97,20 @@ def test_bfcl_prefers_the_data_root(tmp_path: Path) -> None:
     local = tmp_path / "root" / "gorilla" / "bfcl_v4" / "BFCL_v4_irrelevance.json"
     local.parent.mkdir(parents=True)
     local.write_text("{}\n")
-    assert inputs.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "root", tmp_path / "cache") == local
+    assert bfcldata.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "root", tmp_path / "cache") == local
 
 
 def test_bfcl_reads_a_cached_wheel(tmp_path: Path) -> None:
-    target = tmp_path / "cache" / "bfcl-eval" / inputs.BFCL_WHEEL.replace("==", "-")
+    target = tmp_path / "cache" / "bfcl-eval" / bfcldata.BFCL_WHEEL.replace("==", "-")
     (target / "wheel").mkdir(parents=True)
     with zipfile.ZipFile(target / "wheel" / "bfcl_eval-2026.3.23-py3-none-any.whl", "w") as zf:
         zf.writestr("bfcl_eval/data/BFCL_v4_irrelevance.json", '{"id": "irrelevance_0"}\n')
         zf.writestr("bfcl_eval/data/possible_answer/BFCL_v4_simple_python.json", "{}\n")
-    path = inputs.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "no-root", tmp_path / "cache")
+    path = bfcldata.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "no-root", tmp_path / "cache")
     assert path.read_text() == '{"id": "irrelevance_0"}\n'
     assert (target / "possible_answer" / "BFCL_v4_simple_python.json").exists()  # layout kept for readers
     with pytest.raises(ConfigError, match="no such file"):
-        inputs.bfcl_file("BFCL_v4_nothing.json", tmp_path / "no-root", tmp_path / "cache")
+        bfcldata.bfcl_file("BFCL_v4_nothing.json", tmp_path / "no-root", tmp_path / "cache")
 
 
 def test_bfcl_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -118,9 +119,9 @@ def test_bfcl_offline_is_a_clear_error(tmp_path: Path, monkeypatch: pytest.Monke
     def offline(*args: object, **kwargs: object) -> subprocess.CompletedProcess:
         return subprocess.CompletedProcess(args, 1, "", "ERROR: Could not find a version (network unreachable)")
 
-    monkeypatch.setattr(inputs.subprocess, "run", offline)
+    monkeypatch.setattr(bfcldata.subprocess, "run", offline)
     with pytest.raises(ConfigError, match=r"offline.*AGENTFLAN_DATA"):
-        inputs.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "no-root", tmp_path / "cache")
+        bfcldata.bfcl_file("BFCL_v4_irrelevance.json", tmp_path / "no-root", tmp_path / "cache")
 
 
 def test_set_reaches_into_lists_of_inputs(tmp_path: Path) -> None:
@@ -128,7 +129,7 @@ def test_set_reaches_into_lists_of_inputs(tmp_path: Path) -> None:
     path.write_text(yaml.safe_dump(recipe_dict()))
     recipe = load_config(path, Recipe, ["agent.inputs.0.cap=5", "general.inputs.1.name=mt"])
     assert recipe.agent.inputs[0].cap == 5 and recipe.general.inputs[1].name == "mt"
-    with pytest.raises(ConfigError, match=r"'3' is not an index of a list of 2"):
+    with pytest.raises(UsageError, match=r"'3' is not an index of a list of 2"):
         load_config(path, Recipe, ["general.inputs.3.cap=1"])
 
 

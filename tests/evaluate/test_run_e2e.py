@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from agentflan.cli import app
 from agentflan.evaluate import agent_h
-from agentflan.evaluate.samples import Sample
+from agentflan.evaluate.samples import GENERAL_PROMPT, REACT_PROMPT, Sample, system_prompt
 from agentflan.schema import Message, Trajectory
 from tool_naming import tool_naming
 
@@ -37,7 +37,7 @@ def _agent_h_dir(tmp: Path) -> Path:
         expected = [{"name": "weather", "arguments": {"city": "Paris"}}] if c == "a" else []
         for fmt in agent_h.FORMATS:
             samples.append(Sample(id=f"agent-h/{c}/{fmt}/q{c}", bench="agent-h", category=c,
-                                  messages=[{"role": "system", "content": agent_h.system_prompt(fmt, tools)},
+                                  messages=[{"role": "system", "content": system_prompt(fmt, tools)},
                                             {"role": "user", "content": query}],
                                   tools=tools, expected=expected, native_tools=False,
                                   meta={"format": fmt, "source": "test"}))
@@ -52,7 +52,7 @@ def tiny_model(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from agentflan.train.tiny import build_model, train_tokenizer
 
     cfg = TinyModel(vocab_size=400, hidden_size=32, intermediate_size=64, num_layers=2, num_heads=2)
-    texts = [*QUERIES.values(), agent_h.REACT_PROMPT, agent_h.GENERAL_PROMPT, json.dumps(WEATHER)]
+    texts = [*QUERIES.values(), REACT_PROMPT, GENERAL_PROMPT, json.dumps(WEATHER)]
     trajs = [Trajectory(id=str(i), messages=[Message(role="user", content=t)]) for i, t in enumerate(texts)]
     tokenizer = train_tokenizer(trajs, cfg)
     model = build_model(cfg, tokenizer, seed=0)

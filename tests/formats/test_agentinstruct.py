@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 
 from agentflan import formats
+from agentflan.files import sha256_file
 from agentflan.formats.agentinstruct import split_kg_arguments
 from agentflan.formats.react import render_react
 from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
 

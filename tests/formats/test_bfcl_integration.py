@@ -7,8 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from agentflan.formats.bfcl import bfcl_category, load_bfcl
+from agentflan.formats.bfcl import bfcl_category
 from agentflan.pipeline.convert import convert
+from agentflan.pipeline.read import read_file
+from agentflan.schema import Trajectory
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +38,8 @@ def test_convert_auto_every_question_file(real_file, tmp_path: Path) -> None:
 
 
 def test_load_bfcl_multi_turn(real_file) -> None:
-    trajs = list(load_bfcl(real_file("gorilla/bfcl_v4/BFCL_v4_multi_turn_base.json")))
+    trajs = [t for t in read_file(real_file("gorilla/bfcl_v4/BFCL_v4_multi_turn_base.json"), "bfcl")
+             if isinstance(t, Trajectory)]
     assert len(trajs) == 200
     t = trajs[0]
     assert t.tools and all(tool.parameters.get("type") == "object" for tool in t.tools)

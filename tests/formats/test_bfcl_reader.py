@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
-from agentflan.errors import AgentflanError
-from agentflan.formats.bfcl import bfcl_category, load_bfcl
+from agentflan.formats.bfcl import bfcl_category
 from agentflan.pipeline.read import InputStats, read_file
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
@@ -54,10 +51,3 @@ def test_multi_turn_tools_from_function_docs() -> None:
     assert bfcl["ground_truth"] == [["add(a=1,b=2)"], [], ["sqrt(x=3)"]]
     assert bfcl["involved_classes"] == ["MathAPI"] and bfcl["missed_function"] == {"1": ["sqrt"]}
     assert rej.reason == "func_doc_missing" and "NoSuchAPI" in rej.detail
-
-
-def test_load_bfcl_is_strict_by_default() -> None:
-    with pytest.raises(AgentflanError, match="invalid_role"):
-        list(load_bfcl(ROOT / "BFCL_v4_demo_simple.json"))
-    assert [t.id for t in load_bfcl(ROOT / "BFCL_v4_demo_simple.json", strict=False)] == ["demo_simple_0",
-                                                                                           "demo_simple_1"]

@@ -12,10 +12,10 @@ from hypothesis import strategies as st
 
 from agentflan import formats
 from agentflan.callsyntax import react_sections
+from agentflan.files import sha256_file
 from agentflan.formats.base import RecordContext
 from agentflan.formats.react import parse_turn, read, render_react, split_assistant, write
 from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Message, Part, Tool, ToolCall, Trajectory
 from strategies import json_values, tool_names, trajectories

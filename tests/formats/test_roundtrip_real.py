@@ -12,7 +12,7 @@ import pytest
 
 from agentflan.formats import reader, writer, writers
 from agentflan.formats.base import RecordContext
-from agentflan.pipeline.read import read_inputs
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.sources import expand_inputs
 from agentflan.schema import Trajectory
 
@@ -44,7 +44,7 @@ def test_real_corpus_round_trips(real_file, corpus: str) -> None:
     # Question files only for BFCL (answers and function docs are side files of the bfcl reader).
     files = [f for f in expand_inputs([root]) if "possible_answer" not in f.parts and "multi_turn_func_doc"
              not in f.parts]
-    trajectories = [t for t in read_inputs(files) if isinstance(t, Trajectory)]
+    trajectories = [t for t in Inputs(files) if isinstance(t, Trajectory)]
     assert trajectories, f"no trajectory read from {corpus}"
     for t in trajectories:
         for fmt in ("canonical", "openai"):

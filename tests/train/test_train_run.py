@@ -11,6 +11,7 @@ import yaml
 from typer.testing import CliRunner
 
 from agentflan.cli import app
+from agentflan.files import sha256_file
 from agentflan.schema import CAPABILITIES
 from agentflan.train.config import load_train_config
 from agentflan.train.metrics import read_metrics
@@ -52,6 +53,12 @@ def test_tiny_cpu_recipe_shortened(build_dir: Path, tmp_path: Path):
     assert (out / "capability_loss.png").stat().st_size > 10_000
     assert (out / "model" / "config.json").exists() and (out / "model" / "tokenizer_config.json").exists()
     assert summary["labels"]["used"] == 120 and summary["result"]["global_step"] == 32
+    # The data step reads through the run layer: the summary names each file read, with its sha256.
+    assert summary["command"] == "train" and "agentflan_version" in summary
+    canonical = build_dir / "canonical.jsonl"
+    assert [(i["path"], i["sha256"]) for i in summary["inputs"]] == [(str(canonical), sha256_file(canonical))]
+    assert summary["side_files"] == [] and summary["inputs"][0]["read"] == summary["inputs"][0]["accepted"] + \
+        summary["inputs"][0]["rejected"]
 
 
 @pytest.mark.slow

@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.capabilities import spans
 from agentflan.schema import CAPABILITIES
 
@@ -55,6 +56,10 @@ class CapabilityBalance:
             "ratio_to_reasoning": {c: (round(tokens.get(c, 0) / reasoning, 4) if reasoning else None)
                                    for c in PAPER_WEIGHTS},
         }
+
+    def report(self) -> Findings:
+        balance = self.result()
+        return Findings({"capability_tokens": balance["tokens"], "capability_balance": balance})
 
     def result(self) -> dict[str, Any]:
         all_tokens: Counter[str] = Counter()

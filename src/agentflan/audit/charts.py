@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import matplotlib
 from matplotlib.figure import Figure
@@ -14,11 +14,14 @@ from matplotlib.ticker import MaxNLocator
 from agentflan.audit.balance import PAPER_WEIGHTS
 from agentflan.schema import CAPABILITIES
 
+if TYPE_CHECKING:
+    from matplotlib.typing import RcKeyType
+
 COLOURS = {
     "reasoning": "#4C72B0", "retrieval": "#DD8452", "understanding": "#55A868", "instruction_following": "#C44E52",
     "answer": "#8172B3", "abstain": "#937860", "general": "#8C8C8C",
 }
-_RC = {"svg.fonttype": "none", "svg.hashsalt": "agentflan-audit", "font.size": 9, "axes.spines.top": False,
+_RC: dict[RcKeyType, Any] = {"svg.fonttype": "none", "svg.hashsalt": "agentflan-audit", "font.size": 9, "axes.spines.top": False,
        "axes.spines.right": False,
        # Labels are file names and tool names, never formulas: "a$x$b.jsonl" must not go through mathtext.
        "text.parse_math": False}

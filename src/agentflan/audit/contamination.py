@@ -16,74 +16,14 @@ out of the comparison, since they are the part most often reworded.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
 from collections import Counter
-from collections.abc import Iterable
-from pathlib import Path
 from typing import Any
 
-from agentflan.audit.record import AuditedRecord, share, user_queries
-from agentflan.schema import Tool, Trajectory
+from agentflan.audit.record import AuditedRecord, share
+from agentflan.audit.section import Findings
+from agentflan.overlap import EvalIndex, ngrams, tool_key, user_queries
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def ngrams(text: str, n: int) -> set[str]:
-    words = _WORD.findall(text.lower())
-    if len(words) < n:
-        return {"\x00" + " ".join(words)} if words else set()  # whole short query, kept apart from n-grams
-    return {" ".join(words[i : i + n]) for i in range(len(words) - n + 1)}
-
-
-def tool_key(tool: Tool) -> str:
-    """A tool's identity for contamination: its name and parameter schema, as canonical JSON, hashed."""
-    canonical = json.dumps({"name": tool.name, "parameters": tool.parameters}, sort_keys=True, ensure_ascii=False)
-    return hashlib.sha256(canonical.encode("utf-8")).hexdigest()[:20]
-
-
-class EvalIndex:
-    """n-gram → (evaluation file, id) of the first evaluation query that holds it, and in how many evaluation
-    records it occurs."""
-
-    def __init__(self, n: int = 8, boilerplate_share: float = 0.01) -> None:
-        self.n = n
-        self.boilerplate_share = boilerplate_share
-        self.grams: dict[str, tuple[str, str]] = {}
-        self.frequency: Counter[str] = Counter()
-        self.records: Counter[str] = Counter()
-        # tool key → (evaluation file, id, tool name) of the first evaluation record offering that tool
-        self.tools: dict[str, tuple[str, str, str]] = {}
-
-    def add(self, source: str, traj: Trajectory) -> None:
-        self.records[source] += 1
-        for tool in traj.tools:
-            self.tools.setdefault(tool_key(tool), (source, traj.id, tool.name))
-        grams: set[str] = set()
-        for query in user_queries(traj):
-            grams |= ngrams(query, self.n)
-        for gram in grams:
-            self.grams.setdefault(gram, (source, traj.id))
-        self.frequency.update(grams)
-
-    def add_all(self, source: str | Path, trajs: Iterable[Trajectory]) -> None:
-        for t in trajs:
-            self.add(str(source), t)
-
-    @property
-    def boilerplate_limit(self) -> int:
-        return max(1, int(self.boilerplate_share * sum(self.records.values())))
-
-    def lookup(self, gram: str) -> tuple[str, str] | None:
-        """Where an n-gram occurs in the evaluation sets, unless it is boilerplate there."""
-        found = self.grams.get(gram)
-        return found if found is not None and self.frequency[gram] <= self.boilerplate_limit else None
-
-    def boilerplate(self) -> int:
-        limit = self.boilerplate_limit
-        return sum(1 for c in self.frequency.values() if c > limit)
-
+__all__ = ["Contamination", "EvalIndex", "ngrams", "tool_key"]
 
 class Contamination:
     def __init__(self, index: EvalIndex | None, examples: int = 20) -> None:
@@ -140,6 +80,10 @@ class Contamination:
         return {"records": self.tool_records, "share": share(self.tool_records, self.n),
                 "distinct_tools": len(self.shared_tools), "by_against": dict(self.tool_by_against),
                 "overlaps": self.tool_hits, "examples": [h["id"] for h in self.tool_hits[:5]]}
+
+    def report(self) -> Findings:
+        c = self.result()
+        return Findings({"contamination": c}, {"contamination": c["share"], "tool_contamination": c["tools"]["share"]})
 
     def result(self) -> dict[str, Any]:
         if self.index is None:

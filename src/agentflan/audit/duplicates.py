@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from agentflan.audit.record import AuditedRecord, share, user_queries
+from agentflan.audit.section import Findings
 from agentflan.schema import Trajectory
 
 _PRIME = np.uint64((1 << 61) - 1)
@@ -132,6 +133,11 @@ class Duplicates:
                     self.uf.union(first, s)
                     self.best[(first, s)] = sim
 
+    def report(self) -> Findings:
+        d = self.result()
+        return Findings({"duplicates": d}, {"duplicates": d["duplicate_share"], "exact_duplicates": d["exact"]["share"],
+                                            "near_duplicates": d["near"]["share"]})
+
     def result(self) -> dict[str, Any]:
         n = len(self.ids)
         exact_groups = [g for g in self.exact.values() if len(g) > 1]
@@ -141,7 +147,7 @@ class Duplicates:
             clusters.setdefault(self.uf.find(s), []).append(s)
         near_groups = [members for members in clusters.values() if len(members) > 1]
         near_extra = sum(len(g) - 1 for g in near_groups)
-        sims = {}
+        sims: dict[int, float] = {}
         for (a, _b), sim in self.best.items():
             root = self.uf.find(a)
             sims[root] = min(sims.get(root, 1.0), sim)

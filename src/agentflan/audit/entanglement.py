@@ -25,6 +25,8 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from agentflan.audit.record import AuditedRecord
+from agentflan.audit.section import Findings
 from agentflan.capabilities import Span, arguments_text, spans
 from agentflan.schema import Trajectory
 
@@ -153,7 +155,8 @@ class FormatShare:
         self._top: list[tuple[float, str]] = []
         self._examples = examples
 
-    def add(self, rid: str, source: str, view: str, kind: str | None, tokens: Counter[str]) -> None:
+    def add(self, rec: AuditedRecord) -> None:
+        rid, source, view, kind, tokens = rec.id, rec.source, rec.view, rec.traj.kind, rec.tokens
         fmt = tokens.get(FORMAT, 0)
         total = sum(tokens.values())
         for table, key in ((self.by_source, source), (self.by_view, view), (self.by_kind, kind)):
@@ -172,6 +175,10 @@ class FormatShare:
     def _share(c: Counter[str]) -> dict[str, Any]:
         return {"format_tokens": c["format"], "supervised_tokens": c["total"],
                 "format_share": round(c["format"] / c["total"], 4) if c["total"] else 0.0}
+
+    def report(self) -> Findings:
+        fmt = self.result()
+        return Findings({"format_share": fmt["format_share"], "format": fmt}, {"format_share": fmt["format_share"]})
 
     def result(self) -> dict[str, Any]:
         fmt = sum(c["format"] for c in self.by_source.values())

@@ -14,6 +14,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, share
+from agentflan.audit.section import Findings
 from agentflan.construct.grounding import check
 
 
@@ -41,6 +42,11 @@ class ArgumentGrounding:
             f = found[0]
             self.details.append({"id": rec.id, "kind": kind, "message": f.message, "argument": f.path,
                                  "value": str(f.value)[:120], "ungrounded_in_record": len(found)})
+
+    def report(self) -> Findings:
+        g = self.result()
+        return Findings({"argument_grounding": g}, {"ungrounded_arguments": g["share"],
+                                                    "instruct_ungrounded_arguments": g["instruct_ungrounded"]})
 
     def result(self) -> dict[str, Any]:
         values, ungrounded = sum(self.values.values()), sum(self.ungrounded.values())

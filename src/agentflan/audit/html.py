@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import os
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,6 +12,7 @@ from jinja2.sandbox import SandboxedEnvironment
 from markupsafe import Markup
 
 from agentflan.audit import charts
+from agentflan.files import write_text_atomic
 
 TEMPLATE = "report.html"
 
@@ -40,7 +40,4 @@ def render_html(report: dict[str, Any]) -> str:
 
 def write_html(report: dict[str, Any], path: Path) -> None:
     """Render and write atomically (a reader never sees half a page)."""
-    text = render_html(report)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, render_html(report))

@@ -4,6 +4,10 @@ Two views. The observed 2×2 (tools given or not × the assistant calls or not) 
 corpus. The paper's four circumstances (tools given or not × the query needs a tool or not) need to know whether
 the query needs a tool: a call answers yes; a built negative says which circumstance it is; otherwise an
 unanswered query is counted as not needing one (the observed view cannot tell more).
+
+A call is a native call, a call to an offered tool written in an assistant turn's text (ReAct, the Agent-FLAN
+conversation: built ReAct records and release rows keep their calls there), read by `agentflan.calls`, or the
+reply of a format-following sample (a call in the format its prompt asks for, whatever that format is).
 """
 
 from __future__ import annotations
@@ -12,6 +16,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.schema import Trajectory
 
 CELLS = ("tools_call", "tools_no_call", "no_tools_call", "no_tools_no_call")
@@ -39,13 +44,27 @@ def negative_type(traj: Trajectory) -> str | None:
     return None
 
 
-def cell(traj: Trajectory) -> str:
+def makes_call(traj: Trajectory) -> bool:
+    """Whether an assistant turn calls a tool (see the module docstring)."""
+    if traj.calls() or traj.kind == "instruct":
+        return True
+    if not traj.tools:
+        return False
+    from agentflan.calls import parse_reply  # imported here: the reply parser is not needed for most audits
+
+    offered = {t.name: t.parameters for t in traj.tools}
+    return any(c.name in offered for m in traj.messages if m.role == "assistant" and m.content
+               for c in parse_reply(m.content, offered).calls)
+
+
+def cell(traj: Trajectory, calls: bool | None = None) -> str:
     tools = "tools" if traj.tools else "no_tools"
-    return f"{tools}_call" if traj.calls() else f"{tools}_no_call"
+    calls = makes_call(traj) if calls is None else calls
+    return f"{tools}_call" if calls else f"{tools}_no_call"
 
 
-def needs_tool(traj: Trajectory) -> bool:
-    if traj.calls():
+def needs_tool(traj: Trajectory, calls: bool | None = None) -> bool:
+    if makes_call(traj) if calls is None else calls:
         return True
     ntype = negative_type(traj)
     return NEGATIVE_TYPES_NEED_TOOL.get(ntype, False) if ntype else False
@@ -72,17 +91,24 @@ class NegativeCoverage:
             self.examples.add("no_reply", rec.id)
             return
         self.records += 1
-        c = cell(traj)
+        calls = makes_call(traj)
+        c = cell(traj, calls)
         self.cells[c] += 1
         self.by_source.setdefault(rec.source, Counter())[c] += 1
         self.examples.add(c, rec.id)
         tools = "tools" if traj.tools else "no_tools"
-        circ = f"{tools}_tool_query" if needs_tool(traj) else f"{tools}_general_query"
+        circ = f"{tools}_tool_query" if needs_tool(traj, calls) else f"{tools}_general_query"
         self.circumstances[circ] += 1
         self.examples.add(circ, rec.id)
         ntype = negative_type(traj)
         if ntype:
             self.negative_types[ntype] += 1
+
+    def report(self) -> Findings:
+        n = self.result()
+        return Findings({"negative_coverage": n}, {"tools_no_call": n["tools_no_call_share"],
+                                                   "negative_circumstances": n["circumstances_present"],
+                                                   "negative_share": n["negative_share"]})
 
     def result(self) -> dict[str, Any]:
         with_tools = self.cells["tools_call"] + self.cells["tools_no_call"]

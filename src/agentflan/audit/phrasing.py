@@ -20,6 +20,8 @@ from typing import Any
 
 from agentflan.audit.negatives import negative_type
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
+from agentflan.phrasing import GENERAL_PHRASES
 
 _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 
@@ -27,13 +29,6 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+")
 def sentences(text: str) -> list[str]:
     """Normalised sentences (case and spacing folded) of a reply."""
     return [" ".join(s.split()).casefold() for s in _SENTENCE.split(text) if s.strip()]
-
-
-def _call_phrases() -> tuple[str, ...]:
-    # Imported here: evaluate imports the audit's contamination index, so a module-level import would be circular.
-    from agentflan.evaluate.agent_h import GENERAL_PHRASES
-
-    return GENERAL_PHRASES
 
 
 class Phrasing:
@@ -45,7 +40,7 @@ class Phrasing:
         self.phrase_turns = 0
         self.phrases: Counter[str] = Counter()
         self.examples = Examples(examples)
-        self.general = _call_phrases()
+        self.general = GENERAL_PHRASES
 
     def add(self, rec: AuditedRecord) -> None:
         traj = rec.traj
@@ -73,7 +68,8 @@ class Phrasing:
     def _kind(self, kind: str) -> dict[str, Any]:
         n = self.samples[kind]
         counts = self.sentences.get(kind, Counter())
-        top, top_count = counts.most_common(1)[0] if counts else ("", 0)
+        # Ties go to the first sentence in order, never to set or hash order: the report is the same every run.
+        top, top_count = min(counts.items(), key=lambda kv: (-kv[1], kv[0])) if counts else ("", 0)
         return {
             "samples": n,
             "distinct_replies": len(self.replies.get(kind, {})),
@@ -83,6 +79,11 @@ class Phrasing:
             "top_sentence_share": share(top_count, n),
             "top_repeated_share": share(top_count, n) if top_count > 1 else 0.0,
         }
+
+    def report(self) -> Findings:
+        p = self.result()
+        return Findings({"phrasing": p}, {"negative_reply_repetition": p["max_repeated_share"],
+                                          "call_phrases": p["call_phrase_share"]})
 
     def result(self) -> dict[str, Any]:
         kinds = {k: self._kind(k) for k in sorted(self.samples)}

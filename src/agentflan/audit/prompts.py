@@ -13,6 +13,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.construct.prompts import KINDS, mismatches
 from agentflan.formats.react import render_react
 
@@ -47,6 +48,11 @@ class FormatMismatch:
             self.details.append({"id": rec.id, "rendering": group, "message": index, "format": fmt,
                                  "role": rec.traj.messages[index].role,
                                  "text": " ".join(rec.traj.messages[index].content.split())[:200]})
+
+    def report(self) -> Findings:
+        m = self.result()
+        return Findings({"format_mismatch": m}, {"format_mismatch": m["share"],
+                                                 "chat_format_mismatch": m["chat_mismatched"]})
 
     def result(self) -> dict[str, Any]:
         records, mismatched = sum(self.records.values()), sum(self.mismatched.values())

@@ -6,7 +6,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from agentflan.capabilities import Span
+from agentflan.overlap import user_queries
 from agentflan.schema import Trajectory
+
+__all__ = ["AuditedRecord", "Examples", "share", "user_queries"]
 
 
 @dataclass
@@ -20,11 +23,6 @@ class AuditedRecord:
     @property
     def id(self) -> str:
         return self.traj.id
-
-
-def user_queries(traj: Trajectory) -> list[str]:
-    """The user turns' text (observations are `tool` turns in the canonical model, so they are not here)."""
-    return [m.content for m in traj.messages if m.role == "user" and m.content.strip()]
 
 
 @dataclass

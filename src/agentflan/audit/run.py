@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,16 +18,18 @@ from agentflan.audit.negatives import NegativeCoverage
 from agentflan.audit.phrasing import Phrasing
 from agentflan.audit.prompts import FormatMismatch
 from agentflan.audit.record import AuditedRecord, Examples, user_queries
-from agentflan.audit.report import build_report
+from agentflan.audit.report import build_report, display
 from agentflan.audit.rules import Rule
+from agentflan.audit.section import Section
 from agentflan.audit.shape import Shape
 from agentflan.audit.unfinished import Unfinished
 from agentflan.audit.validity import Validity
 from agentflan.capabilities import spans
+from agentflan.files import write_json_atomic
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.read import InputStats, read_inputs
-from agentflan.pipeline.sinks import write_json_atomic
-from agentflan.pipeline.sources import Reject, expand_inputs
+from agentflan.pipeline.run import RunDir
+from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
 from agentflan.tokens import token_counter
 
@@ -52,22 +55,26 @@ class AuditOptions:
     ngram: int = 8
     examples: int = 5
     show_progress: bool = True
+    overwrite: bool = False
+    argv: list[str] | None = None
 
 
-class _Run:
+def sections(opts: AuditOptions, count: Callable[[str], int], index: EvalIndex | None) -> list[Section]:
+    """Every section of the report, each seeing every record."""
+    return [FormatShare(opts.examples), CapabilityBalance(opts.examples, count), NegativeCoverage(opts.examples),
+            Validity(opts.examples), Duplicates(threshold=opts.near_threshold, examples=opts.examples),
+            Contamination(index), Shape(count), FormatMismatch(opts.examples), ArgumentGrounding(opts.examples),
+            Phrasing(opts.examples), Unfinished(opts.examples)]
+
+
+class Audit:
+    """One audit in progress: its sections, the rejects, and where each record it may cite came from."""
+
     def __init__(self, opts: AuditOptions, index: EvalIndex | None) -> None:
         self.count, self.counted_with = token_counter(opts.tokenizer)
-        self.format = FormatShare(opts.examples)
-        self.balance = CapabilityBalance(opts.examples, self.count)
-        self.negatives = NegativeCoverage(opts.examples)
-        self.validity = Validity(opts.examples)
-        self.duplicates = Duplicates(threshold=opts.near_threshold, examples=opts.examples)
-        self.contamination = Contamination(index)
-        self.shape = Shape(self.count)
-        self.format_mismatch = FormatMismatch(opts.examples)
-        self.grounding = ArgumentGrounding(opts.examples)
-        self.phrasing = Phrasing(opts.examples)
-        self.unfinished = Unfinished(opts.examples)
+        self.index = index
+        self.sections = sections(opts, self.count, index)
+        self.validity = next(s for s in self.sections if isinstance(s, Validity))
         self.records = 0
         self.rejects_by_reason: Counter[str] = Counter()
         self.reject_examples: list[dict[str, Any]] = []
@@ -91,9 +98,7 @@ class _Run:
             self.view_errors.add(f"{type(exc).__name__}: {exc}"[:200], traj.id)
             view, view_spans = "text", list(spans(traj))
         rec = AuditedRecord(traj, source, view, view_spans, tokens_by_capability(view_spans, self.count))
-        self.format.add(rec.id, source, view, traj.kind, rec.tokens)
-        for section in (self.balance, self.negatives, self.validity, self.duplicates, self.contamination,
-                        self.shape, self.format_mismatch, self.grounding, self.phrasing, self.unfinished):
+        for section in self.sections:
             section.add(rec)
         if rec.id not in self.refs:
             prov = traj.provenance
@@ -103,51 +108,37 @@ class _Run:
                                  "query": " ".join(queries[0].split())[:200] if queries else ""}
 
 
-def _display(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(Path.cwd().resolve()))
-    except ValueError:
-        return str(path)
-
-
 def run_audit(inputs: list[Path], out_dir: Path, opts: AuditOptions | None = None) -> AuditResult:
-    """Audit ``inputs`` (files or directories; each is one *source* in the report) into ``out_dir``."""
+    """Audit ``inputs`` (files or directories; each is one *source* in the report) into ``out_dir``
+    (``report.json``, ``report.html``, ``manifest.json``; written as a `RunDir`)."""
     opts = opts or AuditOptions()
     if opts.fmt != "auto":
         formats.reader(opts.fmt)  # a bad --from is a usage error before any file is touched
-    groups = [(_display(p), expand_inputs([p])) for p in inputs]
-    against_files = expand_inputs(list(opts.against)) if opts.against else []
-    index = EvalIndex(opts.ngram) if opts.against else None
-    against_stats: dict[str, InputStats] = {}
-    run = _Run(opts, index)
-    stats: dict[str, InputStats] = {}
-    source_of: dict[str, str] = {}
-    with RecordProgress("audit", enabled=opts.show_progress) as progress:
-        if index is not None:
-            for item in read_inputs(against_files, "auto", against_stats):
-                progress.advance()
-                if not isinstance(item, Reject):
-                    index.add(_display(Path(item.provenance.source)) if item.provenance else "?", item)
-        for label, files in groups:
-            group_stats: dict[str, InputStats] = {}
-            for item in read_inputs(files, opts.fmt, group_stats):
-                progress.advance()
-                if isinstance(item, Reject):
-                    run.reject(item)
-                else:
-                    run.add(item, label)
-            for path, s in group_stats.items():
-                stats[path] = s
-                source_of[path] = label
-    report = build_report(run, opts, stats, source_of, against_stats)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    json_path = out_dir / "report.json"
-    html_path = out_dir / "report.html"
-    write_json_atomic(json_path, report)
-    from agentflan.audit.html import write_html  # matplotlib is imported only when a report is written
+    files = Inputs(inputs, opts.fmt)
+    files.add(opts.against, "auto", group="against")
+    audit = Audit(opts, EvalIndex(opts.ngram) if opts.against else None)
+    with RunDir(out_dir, "audit", inputs=files, overwrite=opts.overwrite, argv=opts.argv) as run:
+        with RecordProgress("audit", enabled=opts.show_progress) as progress:
+            for file in files.of("against"):  # the evaluation sets first: the index must be whole
+                for item in files.read(file):
+                    progress.advance()
+                    if not isinstance(item, Reject) and audit.index is not None:
+                        audit.index.add(display(item.provenance.source) if item.provenance else "?", item)
+            for file in files.of("input"):
+                for item in files.read(file):
+                    progress.advance()
+                    if isinstance(item, Reject):
+                        audit.reject(item)
+                    else:
+                        audit.add(item, display(file.given))
+        report = build_report(audit, opts, files)
+        write_json_atomic(run.folder / "report.json", report)
+        from agentflan.audit.html import write_html  # matplotlib is imported only when a report is written
 
-    write_html(report, html_path)
-    return AuditResult(report, json_path, html_path)
+        write_html(report, run.folder / "report.html")
+        run.manifest(read=report["read"], records=report["records"], rejected=report["rejected"],
+                     rejects_by_reason=report["rejects_by_reason"])
+    return AuditResult(report, out_dir / "report.json", out_dir / "report.html")
 
 
-__all__ = ["AuditOptions", "AuditResult", "run_audit"]
+__all__ = ["Audit", "AuditOptions", "AuditResult", "run_audit", "sections"]

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from agentflan.audit.record import AuditedRecord
+from agentflan.audit.section import Findings
 
 METRICS = {
     "turns": "messages per sample",
@@ -52,6 +53,9 @@ class Shape:
         self.by_format[(prov.format if prov else None) or "unknown"] += 1
         self.licences[(prov.licence if prov else None) or "unknown"] += 1
         self.tools.update(t.name for t in traj.tools)
+
+    def report(self) -> Findings:
+        return Findings({"shape": self.result()})
 
     def result(self) -> dict[str, Any]:
         stats = {}

@@ -9,6 +9,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.construct.finished import REASONS, UNFINISHED, unfinished
 
 
@@ -32,6 +33,10 @@ class Unfinished:
         self.reasons[why] += 1
         counts[why] += 1
         self.examples.add(why, rec.id)
+
+    def report(self) -> Findings:
+        u = self.result()
+        return Findings({"unfinished": u}, {"unfinished": u["share"]})
 
     def result(self) -> dict[str, Any]:
         count = sum(self.reasons[r] for r in UNFINISHED)

@@ -8,6 +8,7 @@ from collections import Counter
 from typing import Any
 
 from agentflan.audit.record import AuditedRecord, Examples, share
+from agentflan.audit.section import Findings
 from agentflan.pipeline.sources import Reject
 from agentflan.validate import (
     ARGS_NOT_JSON,
@@ -107,6 +108,12 @@ class Validity:
             if len(self.details.get(ARGS_NOT_JSON, [])) < self.examples.limit:
                 self.details.setdefault(ARGS_NOT_JSON, []).append(
                     {"id": None, "rejected": ref + (f" {rej.item}" if rej.item else ""), "detail": rej.detail[:300]})
+
+    def report(self) -> Findings:
+        counts, details = self.result()
+        return Findings({"validity": counts, "validity_details": details},
+                        {"invalid_calls": details["invalid_call_share"],
+                         **{rule: info["record_share"] for rule, info in details["rules"].items()}})
 
     def result(self) -> tuple[dict[str, int], dict[str, Any]]:
         """(count per rule, details: records per rule, rates, examples, the invalid-call rate)."""

@@ -10,7 +10,7 @@ arguments in the next block or turn::
 Several calls name their tools one after the other, then give one ``{"name", "arguments"}`` block each.
 
 The tool-naming sentences are recognised from the phrasing pools the construction draws them from
-(`agentflan.construct.phrasing.POOLS`): every pool whose templates name a tool and nothing else (``{{ name }}``,
+(`agentflan.phrasing.POOLS`): every pool whose templates name a tool and nothing else (``{{ name }}``,
 in backticks) is a pool of tool-naming sentences, so whatever phrasings the pools hold are read. Pools that name
 a tool beside other facts (a missing argument, the tools that do not fit) are replies that ask back or decline,
 not calls. Models paraphrase, so a sentence that names an offered tool in backticks and is followed by an
@@ -49,8 +49,8 @@ def _is_tool_naming(template: str) -> bool:
 
 
 def tool_naming_pools() -> dict[str, tuple[str, ...]]:
-    """The pools of `construct.phrasing.POOLS` whose every template names a tool and nothing else."""
-    from agentflan.construct.phrasing import POOLS
+    """The pools of `phrasing.POOLS` whose every template names a tool and nothing else."""
+    from agentflan.phrasing import POOLS
 
     return {name: tuple(templates) for name, templates in POOLS.items()
             if templates and all(_is_tool_naming(t) for t in templates)}
@@ -65,7 +65,7 @@ def _words(literal: str) -> str:
 def announcement() -> re.Pattern[str]:
     """One pattern matching every tool-naming sentence of the pools (case-insensitive; the final full stop may
     be missing at the end of a line); each alternative captures the tool name."""
-    from agentflan.construct.phrasing import render
+    from agentflan.phrasing import render
 
     alternatives = []
     for templates in tool_naming_pools().values():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -27,10 +28,14 @@ def audit_command(
     near_threshold: Annotated[float, typer.Option("--near-threshold", min=0.0, max=1.0,
                                                   help="Estimated Jaccard similarity for near duplicates.")] = 0.8,
     ngram: Annotated[int, typer.Option("--ngram", min=1, help="Word n-gram size for contamination.")] = 8,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help="Replace DIR even when it is not empty and no "
+                                                                "earlier audit wrote it.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Diagnose agent corpora: format entanglement, capability balance, negative coverage, validity,
-    duplicates, contamination and shape, in DIR/report.json and a self-contained DIR/report.html.
+    duplicates, contamination and shape, in DIR/report.json and a self-contained DIR/report.html (and
+    DIR/manifest.json: every file read, with its sha256). DIR appears only when complete; an existing DIR is
+    replaced only when an earlier audit wrote it (or with --overwrite).
 
     Unreadable records are counted and shown, never fatal. Exit 0 when done, 1 when a --fail-on rule trips or
     an input cannot be opened, 2 on bad usage (including a malformed --fail-on rule).
@@ -46,7 +51,8 @@ def audit_command(
 
     rules = parse_rules(fail_on)  # usage errors before any reading
     opts = AuditOptions(fmt=from_format, against=tuple(against or ()), tokenizer=tokenizer, rules=tuple(rules),
-                        near_threshold=near_threshold, ngram=ngram, show_progress=not quiet)
+                        near_threshold=near_threshold, ngram=ngram, show_progress=not quiet, overwrite=overwrite,
+                        argv=sys.argv[1:])
     result = run_audit(list(inputs), output, opts)
     r = result.report
     if not quiet:

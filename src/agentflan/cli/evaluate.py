@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -25,6 +26,9 @@ eval_app = typer.Typer(
 
 _SYNTAX_HELP = ("Read only this call syntax, for a model whose syntax you know (structured tool_calls are read "
                 "either way): " + ", ".join(n for n in NAMES if n != "openai") + " (docs/evaluation.md).")
+_OVERWRITE_FILE = ("Replace OUTPUT even when no earlier run of this command wrote it (or when it is the input: the "
+                   "output is written whole, then moved into place).")
+_OVERWRITE_DIR = "Replace OUTPUT even when it is not empty and no earlier run of this command wrote it."
 _PARSER_HELP = ("Read calls with vLLM's tool parser NAME first (as `vllm serve --tool-call-parser NAME`); needs "
                 "vLLM and the model's tokenizer.")
 
@@ -69,6 +73,7 @@ def classify_command(
     tokenizer: Annotated[str | None, typer.Option(
         "--tokenizer", help="The model's tokenizer (a folder): for --call-parser, and its response_template, "
                             "when it has one, is used to read calls first (transformers' parse_response).")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=_OVERWRITE_FILE)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Classify model replies strictly: abstain, empty, call, call_invented_tool, args_invalid, malformed (and
@@ -87,15 +92,13 @@ def classify_command(
 
         agentflan eval classify replies.jsonl --call-syntax mistral
     """
-    from agentflan.errors import UsageError
     from agentflan.evaluate.classify_file import classify_file
 
     reader = _reader(call_syntax, call_parser, _load_tokenizer(tokenizer) if tokenizer else None)
     if output is None:
         output = input_file.with_name(input_file.name.removesuffix(".jsonl") + ".classified.jsonl")
-    if output.exists() and input_file.exists() and output.samefile(input_file):  # issue 12: never the input
-        raise UsageError(f"-o {output} is the input file; write the classified replies elsewhere")
-    counts, rejects = classify_file(input_file, output, show_progress=not quiet, reader=reader)  # type: ignore[arg-type]
+    counts, rejects = classify_file(input_file, output, show_progress=not quiet, reader=reader,  # type: ignore[arg-type]
+                                    overwrite=overwrite, argv=sys.argv[1:])
     if quiet:
         return
     table = Table(title=f"classify → {output}")
@@ -122,6 +125,7 @@ def build_agent_h_command(
     exclude: Annotated[list[Path] | None, typer.Option(
         "--exclude", help="Training data of the model (files or `agentflan build` folders, repeatable): Agent-H "
                           "leaves out every query that overlaps it.")] = None,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=_OVERWRITE_DIR)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No summary.")] = False,
 ) -> None:
     """Build the open Agent-H: the four circumstances of the paper's Fig. 6 (a: tools + tool query → call;
@@ -137,10 +141,12 @@ def build_agent_h_command(
     """
     from agentflan.evaluate import agent_h
     from agentflan.paths import data_root
+    from agentflan.pipeline.inputs import Inputs
 
+    inputs = Inputs()
     result = agent_h.build(data or data_root(), seed=seed, limit=agent_h.DEFAULT_LIMIT if limit is None else limit,
-                           exclude=exclude or ())
-    path = agent_h.write(result, output)
+                           exclude=exclude or (), inputs=inputs)
+    path = agent_h.write(result, output, inputs, overwrite=overwrite, argv=sys.argv[1:])
     if quiet:
         return
     m = result.manifest
@@ -191,11 +197,13 @@ def run_command(
     max_continuations: Annotated[int, typer.Option(
         "--max-continuations", help="Extra assistant turns asked for when a reply ends on a tool-naming sentence "
                                     "(the Agent-FLAN layout); 0: never.")] = 3,
+    overwrite: Annotated[bool, typer.Option("--overwrite", help=_OVERWRITE_DIR)] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar or summary.")] = False,
 ) -> None:
     """Run benchmarks against a model and score every reply strictly. Writes OUTPUT/replies.jsonl (each reply
-    with the call syntax it was read as), OUTPUT/results.json (every metric, the share of each call syntax) and
-    OUTPUT/results.md.
+    with the call syntax it was read as), OUTPUT/results.json (every metric, the share of each call syntax),
+    OUTPUT/results.md and OUTPUT/manifest.json (every benchmark file read, with its sha256). OUTPUT appears only
+    when complete; an existing one is replaced only when an earlier `eval run` wrote it (or with --overwrite).
 
     Examples:
 
@@ -205,19 +213,9 @@ def run_command(
     """
     from agentflan.errors import UsageError
     from agentflan.evaluate.backends import make_backend
-    from agentflan.evaluate.report import headline
     from agentflan.evaluate.run import collect, run
 
-    if model and endpoint:
-        raise UsageError("give either --model or --endpoint, not both")
-    if max_continuations < 0:
-        raise UsageError("--max-continuations must be 0 or more")
-    _reader(call_syntax, None, None)  # an unknown syntax is a usage error before any work
-    if call_parser is not None:
-        from agentflan.evaluate.callparsers import vllm_installed
-
-        if not vllm_installed():
-            _reader(None, call_parser, None)  # the one-line message, before anything is loaded
+    _check_run_options(model, endpoint, max_continuations, call_syntax, call_parser)
     if exclude and agent_h_path is not None:
         raise UsageError("--exclude applies when Agent-H is built on the fly; build the --agent-h folder with "
                          "`agentflan eval build-agent-h --exclude ...` instead")
@@ -233,9 +231,32 @@ def run_command(
     model_tokenizer = _load_tokenizer(tokenizer) if tokenizer else getattr(chosen, "tokenizer", None)
     reader = _reader(call_syntax, call_parser, model_tokenizer)
     results = run(collected.samples, chosen, output, show_progress=not quiet, collected=collected,
-                  reader=reader, max_continuations=max_continuations)  # type: ignore[arg-type]
-    if quiet:
-        return
+                  reader=reader, max_continuations=max_continuations,  # type: ignore[arg-type]
+                  overwrite=overwrite, argv=sys.argv[1:])
+    if not quiet:
+        _print_run_summary(results, output)
+
+
+def _check_run_options(model: str | None, endpoint: str | None, max_continuations: int, call_syntax: str | None,
+                       call_parser: str | None) -> None:
+    """Usage errors of `eval run`, before any work."""
+    from agentflan.errors import UsageError
+
+    if model and endpoint:
+        raise UsageError("give either --model or --endpoint, not both")
+    if max_continuations < 0:
+        raise UsageError("--max-continuations must be 0 or more")
+    _reader(call_syntax, None, None)  # an unknown syntax is a usage error before any work
+    if call_parser is not None:
+        from agentflan.evaluate.callparsers import vllm_installed
+
+        if not vllm_installed():
+            _reader(None, call_parser, None)  # the one-line message, before anything is loaded
+
+
+def _print_run_summary(results: dict[str, Any], output: Path) -> None:
+    from agentflan.evaluate.report import headline
+
     table = Table(title=f"eval → {output}")
     table.add_column("metric")
     table.add_column("value", justify="right")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -62,7 +63,7 @@ def train_command(
         return
     from agentflan.train.trainer import train
 
-    summary = train(cfg, show_progress=not quiet)
+    summary = train(cfg, show_progress=not quiet, argv=sys.argv[1:])
     if quiet or not summary:
         return
     from agentflan.train.labels import stats_line
@@ -75,6 +76,7 @@ def train_command(
 
 
 def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: bool) -> None:
+    from agentflan.files import write_text_atomic
     from agentflan.train.preview import html_page, print_examples
     from agentflan.train.trainer import prepare
 
@@ -84,8 +86,7 @@ def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: b
         print_examples(console, shown, prepared.tokenizer, prepared.label_stats)
     if html_file is not None:
         page = html_page(shown, prepared.tokenizer, prepared.label_stats, f"agentflan labels: {cfg.data}")
-        html_file.parent.mkdir(parents=True, exist_ok=True)
-        html_file.write_text(page, encoding="utf-8")
+        write_text_atomic(html_file, page)
         console.print(f"{len(shown)} labelled samples → {html_file}")
 
 

@@ -13,70 +13,17 @@ sentences the rendering adds come from seeded pools (`phrasing`).
 
 from __future__ import annotations
 
-import re
 from collections import Counter
-from collections.abc import Iterable
-from typing import Any
 
 from agentflan.callsyntax import REACT_KEYWORDS, parse_bracket_call, react_sections
-from agentflan.errors import AgentflanError, RecordError
+from agentflan.errors import RecordError
 from agentflan.formats.exports import TOOLS_DESCRIPTION
-from agentflan.schema import Message, Part, Tool, Trajectory
-from agentflan.seeding import stable_hash
+from agentflan.formats.react import render_react
+from agentflan.phrasing import say, tools_prompt
+from agentflan.schema import Message, Part, Trajectory
+from agentflan.seeding import ranked
 
 from . import prompts
-from .phrasing import say
-
-# ToolBench wraps every description: 'This is the subfunction for tool "x", you can use this tool.The description
-# of this function is: "..."'. The plain description reads better and says the same.
-_TOOLBENCH_DESC = re.compile(r'^\s*This is the subfunction for tool "(?P<service>[^"]*)"[^\n]*?The description of this '
-                             r'function is:\s*"?(?P<inner>.*?)"?\s*$', re.S)
-
-
-def tool_description(tool: Tool) -> str:
-    """The tool's description in plain words (ToolBench's wrapper taken off, naming the service instead)."""
-    m = _TOOLBENCH_DESC.match(tool.description)
-    if not m:
-        return tool.description
-    inner = _sentence(m.group("inner"))
-    service = m.group("service").strip()
-    return f"{inner} (a function of the {service} service)" if inner else f"A function of the {service} service"
-
-
-def describe_tool(tool: Tool) -> str:
-    """One plain-language line per tool: name, description, arguments with type and whether required."""
-    props = tool.parameters.get("properties") or {}
-    props = props if isinstance(props, dict) else {}  # a malformed schema describes no argument, never crashes
-    required_list = tool.parameters.get("required") or []
-    required = {r for r in required_list if isinstance(r, str)} if isinstance(required_list, list) else set()
-    args = []
-    for name, schema in props.items():
-        schema = schema if isinstance(schema, dict) else {}
-        kind = schema.get("type") or schema.get("x-original-type") or "any"
-        kind = "/".join(kind) if isinstance(kind, list) else str(kind)
-        desc = _sentence(str(schema.get("description") or ""))
-        args.append(f"`{name}` ({kind}, {'required' if name in required else 'optional'})" + (f": {desc}" if desc else ""))
-    line = f"- `{tool.name}`"
-    description = tool_description(tool)
-    if description.strip():
-        line += f": {_sentence(description)}"
-    line += ". Arguments: " + "; ".join(args) + "." if args else ". It takes no arguments."
-    return line
-
-
-def _sentence(text: str) -> str:
-    """Text without its closing full stop, so that joining descriptions never doubles punctuation."""
-    return " ".join(text.split()).rstrip(" .")
-
-
-def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[str] = ()) -> str:
-    """The system prompt introducing ``tools`` (or, when none are declared, the actions the trajectory uses)."""
-    if tools:
-        return say("tools_intro", seed, key) + "\n\n" + "\n".join(describe_tool(t) for t in tools)
-    names = sorted(set(action_names))
-    if not names:
-        return ""
-    return say("actions_intro", seed, key) + "\n" + "\n".join(f"- `{n}`" for n in names)
 
 
 def tools_system(intro: str, rest: str = "") -> Message:
@@ -216,18 +163,9 @@ def render_chat(traj: Trajectory, seed: int, rewrites: Counter[str] | None = Non
                                    "metadata": {**traj.metadata, "kind": "agent", "rendering": "chat"}})
 
 
-def react_renderer() -> Any:
-    """`formats.react.render_react`, or a clear error when that module is missing."""
-    try:
-        from agentflan.formats.react import render_react
-    except ImportError as exc:
-        raise AgentflanError("react rendering needs agentflan.formats.react.render_react, which is not "
-                             f"available ({exc}); set alignment.react_fraction: 0") from None
-    return render_react
-
-
 def render_react_kind(traj: Trajectory) -> Trajectory:
-    rendered = react_renderer()(traj)
+    """The trajectory in ReAct text (`formats.react.render_react`), as a ``react`` record of the build."""
+    rendered = render_react(traj)
     return rendered.model_copy(update={"messages": trim_tail(merge_adjacent(rendered.messages)), "metadata": {**traj.metadata, **rendered.metadata, "kind": "react",
                                                     "rendering": "react"}})
 
@@ -236,5 +174,4 @@ def choose_react(keys: list[str], fraction: float, seed: int) -> set[str]:
     """Exactly ``round(fraction * len(keys))`` keys, chosen by a seeded ranking (not a per-record coin flip,
     which misses the fraction on small data)."""
     n = round(fraction * len(keys))
-    ranked = sorted(keys, key=lambda k: (stable_hash(seed, k, "react"), k))
-    return set(ranked[:n])
+    return set(ranked(keys, seed, "react")[:n])

@@ -20,7 +20,7 @@ from typing import Any
 
 from agentflan.capabilities import capability_tokens, default_capability, spans
 from agentflan.schema import Message, Part, Trajectory
-from agentflan.seeding import stable_hash
+from agentflan.seeding import ranked, stable_hash
 
 
 def label(traj: Trajectory) -> Trajectory:
@@ -117,7 +117,7 @@ def balance(records: list[Trajectory], weights: dict[str, float], seed: int, cou
                     records[u.record] = _apply(records[u.record], u.message, capability, {"weight": w}, "weight")
                 continue
             remaining = before[capability] - goal[capability]
-            for u in sorted(cap_units, key=lambda u: (stable_hash(seed, u.order, "balance"), u.record, u.message)):
+            for u in ranked(cap_units, seed, "balance", key=lambda u: u.order):
                 if remaining <= 0:
                     break
                 if u.tokens < 2 * remaining and left[u.record] > u.tokens:  # closer to the target

@@ -17,11 +17,12 @@ import json
 from dataclasses import dataclass
 
 from agentflan.errors import RecordError
+from agentflan.phrasing import describe_tool
 from agentflan.schema import Message, Part, ToolCall, Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 
 from . import grounding
-from .align import describe_tool, render_chat
+from .align import render_chat
 
 NAME_KEYS = ("name", "tool", "api", "function", "action", "NAME", "api_name", "tool_name")
 ARGS_KEYS = ("arguments", "args", "parameters", "Args", "params", "input", "action_input", "kwargs")
@@ -139,11 +140,11 @@ def make_samples(sources: list[CallSource], count: int, formats: list[str],
     ``{"password": "user1pass"}``) would teach the model to invent arguments. Sequences of one search tree
     (ToolBench's per-step train_messages) share their first call; a sample is made from one of them only, so
     the output holds no exact duplicates."""
-    ranked = sorted(sources, key=lambda s: (stable_hash(seed, s.key, "instruct-pick"), s.key))
+    order = ranked(sources, seed, "instruct-pick", key=lambda s: s.key)
     seen: set[str] = set()
     made: list[Trajectory] = []
     report = {"candidates": len(sources), "made": 0, "ungrounded": 0, "duplicate": 0, "not_needed": 0}
-    for src in ranked:
+    for src in order:
         if len(made) == count:
             report["not_needed"] += 1
             continue

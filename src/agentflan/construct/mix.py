@@ -11,7 +11,7 @@ from typing import Any
 
 from agentflan.errors import RecordError
 from agentflan.schema import Message, Part, Trajectory
-from agentflan.seeding import stable_hash
+from agentflan.seeding import ranked
 
 from .align import with_parts
 from .replies import ChatEndpoint
@@ -54,7 +54,7 @@ def general_count(agent_side: int, per_agent: float | None) -> int:
 
 def pick(keys: list[str], n: int, seed: int, purpose: str = "general") -> list[str]:
     """``n`` of ``keys`` by a seeded ranking (independent of input order)."""
-    return sorted(keys, key=lambda k: (stable_hash(seed, k, purpose), k))[:n]
+    return ranked(keys, seed, purpose)[:n]
 
 
 def mix_report(agent_side: int, wanted: int, available: int, used: int, per_agent: float | None) -> dict[str, Any]:

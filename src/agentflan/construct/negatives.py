@@ -19,15 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from agentflan.errors import RecordError
+from agentflan.phrasing import describe_tool, say_nth, tool_description, tools_prompt
 from agentflan.schema import Message, Part, Tool, Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 from agentflan.toolschema import required_arguments
 
 from . import grounding, prompts
-from .align import describe_tool, render_chat, tool_description, tools_prompt, tools_system
+from .align import render_chat, tools_system
 from .grounding import tools_text
 from .instruct import CallSource, first_call
-from .phrasing import say_nth
 from .replies import ChatEndpoint, resolve_reply
 
 _STOP = frozenset(re.findall(r"\w+", """the and for with that this from your you are can get will into about what which when where
@@ -402,4 +402,4 @@ def need_phrase(tool: Tool | None) -> str:
 
 
 def rank(items: list[Query], seed: int, purpose: str) -> list[Query]:
-    return sorted(items, key=lambda q: (stable_hash(seed, q.key, purpose), q.key))
+    return ranked(items, seed, purpose, key=lambda q: q.key)

@@ -13,16 +13,12 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from agentflan.schema import CAPABILITIES
+from agentflan.schema import CAPABILITIES, NEGATIVE_KINDS
 
-NEGATIVE_KINDS: tuple[str, ...] = (
-    "tools_given_no_need",  # (b) tools + a general query → plain answer
-    "no_tools_needs_tool",  # (c) no tools + a query that needs one → plain answer, no pretend call
-    "irrelevant_tools_needs_tool",  # tools that do not fit a query that needs a tool → say so, no call
-    "missing_argument",  # a required argument is missing → ask back
-    "distractor_tools",  # a positive trajectory with irrelevant tools added to its tool list
-)
-REPLY_SOURCES = ("endpoint", "reference", "template")
+ReplySource = Literal["endpoint", "reference", "template"]
+InstructFormat = Literal["json", "react", "template"]
+REPLY_SOURCES: tuple[ReplySource, ...] = ("endpoint", "reference", "template")
+INSTRUCT_FORMATS: tuple[InstructFormat, ...] = ("json", "react", "template")
 
 
 class _Spec(BaseModel):
@@ -106,8 +102,7 @@ class MaskingSpec(_Spec):
 
 class InstructSpec(_Spec):
     count: int = Field(default=0, ge=0)  # format-following samples to make (paper App. A: 2,000)
-    formats: list[Literal["json", "react", "template"]] = Field(default_factory=lambda: ["json", "react", "template"],
-                                                                min_length=1)
+    formats: list[InstructFormat] = Field(default_factory=lambda: list(INSTRUCT_FORMATS), min_length=1)
 
 
 class EndpointSpec(_Spec):
@@ -130,8 +125,7 @@ class NegativesSpec(_Spec):
     tool_pools: list[InputSpec] = Field(default_factory=list)  # extra tools to draw irrelevant tools from
     irrelevant_tools: int = Field(default=3, ge=1)  # tools given in irrelevant / distractor samples
     max_overlap: float = Field(default=0.1, ge=0.0, le=1.0)  # lexical overlap above which a tool counts as relevant
-    reply_order: list[Literal["endpoint", "reference", "template"]] = Field(
-        default_factory=lambda: list(REPLY_SOURCES), min_length=1)
+    reply_order: list[ReplySource] = Field(default_factory=lambda: list(REPLY_SOURCES), min_length=1)
     endpoint: EndpointSpec | None = None
 
     @field_validator("counts", "kinds")

@@ -31,25 +31,27 @@ left out before sampling, by the same index as ``agentflan audit --against``, an
 
 from __future__ import annotations
 
-import json
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from agentflan import __version__
-from agentflan.audit.contamination import EvalIndex, ngrams
 from agentflan.errors import InputError, RecordError
 from agentflan.evaluate import bfcl
+from agentflan.evaluate.benchmark import Loaded
 from agentflan.evaluate.classify import NO_CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
-from agentflan.evaluate.samples import Sample, first_user_text, plain_schema
-from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
-from agentflan.pipeline.sources import Reject, expand_inputs, iter_records
+from agentflan.evaluate.samples import Sample, first_user_text, system_prompt
+from agentflan.overlap import EvalIndex, ngrams
+from agentflan.paths import data_root
+from agentflan.phrasing import GENERAL_PHRASES
+from agentflan.pipeline.inputs import InputFile, Inputs
+from agentflan.pipeline.read import InputStats
+from agentflan.pipeline.run import RunDir
+from agentflan.pipeline.sources import Reject, iter_records
 from agentflan.schema import Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 
 CIRCUMSTANCES = ("a", "b", "c", "d")
 NO_CALL = ("b", "c", "d")
@@ -58,20 +60,6 @@ DEFAULT_LIMIT = 200  # per circumstance: 800 queries × 2 formats = 1,600 sample
 
 # The paper's keyword rule (§4.3). General phrases are matched case-insensitively.
 REACT_KEYWORDS = ("Thought:", "Action:")
-GENERAL_PHRASES = ("i will use", "i'll use", "i will call", "i'll call", "i need to call", "i need to use",
-                   "let me call", "let me use", "calling the", "i am going to call", "i'm going to call")
-
-REACT_PROMPT = """You are a helpful assistant.{tools}
-When you need a tool, reply in exactly this format:
-Thought: your reasoning
-Action: the tool name
-Action Input: the arguments as a JSON object
-When no tool is needed, or none of the tools can do what is asked, answer the user directly in plain text."""
-
-GENERAL_PROMPT = """You are a helpful assistant.{tools}
-To call a tool, reply with only a JSON object: {{"name": "<tool name>", "arguments": {{<arguments>}}}}.
-When no tool is needed, or none of the tools can do what is asked, answer the user directly."""
-
 
 @dataclass(frozen=True)
 class Source:
@@ -120,21 +108,17 @@ class BuildResult:
 
 
 def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
-          sources: Iterable[Source] = SOURCES, exclude: Sequence[Path] = ()) -> BuildResult:
+          sources: Iterable[Source] = SOURCES, exclude: Sequence[Path] = (),
+          inputs: Inputs | None = None) -> BuildResult:
     """Build the samples from the corpora under ``data`` (missing sources are recorded, not fatal), leaving out
-    every query that overlaps the training data in ``exclude`` (files, or `agentflan build` folders)."""
+    every query that overlaps the training data in ``exclude`` (files, or `agentflan build` folders). Every
+    file is read through ``inputs`` (groups ``agent-h`` and ``exclude``), which the caller's manifest lists."""
+    inputs = inputs if inputs is not None else Inputs()
     pools = _Pools()
     excluded: dict[str, Any] | None = None
     if exclude:
-        pools.training, excluded = _training_index(exclude)
-    inputs: list[dict[str, Any]] = []
-    for source in sources:
-        path = data / source.path
-        if not path.exists():
-            inputs.append({"path": source.path, "role": source.role, "missing": True})
-            continue
-        files = sorted(path.rglob("*.json*")) if path.is_dir() else [path]
-        inputs.append(_merge(source, [_read_source(f, source.role, pools, data) for f in files]))
+        pools.training, excluded = _training_index(exclude, inputs)
+    entries = [_read_source(source, data, pools, inputs) for source in sources]
     if not pools.gold and not pools.irrelevant and not pools.tool_query and not pools.general_query:
         raise InputError(f"no Agent-H source found under {data} (set --data or AGENTFLAN_DATA)")
     base = _circumstances(pools, seed, limit)
@@ -142,7 +126,6 @@ def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
     counts = Counter((s.category, s.meta["format"]) for s in samples)
     manifest = {
         "benchmark": "agent-h (open)",
-        "agentflan_version": __version__,
         "seed": seed,
         "limit_per_circumstance": limit,
         "samples": len(samples),
@@ -150,41 +133,89 @@ def build(data: Path, seed: int = 0, limit: int | None = DEFAULT_LIMIT,
         "by_circumstance_format": {f"{c}/{f}": counts.get((c, f), 0) for c in CIRCUMSTANCES for f in FORMATS},
         "pools": {"gold": len(pools.gold), "irrelevant": len(pools.irrelevant),
                   "tool_query": len(pools.tool_query), "general_query": len(pools.general_query)},
-        "inputs": inputs,
+        "inputs": entries,  # per source (a folder is one source of many files), each file with its sha256
     }
     if excluded is not None:
-        excluded["dropped"] = sum(i.get("excluded", 0) for i in inputs)
+        excluded["dropped"] = sum(i.get("excluded", 0) for i in entries)
         manifest["excluded"] = excluded
     return BuildResult(samples, manifest)
 
 
-def write(result: BuildResult, out_dir: Path) -> Path:
-    """``DIR/agent_h.jsonl`` and ``DIR/manifest.json`` (with the samples file's sha256)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    path = out_dir / "agent_h.jsonl"
-    with RecordSink(path) as sink:
+def write(result: BuildResult, out_dir: Path, inputs: Inputs | None = None, overwrite: bool = False,
+          argv: list[str] | None = None) -> Path:
+    """``DIR/agent_h.jsonl`` and ``DIR/manifest.json`` (every file read, with its sha256), written as a
+    `RunDir`: the folder appears when complete."""
+    with RunDir(out_dir, "eval build-agent-h", inputs=inputs or Inputs(), overwrite=overwrite, argv=argv) as run:
+        sink = run.sink("agent_h.jsonl")
         for sample in result.samples:
             sink.write(sample.to_dict())
-    write_json_atomic(out_dir / "manifest.json", {**result.manifest, "output": path.name,
-                                                 "output_sha256": sha256_file(path)})
-    return path
+        run.manifest(**result.manifest)
+    return out_dir / "agent_h.jsonl"
 
 
-def load(path: Path) -> Iterator[Sample | Reject]:
-    """Samples from an ``agent_h.jsonl`` (or the folder holding it), a `Reject` for each unusable line."""
+def load(path: Path, inputs: Inputs | None = None) -> Iterator[Sample | Reject]:
+    """Samples from an ``agent_h.jsonl`` (or the folder holding it), a `Reject` for each unusable line; read
+    through ``inputs`` when given (so that a manifest lists it)."""
     file = path / "agent_h.jsonl" if path.is_dir() else path
     if not file.exists():
         raise InputError(f"{file} does not exist (build it with `agentflan eval build-agent-h`)")
-    for rec in iter_records(file):
-        if isinstance(rec, Reject):
-            yield rec
-            continue
-        try:
-            if not isinstance(rec.value, dict):
-                raise RecordError("bad_sample", "a line is not a JSON object")
-            yield Sample.from_dict(rec.value)
-        except RecordError as err:
-            yield Reject(str(file), err.reason, err.detail, line=rec.line, index=rec.index)
+    inputs = inputs if inputs is not None else Inputs()
+    for f in inputs.add([file]):
+        for rec in inputs.records(f):
+            if isinstance(rec, Reject):
+                yield rec
+                continue
+            try:
+                if not isinstance(rec.value, dict):
+                    raise RecordError("bad_sample", "a line is not a JSON object")
+                yield Sample.from_dict(rec.value)
+            except RecordError as err:
+                yield Reject(f.source, err.reason, err.detail, line=rec.line, index=rec.index)
+
+
+def cap(samples: list[Sample], limit: int) -> list[Sample]:
+    """At most ``limit`` queries per circumstance, keeping both format levels of each (the file is seeded)."""
+    seen: dict[str, list[str]] = {}
+    kept: list[Sample] = []
+    for s in samples:
+        key = s.id.split("/", 3)[-1]
+        keys = seen.setdefault(s.category, [])
+        if key not in keys:
+            if len(keys) >= limit:
+                continue
+            keys.append(key)
+        kept.append(s)
+    return kept
+
+
+@dataclass
+class AgentH:
+    """Open Agent-H as an `eval run` benchmark (`evaluate.benchmark.Benchmark`): a built set (``path``: a
+    ``build-agent-h`` folder or its ``agent_h.jsonl``), or one built for the run from ``data``."""
+
+    path: Path | None = None
+    data: Path | None = None
+    seed: int = 0
+    limit: int | None = None  # queries per circumstance
+    exclude: Sequence[Path] = ()
+    name = "agent-h"
+
+    def load(self, inputs: Inputs) -> Loaded:
+        loaded = Loaded()
+        if self.path is not None:
+            loaded.add(load(self.path, inputs))
+            if self.limit is not None:
+                loaded.samples = cap(loaded.samples, self.limit)
+            loaded.source = {"path": str(self.path)}
+            return loaded
+        built = build(self.data or data_root(), seed=self.seed,
+                      limit=DEFAULT_LIMIT if self.limit is None else self.limit, exclude=self.exclude, inputs=inputs)
+        loaded.samples = built.samples
+        loaded.source = {k: v for k, v in built.manifest.items() if k != "inputs"}
+        return loaded
+
+    def metrics(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return metrics(records)
 
 
 # --- reading the sources ------------------------------------------------------------------------------------
@@ -207,38 +238,52 @@ def _merge(source: Source, infos: list[dict[str, Any]]) -> dict[str, Any]:
     return merged
 
 
-def _read_source(file: Path, role: str, pools: _Pools, data: Path) -> dict[str, Any]:
-    rel = str(file.relative_to(data)) if file.is_relative_to(data) else str(file)
-    info: dict[str, Any] = {"path": rel, "role": role, "sha256": sha256_file(file), "used": 0}
+def _read_source(source: Source, data: Path, pools: _Pools, inputs: Inputs) -> dict[str, Any]:
+    """One source's manifest entry, its queries added to ``pools``."""
+    path = data / source.path
+    if not path.exists():
+        return {"path": source.path, "role": source.role, "missing": True}
+    fmt = "bfcl" if source.role in ("gold", "irrelevant") else "auto"
+    files = inputs.add([path], fmt, group="agent-h", relative_to=data)
+    return _merge(source, [_read_file(f, source.role, pools, inputs) for f in files])
+
+
+def _read_file(file: InputFile, role: str, pools: _Pools, inputs: Inputs) -> dict[str, Any]:
+    info: dict[str, Any] = {"path": file.source, "role": role, "sha256": inputs.ledger(file).sha256, "used": 0}
     if role in ("gold", "irrelevant"):
-        stats = InputStats(str(file), info["sha256"])
         taken: Counter[str] = Counter()
-        for item in read_file(file, "bfcl", stats):
+        for item in inputs.read(file):
             if isinstance(item, Trajectory):
                 taken[_take_bfcl(item, role, pools)] += 1
         info["used"] = taken["used"]
         if pools.training is not None:
             info["excluded"] = taken["excluded"]
-        info.update(read=stats.read, rejected=stats.rejected, rejects_by_reason=dict(stats.rejects_by_reason))
+        _counts(info, inputs.ledger(file))
         return info
-    queries = list(_queries(file, info))
     target = pools.tool_query if role == "tool_query" else pools.general_query
     seen = {text for _, text in target}
     fresh = []
     excluded = 0
-    for key, text in queries:  # the same query twice (one instruction with several inputs) would weigh double
+    for key, text in _queries(file, inputs):  # one query twice (an instruction with several inputs) would weigh double
         if text in seen:
             continue
         seen.add(text)
         if pools.seen_in_training(text):
             excluded += 1
             continue
-        fresh.append((f"{rel}#{key}", text))
+        fresh.append((f"{file.source}#{key}", text))
     target.extend(fresh)
     info["used"] = len(fresh)
     if pools.training is not None:
         info["excluded"] = excluded
+    _counts(info, inputs.ledger(file))
     return info
+
+
+def _counts(info: dict[str, Any], stats: InputStats) -> None:
+    info.update(read=stats.read, rejected=stats.rejected, rejects_by_reason=dict(stats.rejects_by_reason))
+    if stats.format:
+        info["format"] = stats.format
 
 
 def _take_bfcl(traj: Trajectory, role: str, pools: _Pools) -> str:
@@ -259,42 +304,37 @@ def _take_bfcl(traj: Trajectory, role: str, pools: _Pools) -> str:
     return "used"
 
 
-def _training_index(paths: Sequence[Path]) -> tuple[EvalIndex, dict[str, Any]]:
+def _training_index(paths: Sequence[Path], inputs: Inputs) -> tuple[EvalIndex, dict[str, Any]]:
     """An n-gram index of the training data's user queries, and its manifest entry."""
-    index = EvalIndex()
-    files: list[dict[str, Any]] = []
     for path in paths:
         if not path.exists():
             raise InputError(f"--exclude {path}: no such file or folder")
-        for file in expand_inputs([path]):
-            stats = InputStats(str(file), sha256_file(file))
-            index.add_all(str(file), (t for t in read_file(file, "auto", stats, flag_calls=False)
-                                      if isinstance(t, Trajectory)))
-            files.append({"path": str(file), "sha256": stats.sha256, "read": stats.read,
-                          "rejected": stats.rejected})
+    index = EvalIndex()
+    files: list[dict[str, Any]] = []
+    for file in inputs.add(paths, "auto", group="exclude"):
+        index.add_all(file.source, (t for t in inputs.read(file) if isinstance(t, Trajectory)))
+        stats = inputs.ledger(file)
+        files.append({"path": file.source, "sha256": stats.sha256, "read": stats.read, "rejected": stats.rejected})
     return index, {"method": f"word {index.n}-gram overlap of queries (as `agentflan audit --against`)",
                    "training": files, "training_records": sum(index.records.values())}
 
 
-def _queries(file: Path, info: dict[str, Any]) -> Iterator[tuple[str, str]]:
+def _queries(file: InputFile, inputs: Inputs) -> Iterator[tuple[str, str]]:
     """(stable key, query text): the first user turn of each trajectory the format readers find in the file.
 
     ToolBench's instruction files (``{query, api_list}``) are query lists that no trajectory reader covers; when a
     file holds nothing but such records, their ``query`` is taken directly.
     """
-    first = next((r for r in iter_records(file) if not isinstance(r, Reject)), None)
+    first = next((r for r in iter_records(file.path) if not isinstance(r, Reject)), None)
     if first is not None and _toolbench_query(first.value) is not None:
-        for rec in iter_records(file):
+        for rec in inputs.records(file):
             text = _toolbench_query(rec.value) if not isinstance(rec, Reject) else None
             if text:
                 yield f"{rec.index}", text
         return
-    stats = InputStats(str(file), info["sha256"])
-    for item in read_file(file, "auto", stats):
+    for item in inputs.read(file):
         if isinstance(item, Trajectory) and (text := first_user_text(item)):
             yield item.id, text
-    info.update(read=stats.read, rejected=stats.rejected, rejects_by_reason=dict(stats.rejects_by_reason),
-                format=stats.format)
 
 
 def _toolbench_query(record: Any) -> str | None:
@@ -308,8 +348,8 @@ def _toolbench_query(record: Any) -> str | None:
 
 def _pick(items: list[Any], key: Any, seed: int, purpose: str, limit: int | None) -> list[Any]:
     """A seeded choice that depends only on the seed and each item's key, not on file order."""
-    ranked = sorted(items, key=lambda it: stable_hash(seed, purpose, key(it)))
-    return ranked if limit is None else ranked[:limit]
+    order = ranked(items, seed, purpose, key)
+    return order if limit is None else order[:limit]
 
 
 def _circumstances(pools: _Pools, seed: int, limit: int | None) -> list[dict[str, Any]]:
@@ -334,15 +374,6 @@ def _circumstances(pools: _Pools, seed: int, limit: int | None) -> list[dict[str
     for key, query in _pick(pools.general_query, lambda q: q[0], seed, "d", limit):
         out.append({"circumstance": "d", "key": key, "query": query, "tools": [], "source": "general_query"})
     return out
-
-
-def system_prompt(fmt: str, tools: list[dict[str, Any]]) -> str:
-    if tools:
-        listing = "\n".join(json.dumps(plain_schema(t), ensure_ascii=False) for t in tools)
-        tools_text = f" You have access to the following tools:\n{listing}"
-    else:
-        tools_text = " You have no tools available."
-    return (REACT_PROMPT if fmt == "react" else GENERAL_PROMPT).format(tools=tools_text)
 
 
 def _sample(item: dict[str, Any], fmt: str) -> Sample:

@@ -19,14 +19,16 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from agentflan.errors import ConfigError, InputError, RecordError, UsageError
+from agentflan.evaluate.benchmark import Loaded
 from agentflan.evaluate.classify import CALL_OUTCOMES
 from agentflan.evaluate.metrics import outcome_summary, percent
 from agentflan.evaluate.samples import Sample, prompt_messages, tool_dicts
-from agentflan.pipeline.read import read_file
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
 
@@ -63,8 +65,8 @@ def categories_for(names: Iterable[str]) -> list[str]:
 
 def question_file(category: str, data: Path | None = None) -> Path:
     """``BFCL_v4_<category>.json`` from ``data`` (a BFCL folder, or a data root holding ``gorilla/bfcl_v4``),
-    else from ``AGENTFLAN_DATA``, else from the cached ``bfcl-eval`` wheel (`construct.inputs.bfcl_file`)."""
-    from agentflan.construct.inputs import bfcl_file
+    else from ``AGENTFLAN_DATA``, else from the cached ``bfcl-eval`` wheel (`bfcldata.bfcl_file`)."""
+    from agentflan.bfcldata import bfcl_file
 
     name = f"BFCL_v4_{category}.json"
     if data is not None and (data / name).is_file():
@@ -75,13 +77,15 @@ def question_file(category: str, data: Path | None = None) -> Path:
         raise InputError(str(exc)) from None
 
 
-def load_samples(categories: Iterable[str], data: Path | None = None, limit: int | None = None
-                 ) -> Iterator[Sample | Reject]:
-    """Samples of each category (the first ``limit`` per category), or a `Reject` per unusable record."""
+def load_samples(categories: Iterable[str], data: Path | None = None, limit: int | None = None,
+                 inputs: Inputs | None = None) -> Iterator[Sample | Reject]:
+    """Samples of each category (the first ``limit`` per category), or a `Reject` per unusable record; read
+    through ``inputs`` when given (so that a manifest lists the files, ``possible_answer`` included)."""
+    inputs = inputs if inputs is not None else Inputs()
     for category in categories:
         path = question_file(category, data)
         taken = 0
-        for item in read_file(path, "bfcl"):
+        for item in (i for file in inputs.add([path], "bfcl") for i in inputs.read(file)):
             if limit is not None and taken >= limit:
                 break
             if isinstance(item, Reject):
@@ -92,6 +96,30 @@ def load_samples(categories: Iterable[str], data: Path | None = None, limit: int
                 taken += 1
             except RecordError as err:
                 yield Reject(str(path), err.reason, err.detail, field=err.field, item=item.id)
+
+
+@dataclass
+class BFCLCategories:
+    """What the BFCL benchmarks share: their ``categories`` (the first ``limit`` of each), from ``data``;
+    ``asked``: every category the run names, for results.json; the same name and metrics."""
+
+    categories: list[str]
+    asked: list[str]
+    data: Path | None = None
+    limit: int | None = None
+    name = "bfcl"
+
+    def metrics(self, records: list[dict[str, Any]]) -> dict[str, Any]:
+        return metrics(records)
+
+
+class BFCLSingleTurn(BFCLCategories):
+    """BFCL's single-turn categories as an `eval run` benchmark (`evaluate.benchmark.Benchmark`)."""
+
+    def load(self, inputs: Inputs) -> Loaded:
+        loaded = Loaded(source={"path": str(question_file(self.categories[0], self.data).parent),
+                                "categories": self.asked})
+        return loaded.add(load_samples(self.categories, self.data, self.limit, inputs))
 
 
 def to_sample(traj: Trajectory, category: str | None = None) -> Sample:

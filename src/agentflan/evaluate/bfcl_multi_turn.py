@@ -35,10 +35,14 @@ from typing import Any
 
 from agentflan.callsyntax import parse_python_call
 from agentflan.errors import InputError
+from agentflan.evaluate import bfcl
 from agentflan.evaluate.backends import Backend, GenerationError
+from agentflan.evaluate.benchmark import Loaded
 from agentflan.evaluate.classify import Reader
 from agentflan.evaluate.samples import Sample, plain_schema
-from agentflan.pipeline.sources import Reject, iter_records
+from agentflan.formats.base import SideFile
+from agentflan.pipeline.inputs import InputFile, Inputs
+from agentflan.pipeline.sources import Reject
 from agentflan.toolschema import normalise_schema
 
 CATEGORIES = ("multi_turn_base", "multi_turn_miss_param", "multi_turn_miss_func", "multi_turn_long_context")
@@ -70,60 +74,80 @@ class Entry:
         return [tool for name, tool in self.tools.items() if name not in held and name not in self.excluded]
 
 
-def load_entries(category: str, data: Path | None = None, limit: int | None = None
-                 ) -> tuple[list[Entry], list[Reject]]:
-    """The entries of one multi-turn category with their ground truth and function docs."""
-    from agentflan.evaluate.bfcl import question_file
-
-    questions = question_file(category, data)
-    answers = {rec.value["id"]: rec.value["ground_truth"]
-               for rec in iter_records(questions.parent / "possible_answer" / questions.name)
-               if not isinstance(rec, Reject)}
-    docs_dir = questions.parent / "multi_turn_func_doc"
+def load_entries(category: str, data: Path | None = None, limit: int | None = None,
+                 inputs: Inputs | None = None) -> tuple[list[Entry], list[Reject]]:
+    """The entries of one multi-turn category with their ground truth and function docs, read through
+    ``inputs`` when given (the question file, and its ``possible_answer`` and function docs as side files)."""
+    inputs = inputs if inputs is not None else Inputs()
+    (questions,) = inputs.add([bfcl.question_file(category, data)], "bfcl")
+    truth = questions.path.parent / "possible_answer" / questions.path.name
+    answered = inputs.side_file(truth, questions)
+    if answered is None:
+        raise InputError(f"{truth}: BFCL ground truth not found (the multi-turn categories need it)")
+    answers = {v["id"]: v["ground_truth"] for v in answered.records
+               if isinstance(v, dict) and "id" in v and "ground_truth" in v}
     docs: dict[str, dict[str, dict[str, Any]]] = {}
     entries: list[Entry] = []
     rejects: list[Reject] = []
-    for rec in iter_records(questions):
+    for rec in inputs.records(questions):
         if isinstance(rec, Reject):
             rejects.append(rec)
             continue
-        value = rec.value
         try:
-            classes = list(value["involved_classes"])
-            unknown = [c for c in classes if c not in API_MODULES]
-            if unknown or value["id"] not in answers:
-                why = f"unknown API class {unknown[0]}" if unknown else "no ground truth"
-                rejects.append(Reject(str(questions), "unsupported_entry", why, line=rec.line, index=rec.index))
-                continue
-            tools: dict[str, dict[str, Any]] = {}
-            for cls in classes:
-                if cls not in docs:
-                    docs[cls] = _function_docs(docs_dir / f"{API_MODULES[cls]}.json")
-                tools.update(docs[cls])
-            entries.append(Entry(
-                id=value["id"], category=category, turns=[list(t) for t in value["question"]],
-                initial_config=value.get("initial_config") or {}, classes=classes, tools=tools,
-                ground_truth=answers[value["id"]], excluded=list(value.get("excluded_function") or []),
-                missed={int(k): list(v) for k, v in (value.get("missed_function") or {}).items()}))
+            entry = _entry(rec.value, category, answers, docs, questions, inputs)
         except (KeyError, TypeError, ValueError) as exc:
-            rejects.append(Reject(str(questions), "bad_entry", f"{type(exc).__name__}: {exc}", line=rec.line,
+            rejects.append(Reject(questions.source, "bad_entry", f"{type(exc).__name__}: {exc}", line=rec.line,
                                   index=rec.index))
+            continue
+        if isinstance(entry, str):
+            rejects.append(Reject(questions.source, "unsupported_entry", entry, line=rec.line, index=rec.index))
+            continue
+        entries.append(entry)
         if limit is not None and len(entries) >= limit:
             break
     return entries, rejects
 
 
-def _function_docs(path: Path) -> dict[str, dict[str, Any]]:
-    if not path.exists():
+def _entry(value: Any, category: str, answers: dict[str, Any], docs: dict[str, dict[str, dict[str, Any]]],
+           questions: InputFile, inputs: Inputs) -> Entry | str:
+    """One entry, or why it cannot be played."""
+    classes = list(value["involved_classes"])
+    unknown = [c for c in classes if c not in API_MODULES]
+    if unknown or value["id"] not in answers:
+        return f"unknown API class {unknown[0]}" if unknown else "no ground truth"
+    tools: dict[str, dict[str, Any]] = {}
+    for cls in classes:
+        if cls not in docs:
+            doc_file = questions.path.parent / "multi_turn_func_doc" / f"{API_MODULES[cls]}.json"
+            docs[cls] = _function_docs(doc_file, inputs.side_file(doc_file, questions))
+        tools.update(docs[cls])
+    return Entry(id=value["id"], category=category, turns=[list(t) for t in value["question"]],
+                 initial_config=value.get("initial_config") or {}, classes=classes, tools=tools,
+                 ground_truth=answers[value["id"]], excluded=list(value.get("excluded_function") or []),
+                 missed={int(k): list(v) for k, v in (value.get("missed_function") or {}).items()})
+
+
+def _function_docs(path: Path, side: SideFile | None) -> dict[str, dict[str, Any]]:
+    if side is None:
         raise InputError(f"{path}: BFCL function docs not found (the multi-turn categories need them)")
     out: dict[str, dict[str, Any]] = {}
-    for rec in iter_records(path):
-        if isinstance(rec, Reject):
-            continue
-        doc = rec.value
+    for doc in side.records:
         out[doc["name"]] = {"name": doc["name"], "description": doc.get("description", ""),
                             "parameters": normalise_schema(doc.get("parameters"))}
     return out
+
+
+class BFCLMultiTurn(bfcl.BFCLCategories):
+    """BFCL's multi-turn categories as an `eval run` benchmark (`evaluate.benchmark.Benchmark`): episodes
+    against the simulated APIs."""
+
+    def load(self, inputs: Inputs) -> Loaded:
+        loaded = Loaded(source={"categories": self.asked})
+        for category in self.categories:
+            entries, rejects = load_entries(category, self.data, self.limit, inputs)
+            loaded.episodes.extend(entries)
+            loaded.rejects.extend(rejects)
+        return loaded
 
 
 # --- the simulated APIs ---------------------------------------------------------------------------------------
@@ -132,7 +156,7 @@ def _function_docs(path: Path) -> dict[str, dict[str, Any]]:
 def api_classes(source: Path | None = None) -> dict[str, type]:
     """BFCL's API classes, imported from the extracted ``bfcl-eval`` wheel (``source``: a folder holding the
     ``bfcl_eval`` package; default: the cache, fetched once)."""
-    from agentflan.construct.inputs import bfcl_source
+    from agentflan.bfcldata import bfcl_source
 
     root = source or bfcl_source()
     if str(root) not in sys.path:

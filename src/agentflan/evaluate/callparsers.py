@@ -92,12 +92,15 @@ class VLLMParser:
 def _pairs(calls: Any) -> list[tuple[str, Any]] | None:
     if not isinstance(calls, list) or not calls:
         return None
-    out = []
+    out: list[tuple[str, Any]] = []
     for call in calls:
         fn = call.get("function") if isinstance(call, dict) else None
         if not isinstance(fn, dict):
             return None
-        out.append((fn.get("name"), fn.get("arguments")))
+        name = fn.get("name")
+        if not isinstance(name, str):  # a call with no name is not a call this reader can give
+            return None
+        out.append((name, fn.get("arguments")))
     return out
 
 

@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from agentflan.calls import ParsedCall, ParsedReply, Reply, parse_reply, reply_text, structured_calls
 from agentflan.evaluate.matching import match_calls
@@ -42,10 +42,6 @@ if TYPE_CHECKING:
     from agentflan.evaluate.callparsers import CallParser
     from agentflan.evaluate.samples import Sample
 
-Outcome = Literal[
-    "abstain", "empty", "call", "call_invented_tool", "args_invalid", "malformed",
-    "call_correct", "call_wrong_tool", "call_wrong_args",
-]
 OUTCOMES: tuple[str, ...] = (
     "abstain", "empty", "call", "call_correct", "call_wrong_tool", "call_wrong_args", "args_invalid",
     "call_invented_tool", "malformed",
@@ -108,7 +104,8 @@ def tool_schemas(tools: Sequence[Mapping[str, Any]] | None) -> dict[str, dict[st
         return None
     out: dict[str, dict[str, Any]] = {}
     for tool in tools:
-        fn = tool.get("function") if isinstance(tool.get("function"), Mapping) else tool
+        inner = tool.get("function")
+        fn = inner if isinstance(inner, Mapping) else tool
         name = fn.get("name")
         if isinstance(name, str) and name:
             out[name] = normalise_schema(fn.get("parameters") or {"type": "object", "properties": {}})

@@ -16,10 +16,11 @@ from typing import Any
 
 from agentflan.errors import RecordError
 from agentflan.evaluate.classify import OUTCOMES, Reader, classify
-from agentflan.pipeline.convert import sidecar
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
+from agentflan.pipeline.run import RunDir
 from agentflan.pipeline.sinks import RecordSink, dumps
-from agentflan.pipeline.sources import Reject, iter_records
+from agentflan.pipeline.sources import Reject, SourceRecord
 
 
 @dataclass
@@ -80,38 +81,47 @@ def check_line(value: Any) -> dict[str, Any]:
 _UNCLASSIFIABLE = (RecursionError, MemoryError, ValueError, TypeError)
 
 
-def classify_file(path: Path, out: Path, show_progress: bool = True,
-                  reader: Reader | None = None) -> tuple[ClassifyCounts, Path]:
+def classify_file(path: Path, out: Path, show_progress: bool = True, reader: Reader | None = None,
+                  overwrite: bool = False, argv: list[str] | None = None) -> tuple[ClassifyCounts, Path]:
+    """Classify every line of ``path`` into ``out`` (with ``OUT.rejects.jsonl`` and ``OUT.manifest.json``,
+    written as a `RunDir`); the counts and the rejects file."""
     counts = ClassifyCounts()
-    rejects_path = sidecar(out, ".rejects.jsonl")
-    with RecordSink(out) as sink, RecordSink(rejects_path) as rejects, \
+    inputs = Inputs([path])
+    with RunDir(out, "eval classify", file=True, inputs=inputs, overwrite=overwrite, argv=argv) as run, \
             RecordProgress("classify", enabled=show_progress) as progress:
-        for rec in iter_records(path):
+        sink, rejects = run.sink(), run.rejects
+        for rec in (r for file in inputs.files for r in inputs.records(file)):
             counts.read += 1
             progress.advance()
             if isinstance(rec, Reject):
-                counts.rejected += 1
-                counts.rejects_by_reason[rec.reason] += 1
-                rejects.write(rec.to_dict())
+                _reject(rejects, counts, rec)
                 continue
-            try:
-                line = check_line(rec.value)
-                result = classify(line["reply"], line.get("tools"), line.get("expected"), reader=reader)
-                sink.write({**line, **result.to_dict()})  # serialised before anything is written
-            except RecordError as err:
-                _reject(rejects, counts, Reject(str(path), err.reason, err.detail, line=rec.line, index=rec.index,
-                                                field=err.field, raw=_raw(rec.value)))
-                continue
-            except _UNCLASSIFIABLE as exc:
-                _reject(rejects, counts, Reject(str(path), "unclassifiable", f"{type(exc).__name__}: {exc}"[:300],
-                                                line=rec.line, index=rec.index, field="reply", raw=_raw(rec.value)))
-                continue
-            counts.written += 1
-            counts.outcomes[result.outcome] += 1
-            if result.syntax:
-                counts.syntaxes[result.syntax] += 1
-            counts.safety_rule += result.safety_rule
-    return counts, rejects_path
+            reject = _classified(rec, reader, sink, counts)
+            if reject is not None:
+                _reject(rejects, counts, reject)
+        run.manifest(**counts.to_dict())
+    return counts, run.rejects_path
+
+
+def _classified(rec: SourceRecord, reader: Reader | None, sink: RecordSink, counts: ClassifyCounts) -> Reject | None:
+    """Classify one line into ``sink`` and count it; its reject when it cannot be classified."""
+    path = rec.path
+    try:
+        line = check_line(rec.value)
+        result = classify(line["reply"], line.get("tools"), line.get("expected"), reader=reader)
+        sink.write({**line, **result.to_dict()})  # serialised before anything is written
+    except RecordError as err:
+        return Reject(path, err.reason, err.detail, line=rec.line, index=rec.index, field=err.field,
+                      raw=_raw(rec.value))
+    except _UNCLASSIFIABLE as exc:
+        return Reject(path, "unclassifiable", f"{type(exc).__name__}: {exc}"[:300], line=rec.line,
+                      index=rec.index, field="reply", raw=_raw(rec.value))
+    counts.written += 1
+    counts.outcomes[result.outcome] += 1
+    if result.syntax:
+        counts.syntaxes[result.syntax] += 1
+    counts.safety_rule += result.safety_rule
+    return None
 
 
 def _reject(rejects: RecordSink, counts: ClassifyCounts, reject: Reject) -> None:

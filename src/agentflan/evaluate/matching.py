@@ -206,9 +206,10 @@ def _type_check(value: Any, possible: list[Any], expected: type, nested: type | 
     if type(value) is expected:
         if nested is None:
             return True, is_variable
+        items: Any = value  # of type `expected`, which has a nested type: a list
         for item in possible:
             if isinstance(item, list) and all(
-                _type_check(v, item, nested, None)[0] for v in value
+                _type_check(v, item, nested, None)[0] for v in items
             ):
                 return True, is_variable
         return False, is_variable

@@ -14,7 +14,7 @@ are read together. If the arguments never come, the reply is `malformed` (the sa
 from __future__ import annotations
 
 import dataclasses
-import json
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -28,13 +28,18 @@ from agentflan.calls import parse_reply, reply_text, turn_text
 from agentflan.errors import AgentflanError, UsageError
 from agentflan.evaluate import agent_h, bfcl, bfcl_multi_turn
 from agentflan.evaluate.backends import Backend, GenerationError, Reply
+from agentflan.evaluate.benchmark import Benchmark
 from agentflan.evaluate.classify import Reader, classify, tool_schemas
 from agentflan.evaluate.metrics import percent
 from agentflan.evaluate.report import markdown
 from agentflan.evaluate.samples import Sample
+from agentflan.files import write_json_atomic, write_text_atomic
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.sinks import RecordSink, write_json_atomic
+from agentflan.pipeline.run import RunDir
+from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject
+from agentflan.strictjson import JSONRejected
 
 BENCH_HELP = ("agent-h, bfcl (all single-turn categories), bfcl.multi_turn (the four multi-turn ones) or "
               "bfcl.CATEGORY (" + ", ".join(bfcl.CATEGORIES + bfcl.MULTI_TURN) + ")")
@@ -49,73 +54,49 @@ class Collected:
     rejects: list[Reject] = field(default_factory=list)  # written to DIR/rejects.jsonl
     sources: dict[str, Any] = field(default_factory=dict)
     episodes: list[bfcl_multi_turn.Entry] = field(default_factory=list)  # BFCL multi-turn entries to play
+    benchmarks: list[Benchmark] = field(default_factory=list)
+    inputs: Inputs = field(default_factory=Inputs)  # every file read, for the run's manifest
+
+
+def benchmarks(names: Iterable[str], data: Path | None = None, agent_h_path: Path | None = None, seed: int = 0,
+               limit: int | None = None, exclude: Sequence[Path] = ()) -> list[Benchmark]:
+    """The benchmarks ``--bench`` names (see `BENCH_HELP`); a `UsageError` for an unknown name."""
+    names = list(names)
+    bfcl_names = [b for b in names if b == "bfcl" or b.startswith(("bfcl.", "bfcl:"))]
+    unknown = [b for b in names if b != "agent-h" and b not in bfcl_names]
+    if unknown or not names:
+        raise UsageError(f"unknown benchmark {', '.join(unknown) or '(none)'}; choose from: {BENCH_HELP}")
+    chosen: list[Benchmark] = []
+    if "agent-h" in names:
+        chosen.append(agent_h.AgentH(agent_h_path, data, seed, limit, exclude))
+    if bfcl_names:
+        asked = bfcl.categories_for(bfcl_names)
+        multi = [c for c in asked if c in bfcl.MULTI_TURN]
+        single = [c for c in asked if c not in bfcl.MULTI_TURN]
+        if multi:
+            chosen.append(bfcl_multi_turn.BFCLMultiTurn(multi, asked, data, limit))
+        if single:
+            chosen.append(bfcl.BFCLSingleTurn(single, asked, data, limit))
+    return chosen
 
 
 def collect(benches: Iterable[str], data: Path | None = None, agent_h_path: Path | None = None, seed: int = 0,
             limit: int | None = None, exclude: Sequence[Path] = ()) -> Collected:
-    """The samples of the named benchmarks. Agent-H comes from a built set (``agent_h_path``) or is built
-    from ``data`` (``limit`` queries per circumstance, default `agent_h.DEFAULT_LIMIT`); ``limit`` also caps
-    each BFCL category. ``exclude``: training data whose queries the built Agent-H leaves out."""
-    from agentflan.paths import data_root
-
-    benches = list(benches)
+    """The samples and episodes of the named benchmarks, every file read through one `Inputs`. Agent-H comes
+    from a built set (``agent_h_path``) or is built from ``data`` (``limit`` queries per circumstance, default
+    `agent_h.DEFAULT_LIMIT`); ``limit`` also caps each BFCL category. ``exclude``: training data whose queries
+    the built Agent-H leaves out."""
     out = Collected()
-    bfcl_names = [b for b in benches if b == "bfcl" or b.startswith(("bfcl.", "bfcl:"))]
-    unknown = [b for b in benches if b != "agent-h" and b not in bfcl_names]
-    if unknown or not benches:
-        raise UsageError(f"unknown benchmark {', '.join(unknown) or '(none)'}; choose from: {BENCH_HELP}")
-    if "agent-h" in benches:
-        if agent_h_path is not None:
-            for item in agent_h.load(agent_h_path):
-                if isinstance(item, Reject):
-                    out.rejected[f"agent-h:{item.reason}"] += 1
-                    out.rejects.append(item)
-                else:
-                    out.samples.append(item)
-            if limit is not None:
-                out.samples = _cap_agent_h(out.samples, limit)
-            out.sources["agent-h"] = {"path": str(agent_h_path)}
-        else:
-            built = agent_h.build(data or data_root(), seed=seed,
-                                  limit=agent_h.DEFAULT_LIMIT if limit is None else limit, exclude=exclude)
-            out.samples.extend(built.samples)
-            out.sources["agent-h"] = {k: v for k, v in built.manifest.items() if k != "inputs"}
-    if bfcl_names:
-        every = bfcl.categories_for(bfcl_names)
-        for category in [c for c in every if c in bfcl.MULTI_TURN]:
-            entries, rejects = bfcl_multi_turn.load_entries(category, data, limit)
-            out.episodes.extend(entries)
-            for rej in rejects:
-                out.rejected[f"bfcl:{rej.reason}"] += 1
-                out.rejects.append(rej)
-        categories = [c for c in every if c not in bfcl.MULTI_TURN]
-        if not categories:
-            out.sources["bfcl"] = {"categories": every}
-            return out
-        for item in bfcl.load_samples(categories, data, limit):
-            if isinstance(item, Reject):
-                out.rejected[f"bfcl:{item.reason}"] += 1
-                out.rejects.append(item)
-            else:
-                out.samples.append(item)
-        out.sources["bfcl"] = {"path": str(bfcl.question_file(categories[0], data).parent),
-                               "categories": every}
+    for bench in benchmarks(benches, data, agent_h_path, seed, limit, exclude):
+        loaded = bench.load(out.inputs)
+        out.samples.extend(loaded.samples)
+        out.episodes.extend(loaded.episodes)
+        for rej in loaded.rejects:
+            out.rejected[f"{bench.name}:{rej.reason}"] += 1
+            out.rejects.append(rej)
+        out.sources.setdefault(bench.name, {}).update(loaded.source)
+        out.benchmarks.append(bench)
     return out
-
-
-def _cap_agent_h(samples: list[Sample], limit: int) -> list[Sample]:
-    """At most ``limit`` queries per circumstance, keeping both format levels of each (the file is seeded)."""
-    seen: dict[str, list[str]] = {}
-    kept: list[Sample] = []
-    for s in samples:
-        key = s.id.split("/", 3)[-1]
-        keys = seen.setdefault(s.category, [])
-        if key not in keys:
-            if len(keys) >= limit:
-                continue
-            keys.append(key)
-        kept.append(s)
-    return kept
 
 
 def score(sample: Sample, reply: Reply | list[Reply], schemas: dict[str, Any] | None = None,
@@ -167,68 +148,98 @@ def _dangling(turns: list[Reply], sample: Sample) -> bool:
 
 def run(samples: list[Sample], backend: Backend, out_dir: Path, show_progress: bool = True,
         collected: Collected | None = None, reader: Reader | None = None,
-        max_continuations: int = MAX_CONTINUATIONS) -> dict[str, Any]:
-    """Answer, classify and score every sample; write the three output files; return results.json's data.
+        max_continuations: int = MAX_CONTINUATIONS, overwrite: bool = False,
+        argv: list[str] | None = None) -> dict[str, Any]:
+    """Answer, classify and score every sample, play every episode; write DIR as a `RunDir` (refused when DIR
+    holds something no earlier `eval run` wrote, unless ``overwrite``); return results.json's data.
     ``reader`` pins a call syntax or adds an ecosystem parser (`evaluate.callparsers`)."""
-    out_dir.mkdir(parents=True, exist_ok=True)
+    inputs = collected.inputs if collected is not None else Inputs()
+    with RunDir(out_dir, "eval run", inputs=inputs, overwrite=overwrite, argv=argv) as out:
+        sink = out.sink("replies.jsonl")
+        records = _answer(samples, backend, sink, show_progress, reader, max_continuations)
+        if collected is not None and collected.episodes:
+            records.extend(_play(collected.episodes, backend, sink, show_progress, reader))
+        rejects = collected.rejects if collected is not None else []
+        for rej in rejects:
+            out.rejects.write(rej.to_dict())
+        results = summarise(records, backend.describe(), collected)
+        write_json_atomic(out.folder / "results.json", results)
+        write_text_atomic(out.folder / "results.md", markdown(results))
+        out.manifest(read=len(records) + len(rejects), written=len(records), rejected=len(rejects),
+                     rejects_by_reason=dict(sorted(Counter(r.reason for r in rejects).items())),
+                     backend=results["backend"])
+    return results
+
+
+def _answer(samples: list[Sample], backend: Backend, sink: RecordSink, show_progress: bool,
+            reader: Reader | None, max_continuations: int) -> list[dict[str, Any]]:
+    """Every sample answered (in chunks), continued when it names a tool and stops, and scored."""
     records: list[dict[str, Any]] = []
     may_continue = reader is None or reader.syntax in (None, "agentflan")
-    with RecordSink(out_dir / "replies.jsonl") as sink, \
-            RecordProgress("eval", total=len(samples), enabled=show_progress) as progress:
+    with RecordProgress("eval", total=len(samples), enabled=show_progress) as progress:
         for start in range(0, len(samples), _CHUNK):
             chunk = samples[start : start + _CHUNK]
             replies: list[Any] = backend.generate(chunk)
             if may_continue and max_continuations > 0:
                 replies = continue_dangling(chunk, replies, backend, max_continuations)
             for sample, reply in zip(chunk, replies, strict=True):
-                rec = score(sample, reply, tool_schemas(sample.tools), reader)
-                sink.write(rec)
-                records.append(rec)
+                records.append(_write(sink, score(sample, reply, tool_schemas(sample.tools), reader)))
             progress.advance(len(chunk))
-    if collected is not None and collected.episodes:
-        records.extend(_play(collected.episodes, backend, out_dir, show_progress, reader))
-    if collected is not None and collected.rejects:
-        with RecordSink(out_dir / "rejects.jsonl") as rejects:
-            for rej in collected.rejects:
-                rejects.write(rej.to_dict())
-    results = summarise(records, backend.describe(), collected)
-    write_json_atomic(out_dir / "results.json", results)
-    (out_dir / "results.md").write_text(markdown(results), encoding="utf-8")
-    return results
+    return records
 
 
-def _play(entries: list[bfcl_multi_turn.Entry], backend: Backend, out_dir: Path,
-          show_progress: bool, reader: Reader | None = None) -> list[dict[str, Any]]:
-    """Play the BFCL multi-turn entries and score them; one record per entry, appended to replies.jsonl."""
+def _play(entries: list[bfcl_multi_turn.Entry], backend: Backend, sink: RecordSink, show_progress: bool,
+          reader: Reader | None = None) -> list[dict[str, Any]]:
+    """Play the BFCL multi-turn entries and score them; one replies.jsonl record per entry."""
     classes = bfcl_multi_turn.api_classes()
     records = []
     with RecordProgress("eval: multi-turn steps", enabled=show_progress) as progress:
         episodes = bfcl_multi_turn.run_episodes(entries, backend, classes, on_step=progress.advance,
                                                 reader=reader)
-    with (out_dir / "replies.jsonl").open("a", encoding="utf-8") as sink:
-        for ep in episodes:
-            verdict = bfcl_multi_turn.check(ep, classes)
-            outcome = ("error" if verdict.get("error_type") == "backend_error" else
-                       "correct" if verdict["valid"] else verdict["error_type"])
-            rec = {"id": ep.entry.id, "bench": "bfcl", "category": ep.entry.category, "meta": {},
-                   "outcome": outcome, "success": verdict["valid"], "detail": verdict.get("detail", ""),
-                   "failed_turn": verdict.get("turn"),
-                   "calls": [[[{"name": n, "arguments": a} for n, a in step] for step in turn] for turn in ep.calls]}
-            sink.write(json.dumps(rec, ensure_ascii=False, default=str) + "\n")
-            records.append(rec)
+    for ep in episodes:
+        verdict = bfcl_multi_turn.check(ep, classes)
+        outcome = ("error" if verdict.get("error_type") == "backend_error" else
+                   "correct" if verdict["valid"] else verdict["error_type"])
+        rec = {"id": ep.entry.id, "bench": "bfcl", "category": ep.entry.category, "meta": {},
+               "outcome": outcome, "success": verdict["valid"], "detail": verdict.get("detail", ""),
+               "failed_turn": verdict.get("turn"),
+               "calls": [[[{"name": n, "arguments": a} for n, a in step] for step in turn] for turn in ep.calls]}
+        records.append(_write(sink, rec))
     return records
+
+
+def _write(sink: RecordSink, record: dict[str, Any]) -> dict[str, Any]:
+    """Write one record; a value strict JSON cannot hold (a call argument a model wrote as a Python set,
+    bytes or a complex number) is written as its text instead of ending the run."""
+    try:
+        sink.write(record)
+    except JSONRejected:
+        record = _json_safe(record)
+        sink.write(record)
+    return record
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if value is None or isinstance(value, str | bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        return value
+    return repr(value)
 
 
 def summarise(records: list[dict[str, Any]], backend: dict[str, Any], collected: Collected | None = None
               ) -> dict[str, Any]:
     ok = [r for r in records if r["outcome"] != "error"]
-    benchmarks: dict[str, Any] = {}
-    agent_h_recs = [r for r in ok if r["bench"] == "agent-h"]
-    if agent_h_recs:
-        benchmarks["agent-h"] = agent_h.metrics(agent_h_recs)
-    bfcl_recs = [r for r in ok if r["bench"] == "bfcl"]
-    if bfcl_recs:
-        benchmarks["bfcl"] = bfcl.metrics(bfcl_recs)
+    # Records scored without `collect` (a hand-made Collected, or none) are scored by their bench's default.
+    chosen: list[Benchmark] = (collected.benchmarks if collected is not None and collected.benchmarks else
+                               [agent_h.AgentH(), bfcl.BFCLSingleTurn([], [])])
+    results: dict[str, Any] = {}
+    for bench in chosen:
+        recs = [r for r in ok if r["bench"] == bench.name]
+        if recs and bench.name not in results:
+            results[bench.name] = bench.metrics(recs)
     return {
         "agentflan_version": __version__,
         "backend": backend,
@@ -239,7 +250,7 @@ def summarise(records: list[dict[str, Any]], backend: dict[str, Any], collected:
         "rejected": dict(collected.rejected) if collected else {},
         "sources": collected.sources if collected else {},
         "reading": reading(ok),
-        "benchmarks": benchmarks,
+        "benchmarks": results,
     }
 
 

@@ -6,11 +6,25 @@ classified the same way, so one reply parser and one matcher serve all benchmark
 
 from __future__ import annotations
 
+import json
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from agentflan.errors import RecordError
 from agentflan.schema import Trajectory
+
+# Agent-H's two format levels (paper §4.3): the system prompt of each; the general one is also how a backend
+# describes tools to a chat template that ignores ``tools``.
+REACT_PROMPT = """You are a helpful assistant.{tools}
+When you need a tool, reply in exactly this format:
+Thought: your reasoning
+Action: the tool name
+Action Input: the arguments as a JSON object
+When no tool is needed, or none of the tools can do what is asked, answer the user directly in plain text."""
+
+GENERAL_PROMPT = """You are a helpful assistant.{tools}
+To call a tool, reply with only a JSON object: {{"name": "<tool name>", "arguments": {{<arguments>}}}}.
+When no tool is needed, or none of the tools can do what is asked, answer the user directly."""
 
 
 @dataclass
@@ -75,3 +89,13 @@ def openai_tools(tools: list[dict[str, Any]], rename: Any = None) -> list[dict[s
             fn = {**fn, "name": rename(fn["name"])}
         out.append({"type": "function", "function": fn})
     return out
+
+
+def system_prompt(fmt: str, tools: list[dict[str, Any]]) -> str:
+    """The system prompt of Agent-H's ``react`` or ``general`` level, listing ``tools``."""
+    if tools:
+        listing = "\n".join(json.dumps(plain_schema(t), ensure_ascii=False) for t in tools)
+        tools_text = f" You have access to the following tools:\n{listing}"
+    else:
+        tools_text = " You have no tools available."
+    return (REACT_PROMPT if fmt == "react" else GENERAL_PROMPT).format(tools=tools_text)

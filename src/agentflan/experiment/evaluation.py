@@ -9,6 +9,7 @@ held-out calls, and the loss on held-out reference replies.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,9 @@ class Suite:
 
 
 def suite(spec: Benchmarks, data: Path, agent_h_dir: Path | None, held_out_calls: Path | None,
-          loss_files: dict[str, Path]) -> Suite:
+          loss_files: dict[str, Path], root: Path) -> Suite:
+    """The samples of every benchmark; files inside the experiment folder ``root`` are named relative to it in
+    eval's results (so that two experiment folders write the same results)."""
     out = Suite(loss_files=loss_files)
     parts: list[Collected] = []
     if agent_h_dir is not None:
@@ -46,10 +49,12 @@ def suite(spec: Benchmarks, data: Path, agent_h_dir: Path | None, held_out_calls
         out.collected.rejected.update(part.rejected)
         out.collected.rejects.extend(part.rejects)
         out.collected.sources.update(part.sources)
+    if agent_h_dir is not None:
+        out.collected.sources["agent-h"] = {"path": os.path.relpath(agent_h_dir, root)}
     if held_out_calls is not None:
         out.samples.extend(Sample.from_dict(json.loads(line)) for line in
                            held_out_calls.read_text(encoding="utf-8").splitlines() if line.strip())
-        out.collected.sources["held-out"] = {"path": held_out_calls.name}
+        out.collected.sources["held-out"] = {"path": os.path.relpath(held_out_calls, root)}
     return out
 
 

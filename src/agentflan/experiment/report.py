@@ -19,7 +19,7 @@ from agentflan.experiment.aggregate import BUDGET, CALLS, HALLUCINATION, LOSSES,
 from agentflan.pipeline.sinks import write_json_atomic
 
 if TYPE_CHECKING:
-    from agentflan.experiment.run import Grid
+    from agentflan.experiment.grid import Grid
 
 FIGURES = {
     "format-content": ("Figure 1 (paper Fig. 2): loss of format tokens against content tokens over steps",

@@ -30,7 +30,6 @@ import contextlib
 import gc
 import os
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +39,7 @@ from agentflan.construct.build import Plan, build, prepare
 from agentflan.construct.recipe import Recipe
 from agentflan.errors import ConfigError, UsageError
 from agentflan.experiment import heldout
+from agentflan.experiment.grid import Cell, Grid
 from agentflan.experiment.spec import Experiment, RecipeRef
 from agentflan.experiment.units import Lock, Units, sha256_files
 from agentflan.paths import data_root
@@ -48,33 +48,6 @@ from agentflan.train.config import TrainConfig
 
 EXPERIMENT_FILE = "experiment.json"
 NO_CHECKPOINTS = 10**9  # save_steps: a killed cell is trained again from its start, so checkpoints are waste
-
-
-@dataclass
-class Cell:
-    variant: str
-    seed: int
-    folder: Path
-    config: TrainConfig
-    key: str = ""
-
-
-@dataclass
-class Grid:
-    """What `check` validated before any work: recipes with their plans, training configs."""
-
-    spec: Experiment
-    out: Path
-    data: Path
-    recipes: dict[str, tuple[Recipe, Plan]] = field(default_factory=dict)
-    corpus: tuple[Recipe, Plan] | None = None
-    pretrain: TrainConfig | None = None
-    cells: list[Cell] = field(default_factory=list)
-    base_model: str | None = None
-    keys: dict[str, str] = field(default_factory=dict)
-
-    def rel(self, path: Path) -> str:
-        return os.path.relpath(path, self.out)
 
 
 def run_experiment(spec: Experiment, out: Path, log: Callable[[str], None] = lambda _: None) -> dict[str, Any]:
@@ -175,15 +148,15 @@ def _deterministic(on: bool) -> None:
 
 # -- the units -------------------------------------------------------------------------------------------------
 
-def _files_of(plan: Plan, data: Path) -> dict[str, str]:
-    files = [f for _, _, paths in plan.inputs for f in paths]
-    hashes = sha256_files(files)
-    return {(os.path.relpath(p, data) if Path(p).is_relative_to(data) else p): h for p, h in hashes.items()}
+def _files_of(plan: Plan) -> dict[str, str]:
+    """sha256 of every file the build reads, under the name its manifest records (relative to the data root)."""
+    files = {f.source: f.path for _, _, group in plan.specs for f in group}
+    hashes = sha256_files(list(files.values()))
+    return {source: hashes[str(path)] for source, path in files.items()}
 
 
 def _build(grid: Grid, units: Units, name: str, recipe: Recipe, plan: Plan, folder: Path) -> str:
-    inputs = {"recipe": recipe.model_dump(mode="json"), "files": _files_of(plan, grid.data),
-              "agentflan": __version__}
+    inputs = {"recipe": recipe.model_dump(mode="json"), "files": _files_of(plan), "agentflan": __version__}
 
     def work() -> dict[str, Any]:
         m = build(recipe, folder, show_progress=False, plan=plan, overwrite=True)
@@ -331,7 +304,7 @@ def _benchmarks(grid: Grid, units: Units) -> Any:
                           [held_dir], make_held_out)
     grid.keys["benchmarks/held_out"] = key
     return suite(bench, grid.data, agent_h_dir, calls_file if calls_file.exists() else None,
-                 {n: p for n, p in loss_files.items() if p.exists()})
+                 {n: p for n, p in loss_files.items() if p.exists()}, out)
 
 
 def _train(grid: Grid, units: Units, cell: Cell) -> None:

@@ -33,7 +33,7 @@ from typing import Any
 
 from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, require
-from agentflan.formats.react import LAYOUT_KEY, Conversation, PartsBuilder, ReactStyle, Turn, layout
+from agentflan.formats.reacttext import LAYOUT_KEY, Conversation, PartsBuilder, ReactStyle, Turn, layout
 from agentflan.schema import Message, Part, Tool, ToolCall, Trajectory
 
 MARK = "agentinstruct"  # message metadata key: "instruction" | "ack"

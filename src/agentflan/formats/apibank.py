@@ -31,10 +31,10 @@ from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, SideFile, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
-from agentflan.schema import Message, Tool, ToolCall, Trajectory
+from agentflan.schema import Message, Role, Tool, ToolCall, Trajectory
 from agentflan.toolschema import normalise_schema, schema_from_examples
 
-_ROLES = {"User": "user", "AI": "assistant"}
+_ROLES: dict[str, Role] = {"User": "user", "AI": "assistant"}
 SEARCHER = "ToolSearcher"
 LEVEL_PREFIX = "level-"  # API-Bank's sample folders: level-1-given-desc, level-2-toolsearcher
 

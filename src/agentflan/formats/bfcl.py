@@ -29,7 +29,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from agentflan.errors import AgentflanError, RecordError
+from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, SideFile, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import parse_tools
@@ -140,23 +140,6 @@ def detect(value: Any, path: str) -> bool:
     if not isinstance(value, dict) or not isinstance(value.get("question"), list) or "id" not in value:
         return False
     return "function" in value or "involved_classes" in value or Path(path).name.startswith("BFCL_")
-
-
-def load_bfcl(path: str | Path, strict: bool = True) -> Iterator[Trajectory]:
-    """The trajectories of one BFCL question file, ground truth attached.
-
-    ``strict`` raises `AgentflanError` on the first record that cannot be read (an evaluation must not silently
-    run on fewer questions); ``strict=False`` skips such records.
-    """
-    from agentflan.pipeline.read import read_file
-    from agentflan.pipeline.sources import Reject
-
-    for item in read_file(path, "bfcl"):
-        if isinstance(item, Reject):
-            if strict:
-                raise AgentflanError(f"{path}: line {item.line}: {item.reason}: {item.detail}")
-            continue
-        yield item
 
 
 READER = Reader("bfcl", read, detect, "BFCL v4 question files (+ possible_answer ground truth, multi-turn "

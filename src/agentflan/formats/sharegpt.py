@@ -41,18 +41,18 @@ from typing import Any
 
 from agentflan import strictjson
 from agentflan.errors import AgentflanError, RecordError
+from agentflan.files import write_json_atomic
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.exports import SEPARATOR, merge_turns, tools_described_once
 from agentflan.formats.openai import arguments, parse_tools
-from agentflan.pipeline.sinks import write_json_atomic
-from agentflan.schema import Message, ToolCall, Trajectory
+from agentflan.schema import Message, Role, ToolCall, Trajectory
 
 TAGS = {"role_tag": "from", "content_tag": "value", "user_tag": "human", "assistant_tag": "gpt",
         "observation_tag": "observation", "function_tag": "function_call", "system_tag": "system"}
 # LLaMA-Factory's default tool_call_words: text outside the block is the reply's text before its calls.
 CALL_OPEN, CALL_CLOSE = "<tool_call>", "</tool_call>"
-_ROLE = {"human": "user", "gpt": "assistant", "function_call": "assistant", "observation": "tool", "system": "system"}
+_ROLE: dict[str, Role] = {"human": "user", "gpt": "assistant", "function_call": "assistant", "observation": "tool", "system": "system"}
 
 
 def _calls(value: str, where: str) -> list[ToolCall]:

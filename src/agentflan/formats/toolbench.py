@@ -31,7 +31,7 @@ from typing import Any
 from agentflan.callsyntax import parse_arguments
 from agentflan.errors import RecordError
 from agentflan.formats.base import ItemRejected, Reader, RecordContext, require
-from agentflan.formats.react import Conversation, Turn, parse_turn
+from agentflan.formats.reacttext import Conversation, Turn, parse_turn
 from agentflan.schema import Message, Tool, ToolCall, Trajectory
 from agentflan.toolschema import normalise_schema
 

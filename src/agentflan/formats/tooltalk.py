@@ -116,7 +116,7 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     called = [c.name for m in messages for c in m.tool_calls]
     names = list(dict.fromkeys([*apis_used, *called]))
     corpus = _corpus_calls(ctx)
-    own = {}
+    own: dict[str, list[dict[str, Any]]] = {}
     for name, params in _requests(turns):
         own.setdefault(name, []).append(params)
     tools = [Tool(name=n, parameters=schema_from_examples(corpus.get(n) or own.get(n) or [])) for n in names]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter, deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -11,11 +11,11 @@ from typing import Any
 from agentflan import formats
 from agentflan.errors import RecordError
 from agentflan.formats.base import Writer
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.read import InputStats, read_inputs, read_record, source_records
+from agentflan.pipeline.read import InputStats, read_record, source_records
 from agentflan.pipeline.run import RunDir
-from agentflan.pipeline.sinks import sha256_file
-from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs
+from agentflan.pipeline.sources import Reject, SourceRecord
 from agentflan.schema import Trajectory
 from agentflan.strictjson import JSONRejected
 
@@ -43,47 +43,50 @@ def convert(
     ``out`` must not be an input (or inside an input folder), nor an existing file that is not an earlier
     conversion, unless ``overwrite``: `UsageError` before anything is read."""
     out = Path(out)
-    files = expand_inputs(inputs)
     write = formats.writer(to_format)
     if from_format != "auto":
         formats.reader(from_format)  # fail on a bad name before touching any file
-    stats: dict[str, InputStats] = {}
-    reasons: Counter[str] = Counter()
-    flag_counts: Counter[str] = Counter()
-    written = 0
-    with RunDir(out, "convert", file=True, inputs=[*map(Path, inputs), *files], overwrite=overwrite,
-                argv=argv) as run:
-        results = (_converted_in_order(files, from_format, to_format, stats, workers) if workers > 1
-                   else (convert_one(item, write) for item in read_inputs(files, from_format, stats)))
-        sink, rejects = run.sink(), run.rejects
-        with RecordProgress(f"convert → {to_format}", enabled=show_progress) as progress:
-            for result in results:
-                progress.advance()
-                if result.record is not None:
-                    try:
-                        sink.write(result.record)
-                    except JSONRejected as exc:  # e.g. a NaN a writer computed: never written
-                        result = result.refused(f"write:{exc.reason}", exc.detail)
-                    else:
-                        written += 1
-                        flag_counts.update(result.flags)
-                        continue
-                reasons[result.reason] += 1
-                rejects.write(result.reject or {})
+    files = Inputs(inputs, from_format)
+    with RunDir(out, "convert", file=True, inputs=files, overwrite=overwrite, argv=argv) as run:
+        results = (_converted_in_order(files, to_format, workers) if workers > 1
+                   else (convert_one(item, write) for item in files))
+        written, reasons, flag_counts = _write_all(results, run, to_format, show_progress)
         manifest = run.manifest(**{
             "from": from_format,
             "to": to_format,
-            "read": sum(s.read for s in stats.values()),
+            "read": files.read_count,
             "written": written,
             "rejected": sum(reasons.values()),
             "rejects_by_reason": dict(sorted(reasons.items())),
-            "inputs": [s.to_dict() for s in stats.values()],
-            "input_stats": list(stats.values()),
             "flags_by_code": dict(sorted(flag_counts.items())),
         })
     if write.companion is not None:
         write.companion(out)
     return ConvertResult(manifest, out, run.rejects_path, run.manifest_path)
+
+
+def _write_all(results: Iterable[Converted], run: RunDir, to_format: str,
+               show_progress: bool) -> tuple[int, Counter[str], Counter[str]]:
+    """Write each converted record, or its reject; (written, rejects by reason, flags by code)."""
+    reasons: Counter[str] = Counter()
+    flag_counts: Counter[str] = Counter()
+    written = 0
+    sink, rejects = run.sink(), run.rejects
+    with RecordProgress(f"convert → {to_format}", enabled=show_progress) as progress:
+        for result in results:
+            progress.advance()
+            if result.record is not None:
+                try:
+                    sink.write(result.record)
+                except JSONRejected as exc:  # e.g. a NaN a writer computed: never written
+                    result = result.refused(f"write:{exc.reason}", exc.detail)
+                else:
+                    written += 1
+                    flag_counts.update(result.flags)
+                    continue
+            reasons[result.reason] += 1
+            rejects.write(result.reject or {})
+    return written, reasons, flag_counts
 
 
 @dataclass
@@ -106,9 +109,7 @@ class Converted:
 def convert_one(item: Trajectory | Reject, write: Writer) -> Converted:
     if isinstance(item, Reject):
         return Converted(reject=item.to_dict(), reason=item.reason)
-    prov = item.provenance
-    origin = Reject(prov.source if prov else "?", "", line=prov.line if prov else None,
-                    index=prov.index if prov else None, item=item.id)
+    origin = Reject.of(item, "")
     try:
         return Converted(record=write.write(item), flags=[f.code for f in item.flags], origin=origin)
     except RecordError as err:
@@ -123,8 +124,7 @@ def convert_one(item: Trajectory | Reject, write: Writer) -> Converted:
 _BATCH = 256
 
 
-def _converted_in_order(files: list[Path], fmt: str, to_format: str, stats: dict[str, InputStats],
-                        workers: int) -> Iterator[Converted]:
+def _converted_in_order(files: Inputs, to_format: str, workers: int) -> Iterator[Converted]:
     """`convert_one` over every record, reading and writing in ``workers`` processes, results in input order.
 
     This process decodes the files and detects their formats (`source_records`); the workers run the readers,
@@ -138,10 +138,9 @@ def _converted_in_order(files: list[Path], fmt: str, to_format: str, stats: dict
     # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=die_with_parent,
                              initargs=(os.getpid(),)) as pool:
-        for path in files:
-            p = str(path)
-            file_stats = stats[p] = InputStats(p, sha256_file(p))
-            for unit in _units(p, fmt, file_stats):
+        for file in files.of("input"):
+            file_stats = files.ledger(file)
+            for unit in _units(str(file.path), file.fmt, file_stats):
                 if isinstance(unit, Reject):
                     pending.append([convert_one(unit, write)])
                 else:

@@ -11,6 +11,7 @@ from rich.progress import (
     MofNCompleteColumn,
     Progress,
     SpinnerColumn,
+    TaskID,
     TextColumn,
     TimeElapsedColumn,
 )
@@ -26,7 +27,7 @@ class RecordProgress:
         self.description = description
         self.total = total
         self._progress: Progress | None = None
-        self._task: int | None = None
+        self._task: TaskID | None = None
         self.count = 0
 
     def __enter__(self) -> RecordProgress:

@@ -1,5 +1,5 @@
-"""The read stage shared by `convert`, `build` and `audit`: files in, canonical trajectories or rejects out,
-with per-input counts that add up (``read == accepted + rejected``).
+"""Reading one file: raw records in, canonical trajectories or rejects out, with per-input counts that add up
+(``read == accepted + rejected``). Every command reads through `pipeline.inputs.Inputs`, which runs this per file.
 
 A file is opened by its path and recorded (in provenance, rejects and the manifest) by its *source*: the path
 relative to the data root for recipe inputs, the path as given on the command line otherwise. No exception from
@@ -18,10 +18,10 @@ from typing import Any
 
 from agentflan import formats, strictjson
 from agentflan.errors import RecordError
+from agentflan.files import sha256_file
 from agentflan.formats.base import ItemRejected, Reader, RecordContext
 from agentflan.pipeline.provenance import licence_for
 from agentflan.pipeline.sidefiles import SideFiles
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import Reject, SourceRecord, iter_records
 from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags
@@ -197,14 +197,3 @@ def _check_parsed(traj: Trajectory) -> None:
     for message in traj.messages:
         for call in message.tool_calls:
             strictjson.check(call.arguments)
-
-
-def read_inputs(
-    paths: list[Path], fmt: str = "auto", stats: dict[str, InputStats] | None = None
-) -> Iterator[Trajectory | Reject]:
-    """`read_file` over several files; ``stats`` (if given) receives one `InputStats` per path."""
-    for path in paths:
-        s = InputStats(str(path), sha256_file(path))
-        if stats is not None:
-            stats[str(path)] = s
-        yield from read_file(path, fmt, s)

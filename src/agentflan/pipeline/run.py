@@ -38,16 +38,16 @@ from typing import Any
 
 from agentflan import __version__
 from agentflan.errors import AgentflanError, UsageError
-from agentflan.paths import data_root
-from agentflan.pipeline.read import side_files_of
-from agentflan.pipeline.sinks import (
-    RecordSink,
+from agentflan.files import (
     pid_alive,
     remove_stale_temporaries,
     sha256_file,
     temporary_path,
     write_json_atomic,
 )
+from agentflan.paths import data_root
+from agentflan.pipeline.inputs import Inputs
+from agentflan.pipeline.sinks import RecordSink
 
 MANIFEST = "manifest.json"
 REJECTS = "rejects.jsonl"
@@ -57,18 +57,27 @@ _OLD = ".old-"
 class RunDir:
     """The outputs of one run of ``command``: a folder, or (``file=True``) one file with its sidecars.
 
-    >>> with RunDir(tmp / "out", "build", inputs=files) as run:            # doctest: +SKIP
-    ...     run.sink("canonical.jsonl").write({"id": "a"})
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out"
+    >>> with RunDir(out, "demo") as run:
+    ...     run.sink("records.jsonl").write({"id": "a"})
     ...     run.rejects.write({"source": "x.jsonl", "line": 3, "reason": "invalid_json"})
-    ...     run.manifest(inputs=[s.to_dict() for s in stats], records=1)
+    ...     manifest = run.manifest(read=2, written=1, rejected=1)
+    >>> sorted(p.name for p in out.iterdir())
+    ['manifest.json', 'records.jsonl', 'rejects.jsonl']
+    >>> manifest["command"], [(o["path"], o["records"]) for o in manifest["outputs"]]
+    ('demo', [('records.jsonl', 1), ('rejects.jsonl', 1)])
+    >>> import shutil; shutil.rmtree(out.parent)
     """
 
-    def __init__(self, out: str | Path, command: str, *, file: bool = False, inputs: Iterable[str | Path] = (),
-                 overwrite: bool = False, argv: list[str] | None = None) -> None:
+    def __init__(self, out: str | Path, command: str, *, file: bool = False,
+                 inputs: Inputs | Iterable[str | Path] = (), overwrite: bool = False,
+                 argv: list[str] | None = None) -> None:
         self.out = Path(out)
         self.command = command
         self.file = file
-        self.inputs = [Path(p) for p in inputs]
+        self.reads = inputs if isinstance(inputs, Inputs) else None
+        self.inputs = inputs.guarded() if isinstance(inputs, Inputs) else [Path(p) for p in inputs]
         self.overwrite = overwrite
         self.argv = argv
         self.tmp = temporary_path(self.out)
@@ -133,21 +142,23 @@ class RunDir:
         return self.tmp
 
     def manifest(self, **extra: Any) -> dict[str, Any]:
-        """Close the sinks and write the manifest: version, command, argv, ``extra`` (the command's counts, its
-        ``inputs`` entries), every side file the readers of ``extra["input_stats"]`` (`InputStats`, not written
-        themselves) opened, and every output with its sha256. When ``extra`` holds ``read``, ``written`` and
-        ``rejected``, they must add up. Written into the temporary folder: nothing moves before it exists."""
+        """Close the sinks and write the manifest: `manifest_header`, ``extra`` (the command's counts), the
+        files read (the `Inputs` the run was given: ``inputs``, each with its sha256, licence and counts, unless
+        ``extra`` gives its own entries, and ``side_files``, every file their readers opened beside them), and
+        every output with its sha256. When ``extra`` holds ``read``, ``written`` and ``rejected``, they must
+        add up. Written into the temporary folder: nothing moves before it exists."""
         for sink, _ in self._sinks.values():
             sink.close()
-        counts = [extra.get(k) for k in ("read", "written", "rejected")]
-        if all(isinstance(c, int) for c in counts) and counts[0] != counts[1] + counts[2]:
-            raise AgentflanError(f"internal error: read {counts[0]} != written {counts[1]} + rejected {counts[2]}; "
+        read, written, rejected = (extra.get(k) for k in ("read", "written", "rejected"))
+        if isinstance(read, int) and isinstance(written, int) and isinstance(rejected, int) \
+                and read != written + rejected:
+            raise AgentflanError(f"internal error: read {read} != written {written} + rejected {rejected}; "
                                  "nothing was written")
-        stats = extra.pop("input_stats", None)
-        manifest: dict[str, Any] = {"agentflan_version": __version__, "command": self.command, "argv": self.argv}
+        manifest = manifest_header(self.command, self.argv)
+        if self.reads is not None:
+            manifest["inputs"] = self.reads.entries()
+            manifest["side_files"] = self.reads.side_files()
         manifest.update(extra)
-        if stats is not None:
-            manifest["side_files"] = side_files_of(stats)
         manifest["outputs"] = self._outputs()
         main = next((o for o in manifest["outputs"] if o["path"] == self.out.name), None) if self.file else None
         if main is not None:
@@ -234,6 +245,11 @@ class RunDir:
         if self.file:
             return "the file exists" if self.out.exists() else "its rejects or manifest file exists"
         return "the folder is not empty"
+
+
+def manifest_header(command: str, argv: list[str] | None) -> dict[str, Any]:
+    """What every agentflan manifest starts with: the version that wrote it, the command and its arguments."""
+    return {"agentflan_version": __version__, "command": command, "argv": argv}
 
 
 def manifest_command(path: Path) -> str | None:

@@ -14,8 +14,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from agentflan.errors import InputError
+from agentflan.files import sha256_file
 from agentflan.formats.base import SideFile
-from agentflan.pipeline.sinks import sha256_file
 from agentflan.pipeline.sources import SourceRecord, iter_records
 
 

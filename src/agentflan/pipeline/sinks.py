@@ -6,89 +6,42 @@ that is not is refused with `JSONRejected` and nothing of it is written."""
 
 from __future__ import annotations
 
-import contextlib
 import gzip
-import hashlib
 import json
 import os
-import shutil
 from pathlib import Path
 from types import TracebackType
 from typing import IO, Any
 
 from agentflan import strictjson
+from agentflan.files import (
+    json_document,
+    pid_alive,
+    remove_stale_temporaries,
+    sha256_file,
+    temporary_path,
+    write_json_atomic,
+)
 from agentflan.strictjson import dumps
 
-__all__ = ["JSON_COLUMNS_KEY", "RecordSink", "dumps", "json_document", "pid_alive", "remove_stale_temporaries", "sha256_file", "temporary_path",
-           "write_json_atomic"]
+# The whole-file helpers live in `agentflan.files`; they stay importable from here for code written against it.
+__all__ = ["JSON_COLUMNS_KEY", "RecordSink", "dumps", "json_document", "pid_alive", "remove_stale_temporaries",
+           "sha256_file", "temporary_path", "write_json_atomic"]
 
 JSON_COLUMNS_KEY = "agentflan.json_columns"
 _PARQUET_BATCH = 2048
-_TMP = ".tmp-"
-
-
-def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    with Path(path).open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
-def temporary_path(path: Path) -> Path:
-    """Where ``path`` is written before it is renamed into place: beside it (the same file system, so the rename
-    is atomic), hidden, and named after this process so that a later run can tell a dead run's leftovers."""
-    return path.with_name(f".{path.name}{_TMP}{os.getpid()}")
-
-
-def remove_stale_temporaries(path: Path) -> list[Path]:
-    """Remove the temporaries of ``path`` (files or folders) left by processes that are no longer running; the
-    paths removed. Another live run's temporaries are left alone."""
-    removed: list[Path] = []
-    for tmp in _temporaries(path):
-        pid = int(tmp.name.rsplit(_TMP, 1)[1])
-        if pid != os.getpid() and not pid_alive(pid):
-            if tmp.is_dir() and not tmp.is_symlink():
-                shutil.rmtree(tmp, ignore_errors=True)
-            else:
-                tmp.unlink(missing_ok=True)
-            removed.append(tmp)
-    return removed
-
-
-def _temporaries(path: Path) -> list[Path]:
-    prefix = f".{path.name}{_TMP}"
-    try:
-        names = os.listdir(path.parent)
-    except OSError:
-        return []
-    return sorted(path.parent / n for n in names if n.startswith(prefix) and n[len(prefix):].isdigit())
-
-
-def pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True  # another user's process
-    except OSError:
-        return False
-    return _state(pid) != "Z"
-
-
-def _state(pid: int) -> str:
-    """A process's state letter from /proc (Linux); a zombie has exited and only waits to be reaped."""
-    with contextlib.suppress(OSError, IndexError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return ""
 
 
 class RecordSink:
     """Context manager that writes dict records to ``path`` and renames into place on clean exit.
 
-    >>> with RecordSink(tmp / "out.jsonl") as sink:   # doctest: +SKIP
-    ...     sink.write({"id": "a"})
+    >>> import tempfile
+    >>> out = Path(tempfile.mkdtemp()) / "out.jsonl"
+    >>> with RecordSink(out) as sink:
+    ...     sink.write({"id": "a", "text": "é"})
+    >>> out.read_text(encoding="utf-8")
+    '{"id":"a","text":"é"}\\n'
+    >>> import shutil; shutil.rmtree(out.parent)
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -207,21 +160,3 @@ def _arrow_type(records: list[dict[str, Any]], key: str) -> Any:
     if values and all(isinstance(v, int | float) and not isinstance(v, bool) for v in values):
         return pa.float64()
     return pa.string()
-
-
-def json_document(data: Any) -> str:
-    """A JSON document as agentflan writes manifests and reports: pretty-printed, sorted keys, strict."""
-    try:
-        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
-    except ValueError as exc:
-        raise strictjson.JSONRejected("non_finite_number", str(exc)) from None
-
-
-def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write one JSON document (manifests, reports) atomically, pretty-printed with sorted keys."""
-    p = Path(path)
-    p.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temporaries(p)
-    tmp = temporary_path(p)
-    tmp.write_text(json_document(data), encoding="utf-8")
-    os.replace(tmp, p)

@@ -16,7 +16,7 @@ import gzip
 import io
 import json
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
@@ -24,6 +24,7 @@ from typing import IO, Any
 
 from agentflan import strictjson
 from agentflan.errors import InputError
+from agentflan.schema import Trajectory
 from agentflan.strictjson import JSONRejected
 
 GZIP_MAGIC = b"\x1f\x8b"
@@ -65,6 +66,15 @@ class Reject:
     item: str | None = None
     raw: Any = None
     extra: dict[str, Any] = dc_field(default_factory=dict)
+
+    @classmethod
+    def of(cls, traj: Trajectory, reason: str, detail: str = "", *, path: str | None = None,
+           field: str | None = None, **extra: Any) -> Reject:
+        """The reject of a trajectory already read: where its provenance says it came from (``path``: the input
+        as the command records it, when that differs), naming the trajectory as ``item``."""
+        prov = traj.provenance
+        return cls(path or (prov.source if prov else "?"), reason, detail, line=prov.line if prov else None,
+                   index=prov.index if prov else None, field=field, item=traj.id, extra=extra)
 
     def to_dict(self, raw_limit: int = RAW_PREFIX_CHARS) -> dict[str, Any]:
         out: dict[str, Any] = {"source": self.path, "line": self.line, "index": self.index}
@@ -320,7 +330,7 @@ def build_records(folder: Path) -> Path | None:
     return canonical if canonical.is_file() and (folder / "manifest.json").is_file() else None
 
 
-def expand_inputs(inputs: list[str | Path]) -> list[Path]:
+def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     """Files named directly, plus the data files under named directories (sorted, for stable output order); an
     `agentflan build` output folder stands for its ``canonical.jsonl`` alone."""
     files: list[Path] = []

@@ -166,14 +166,12 @@ class Labeller:
     def _generation_prompt(self) -> str:
         """What the template writes to open an assistant turn (``<|im_start|>assistant``), stripped; "" when
         it writes nothing or cannot render the probe."""
-        from transformers.utils.chat_template_utils import render_jinja_template
-
         probe = [{"role": "user", "content": "probe"}]
         try:
-            (bare,), _ = render_jinja_template(conversations=[probe], chat_template=self.template,
-                                               **self.tokenizer.special_tokens_map)
-            (prompted,), _ = render_jinja_template(conversations=[probe], chat_template=self.template,
-                                                   add_generation_prompt=True, **self.tokenizer.special_tokens_map)
+            (bare,), _ = _render(conversations=[probe], chat_template=self.template,
+                                 **self.tokenizer.special_tokens_map)
+            (prompted,), _ = _render(conversations=[probe], chat_template=self.template, add_generation_prompt=True,
+                                     **self.tokenizer.special_tokens_map)
         except Exception:  # templates that insist on a system turn, say: fall back to plain forward search
             return ""
         return prompted[len(bare):].strip() if prompted.startswith(bare) else ""
@@ -186,15 +184,13 @@ class Labeller:
 
     def render_text(self, traj: Trajectory) -> tuple[str, list[tuple[int, int]] | None]:
         """The chat template's text for a sample and, when the template has them, its generation blocks."""
-        from transformers.utils.chat_template_utils import render_jinja_template
-
         if traj.calls() and not self.renders_calls:
             raise TemplateError(f"chat template of {self.name} cannot render tool calls (it never reads "
                                 f"`tool_calls`; labels.calls: text writes them as JSON): {describe(traj)}")
         messages, tools = hf_chat(traj, tool_role=self.tool_role, calls_as_text=self.calls_as_text,
                                   tools_rendered=self.renders_tools)
         try:
-            texts, blocks = render_jinja_template(
+            texts, blocks = _render(
                 conversations=[messages], tools=tools, chat_template=self.template,
                 return_assistant_tokens_mask=self.generation_tags, **self.tokenizer.special_tokens_map)
         except Exception as exc:  # jinja raise_exception(), undefined variables, type errors in the template
@@ -512,7 +508,14 @@ def _find_call_text(text: str, needle: str, start: int) -> tuple[int, int] | Non
     return _find(text, needle, start)
 
 
+def _render(**kwargs: Any) -> tuple[list[str], list[list[tuple[int, int]]]]:
+    """transformers' ``render_jinja_template``: the rendered texts and, when asked, each one's generation blocks
+    (its annotations differ from release to release, so its result is taken as what it documents)."""
+    from transformers.utils.chat_template_utils import render_jinja_template
+
+    rendered: Any = render_jinja_template(**kwargs)
+    return rendered[0], rendered[1]
+
+
 def _reject(traj: Trajectory, err: RecordError) -> Reject:
-    prov = traj.provenance
-    return Reject(prov.source if prov else "?", err.reason, err.detail, line=prov.line if prov else None,
-                  index=prov.index if prov else None, field=err.field, extra={"id": traj.id})
+    return Reject.of(traj, err.reason, err.detail, field=err.field, id=traj.id)

@@ -4,7 +4,7 @@ patterns are regular enough that a tiny model's loss visibly falls within a few 
 
 >>> corpus = synthetic_corpus(8)
 >>> sorted({t.metadata["kind"] for t in corpus})
-['agent', 'general', 'negative']
+['agent', 'general', 'instruct', 'negative']
 """
 
 from __future__ import annotations

@@ -9,7 +9,6 @@ written by the main process only. The per-capability losses come from the traini
 from __future__ import annotations
 
 import json
-import os
 import sys
 from collections import Counter
 from collections.abc import Callable
@@ -22,12 +21,14 @@ import torch
 from transformers import Trainer, TrainingArguments
 
 from agentflan.errors import ConfigError, InputError
+from agentflan.files import write_json_atomic, write_text_atomic
+from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
-from agentflan.pipeline.read import InputStats, read_file
-from agentflan.pipeline.sinks import RecordSink, sha256_file, write_json_atomic
+from agentflan.pipeline.run import manifest_header
+from agentflan.pipeline.sinks import RecordSink
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.seeding import rng_for, stable_hash
+from agentflan.seeding import ranked, rng_for
 from agentflan.train.collator import Collator, RowDataset, pack
 from agentflan.train.config import TrainConfig
 from agentflan.train.labels import Example, Labeller, LabelStats
@@ -83,7 +84,7 @@ class CapabilityTrainer(Trainer):
         return self.accelerator.reduce(t.to(self.accelerator.device), reduction="sum").cpu()
 
 
-def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
+def train(cfg: TrainConfig, show_progress: bool = True, argv: list[str] | None = None) -> dict[str, Any]:
     from accelerate import PartialState
     from transformers import set_seed
     from transformers.trainer_utils import get_last_checkpoint
@@ -113,7 +114,7 @@ def train(cfg: TrainConfig, show_progress: bool = True) -> dict[str, Any]:
     # 6. The Trainer, with our loss and metrics.
     if state.is_main_process:
         write_start_files(out, cfg, inputs, label_stats, rejects, sources, len(rows), resuming=checkpoint,
-                          held_out=len(held_out))
+                          held_out=len(held_out), argv=argv)
     args = training_arguments(cfg, out, evaluate=eval_rows is not None)
     trainer = CapabilityTrainer(model=model, args=args, train_dataset=RowDataset(rows), data_collator=collator,
                                 eval_dataset=RowDataset(eval_rows) if eval_rows is not None else None,
@@ -160,7 +161,7 @@ class Prepared:
 
     examples: list[Example]
     tokenizer: Any
-    inputs: list[dict[str, Any]]
+    inputs: Inputs
     rejects: list[Reject]
     label_stats: LabelStats
 
@@ -175,7 +176,7 @@ def prepare(cfg: TrainConfig, show_progress: bool, reuse_tokenizer: bool = False
     if not trajectories:
         if write_files:
             write_rejects(out, rejects)
-        raise InputError(f"data: no usable sample in {', '.join(s['path'] for s in inputs)} "
+        raise InputError(f"data: no usable sample in {', '.join(s.path for s in inputs.ledgers())} "
                          f"(reasons in {out / REJECTS_FILE})")
 
     # 2. Tokenizer: the model's own (with its chat template), or one trained on this data for a tiny model.
@@ -194,21 +195,19 @@ def prepare(cfg: TrainConfig, show_progress: bool, reuse_tokenizer: bool = False
     return Prepared(examples, tokenizer, inputs, rejects, label_stats)
 
 
-def read_data(cfg: TrainConfig, show_progress: bool) -> tuple[list[Trajectory], list[dict[str, Any]], list[Reject]]:
-    """All trajectories of the configured files (any readable format), with per-file counts and rejects."""
+def read_data(cfg: TrainConfig, show_progress: bool) -> tuple[list[Trajectory], Inputs, list[Reject]]:
+    """All trajectories of the configured files (any readable format), the files read (`Inputs`: counts,
+    sha256, side files) and the rejects."""
     trajectories: list[Trajectory] = []
     rejects: list[Reject] = []
-    inputs: list[dict[str, Any]] = []
+    inputs = Inputs(cfg.data_files())
     with RecordProgress("reading", enabled=show_progress) as progress:
-        for path in cfg.data_files():
-            stats = InputStats(str(path), sha256_file(path))
-            for item in read_file(path, stats=stats):
-                progress.advance()
-                if isinstance(item, Reject):
-                    rejects.append(item)
-                else:
-                    trajectories.append(item)
-            inputs.append(stats.to_dict())
+        for item in inputs:
+            progress.advance()
+            if isinstance(item, Reject):
+                rejects.append(item)
+            else:
+                trajectories.append(item)
     return trajectories, inputs, rejects
 
 
@@ -253,8 +252,7 @@ def split_held_out(examples: list[Example], fraction: float, seed: int) -> tuple
     n = round(fraction * len(examples))
     if n == 0:
         return examples, []
-    ranked = sorted(range(len(examples)), key=lambda i: (stable_hash(seed, examples[i].id, "held-out"), i))
-    held = set(ranked[:n])
+    held = set(ranked(range(len(examples)), seed, "held-out", key=lambda i: examples[i].id)[:n])
     return ([ex for i, ex in enumerate(examples) if i not in held],
             [ex for i, ex in enumerate(examples) if i in held])
 
@@ -319,6 +317,7 @@ def load_model(cfg: TrainConfig, tokenizer: Any) -> Any:
             kwargs["attn_implementation"] = cfg.model.attn_implementation
         if cfg.lora is not None and cfg.lora.quantize_4bit:
             kwargs["quantization_config"] = _four_bit()
+        assert cfg.model.name_or_path is not None  # the config requires it when there is no tiny model
         model = AutoModelForCausalLM.from_pretrained(cfg.model.name_or_path, **kwargs)
     if cfg.lora is not None:
         from peft import LoraConfig, get_peft_model, prepare_model_for_kbit_training
@@ -406,9 +405,9 @@ def _checkpoint(cfg: TrainConfig, out: Path, last: Any) -> str | None:
     return cfg.resume_from_checkpoint
 
 
-def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]], label_stats: LabelStats,
+def write_start_files(out: Path, cfg: TrainConfig, inputs: Inputs, label_stats: LabelStats,
                       rejects: list[Reject], sources: list[str], rows: int, resuming: str | None,
-                      held_out: int = 0) -> None:
+                      held_out: int = 0, argv: list[str] | None = None) -> None:
     """``train_summary.json`` (what went in), ``rejects.jsonl``, and ``metrics.jsonl`` reset (or, when
     resuming, cut back to the checkpoint's step so no step is logged twice)."""
     out.mkdir(parents=True, exist_ok=True)
@@ -419,14 +418,14 @@ def write_start_files(out: Path, cfg: TrainConfig, inputs: list[dict[str, Any]],
         step = json.loads((Path(resuming) / "trainer_state.json").read_text(encoding="utf-8"))["global_step"]
         kept = [line for line in metrics.read_text(encoding="utf-8").splitlines()
                 if line.strip() and json.loads(line).get("step", 0) <= step and "train_runtime" not in line]
-        tmp = metrics.with_name(f".{metrics.name}.tmp-{os.getpid()}")
-        tmp.write_text("".join(line + "\n" for line in kept), encoding="utf-8")
-        os.replace(tmp, metrics)
+        write_text_atomic(metrics, "".join(line + "\n" for line in kept))
     write_rejects(out, rejects)
     write_json_atomic(out / SUMMARY_FILE, {
+        **manifest_header("train", argv),
         "config": cfg.model_dump(mode="json"),
-        "inputs": inputs,
-        "read_rejected": sum(s["rejected"] for s in inputs),
+        "inputs": inputs.entries(),
+        "side_files": inputs.side_files(),
+        "read_rejected": inputs.rejected,
         "labels": label_stats.to_dict(),
         "rows": rows,
         "held_out_samples": held_out,

@@ -71,7 +71,7 @@ def sft_labels(path: Path, tokenizer: Any, output_dir: Path, max_steps: int = 0,
         trainer.train()
     # The labels the model gets: TRL's own collator on each prepared row (TRL 1.0 turns assistant_masks into
     # labels there, later releases while preparing the dataset; the collator passes those through).
-    prepared = trainer.train_dataset
+    prepared: Any = trainer.train_dataset  # a datasets.Dataset: the rows given, prepared
     keys = [k for k in ("input_ids", "labels", "assistant_masks") if k in prepared.column_names]
     out = []
     for row in prepared.select_columns(keys):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentflan.errors import AgentflanError
-from agentflan.evaluate.samples import Sample, openai_tools
+from agentflan.evaluate.samples import Sample, openai_tools, system_prompt
 
 
 def render_prompt(tokenizer: Any, sample: Sample) -> str:
@@ -29,8 +29,6 @@ def render_prompt(tokenizer: Any, sample: Sample) -> str:
 
 
 def _tools_in_system(messages: list[dict[str, Any]], tools: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    from agentflan.evaluate.agent_h import system_prompt
-
     listing = system_prompt("general", tools)
     if messages and messages[0]["role"] == "system":
         return [{"role": "system", "content": messages[0]["content"] + "\n\n" + listing}, *messages[1:]]

@@ -1,4 +1,6 @@
-"""Varied phrasings: pools of short templates, one picked per record by a seeded draw, rendered sandboxed.
+"""How agentflan words things: pools of short templates, one picked per record by a seeded draw, rendered
+sandboxed; plain-language tool descriptions (`describe_tool`, `tools_prompt`); and the phrases Agent-H counts
+as a call (`GENERAL_PHRASES`), which no sentence of the pools may use.
 
 Fixed sentences would teach the model one more format to over-fit (the paper's observation 1), so every
 sentence the construction writes itself (tool introductions, elicit statements, negative replies) is drawn from
@@ -10,12 +12,20 @@ build's call shape from these pools, and tool-naming sentences never use the phr
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
 from jinja2.sandbox import SandboxedEnvironment
 
+from agentflan.schema import Tool
 from agentflan.seeding import rng_for
+
+# Agent-H's keyword rule (paper §4.3): a reply that says one of these (case-insensitively) under the general tool
+# prompt counts as a call. The pools below never use them, so that they keep meaning "this reply is a call".
+GENERAL_PHRASES = ("i will use", "i'll use", "i will call", "i'll call", "i need to call", "i need to use",
+                   "let me call", "let me use", "calling the", "i am going to call", "i'm going to call")
 
 POOLS: dict[str, tuple[str, ...]] = {
     # Opening of the system prompt that introduces the tools in plain language.
@@ -219,3 +229,57 @@ def say_nth(pool: str, n: int, seed: int, purpose: str, **values: Any) -> str:
     order = list(range(len(options)))
     rng_for(seed, purpose, pool, "order").shuffle(order)
     return render(options[order[n % len(options)]], **values)
+
+
+# --- tools in plain language ---------------------------------------------------------------------------------
+
+# ToolBench wraps every description: 'This is the subfunction for tool "x", you can use this tool.The description
+# of this function is: "..."'. The plain description reads better and says the same.
+_TOOLBENCH_DESC = re.compile(r'^\s*This is the subfunction for tool "(?P<service>[^"]*)"[^\n]*?The description of this '
+                             r'function is:\s*"?(?P<inner>.*?)"?\s*$', re.S)
+
+
+def tool_description(tool: Tool) -> str:
+    """The tool's description in plain words (ToolBench's wrapper taken off, naming the service instead)."""
+    m = _TOOLBENCH_DESC.match(tool.description)
+    if not m:
+        return tool.description
+    inner = _sentence(m.group("inner"))
+    service = m.group("service").strip()
+    return f"{inner} (a function of the {service} service)" if inner else f"A function of the {service} service"
+
+
+def describe_tool(tool: Tool) -> str:
+    """One plain-language line per tool: name, description, arguments with type and whether required."""
+    props = tool.parameters.get("properties") or {}
+    props = props if isinstance(props, dict) else {}  # a malformed schema describes no argument, never crashes
+    required_list = tool.parameters.get("required") or []
+    required = {r for r in required_list if isinstance(r, str)} if isinstance(required_list, list) else set()
+    args = []
+    for name, schema in props.items():
+        schema = schema if isinstance(schema, dict) else {}
+        kind = schema.get("type") or schema.get("x-original-type") or "any"
+        kind = "/".join(kind) if isinstance(kind, list) else str(kind)
+        desc = _sentence(str(schema.get("description") or ""))
+        args.append(f"`{name}` ({kind}, {'required' if name in required else 'optional'})" + (f": {desc}" if desc else ""))
+    line = f"- `{tool.name}`"
+    description = tool_description(tool)
+    if description.strip():
+        line += f": {_sentence(description)}"
+    line += ". Arguments: " + "; ".join(args) + "." if args else ". It takes no arguments."
+    return line
+
+
+def _sentence(text: str) -> str:
+    """Text without its closing full stop, so that joining descriptions never doubles punctuation."""
+    return " ".join(text.split()).rstrip(" .")
+
+
+def tools_prompt(tools: list[Tool], seed: int, key: str, action_names: Iterable[str] = ()) -> str:
+    """The system prompt introducing ``tools`` (or, when none are declared, the actions the trajectory uses)."""
+    if tools:
+        return say("tools_intro", seed, key) + "\n\n" + "\n".join(describe_tool(t) for t in tools)
+    names = sorted(set(action_names))
+    if not names:
+        return ""
+    return say("actions_intro", seed, key) + "\n" + "\n".join(f"- `{n}`" for n in names)

@@ -1,0 +1,447 @@
+"""The stages of `agentflan build`, each a function over one `BuildState`, run top to bottom by `build.build`:
+
+read ─► mask ─► align ─► instruct ─► negatives ─► general ─► balance ─► export
+
+Each stage is testable alone (give it a state holding what the stages before it produced) and records its own
+counts in ``state.stages[name]`` (the manifest's ``stages``). Where a stage makes a choice over many records
+(which to render in ReAct, which to mask, which general records to keep), the choice is a seeded ranking of
+record *keys* (`seeding.ranked`), made apart from the work done on each record (`align.render_chat`,
+`masking.mask`, `mix.as_general`...), so that the choices can later be made on a compact index of the records
+and the work done on one record at a time.
+
+Every accepted input record is used or left out with a reason (`Ledger`), so that per input
+``read = used + rejected``.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from agentflan.errors import RecordError
+from agentflan.formats import exports
+from agentflan.pipeline.inputs import InputFile, Inputs
+from agentflan.pipeline.progress import RecordProgress
+from agentflan.pipeline.sources import Reject
+from agentflan.schema import Trajectory
+from agentflan.seeding import ranked, stable_hash
+
+from . import align as alignment
+from . import decompose, finished, masking, mix
+from . import instruct as format_following
+from . import negatives as negative_samples
+from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
+
+if TYPE_CHECKING:
+    from agentflan.formats.base import Writer
+    from agentflan.pipeline.run import RunDir
+
+    from .replies import ChatEndpoint
+
+ROLES = ("agent", "tool_pool", "general")
+
+
+@dataclass
+class Item:
+    """One accepted input trajectory, under a key unique in the build; ``path`` is its input as recorded."""
+
+    key: str
+    traj: Trajectory
+    path: str
+
+
+@dataclass
+class Ledger:
+    """Per-input accounting: used keys, the reason each unused record was left out, construction rejects."""
+
+    role: dict[str, str] = field(default_factory=dict)
+    label: dict[str, str] = field(default_factory=dict)
+    used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    unused: dict[str, tuple[Item, str, str]] = field(default_factory=dict)
+    rejects: list[dict[str, Any]] = field(default_factory=list)
+    construction: Counter[str] = field(default_factory=Counter)
+    held_out: list[Item] = field(default_factory=list)  # the recipe's held_out share, for DIR/held_out.jsonl
+
+    def use(self, item: Item) -> None:
+        self.used[item.path].add(item.key)
+        self.unused.pop(item.key, None)
+
+    def leave_out(self, item: Item, reason: str, detail: str = "") -> None:
+        if item.key not in self.used[item.path]:
+            self.unused[item.key] = (item, reason, detail)
+
+    def construction_reject(self, where: str, item: Item, err: RecordError) -> None:
+        reason = f"{where}:{err.reason}"
+        self.construction[reason] += 1
+        self.rejects.append(Reject.of(item.traj, reason, err.detail, path=item.path, field=err.field).to_dict())
+
+    def unused_rejects(self) -> Iterator[dict[str, Any]]:
+        for key in sorted(self.unused):
+            item, reason, detail = self.unused[key]
+            yield Reject.of(item.traj, reason, detail, path=item.path).to_dict()
+
+
+@dataclass
+class BuildState:
+    """What the stages share: the recipe and what `build.prepare` checked, the inputs and their ledger, the
+    accepted items by role, the records built so far, and each stage's report."""
+
+    recipe: Recipe
+    inputs: Inputs
+    specs: list[tuple[str, InputSpec, list[InputFile]]]  # (role, spec, files), in recipe order
+    count: Callable[[str], int]
+    endpoint: ChatEndpoint | None = None
+    show_progress: bool = False
+    ledger: Ledger = field(default_factory=Ledger)
+    items: dict[str, list[Item]] = field(default_factory=lambda: {role: [] for role in ROLES})
+    masked: dict[str, Trajectory] = field(default_factory=dict)  # agent key → its masked source
+    records: list[Trajectory] = field(default_factory=list)
+    rewrites: Counter[str] = field(default_factory=Counter)  # prompt rewrites by align and negatives
+    agent_side: int = 0  # records before general data is mixed in
+    report: dict[str, Any] = field(default_factory=dict)  # manifest sections the stages fill
+    stages: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def seed(self) -> int:
+        return self.recipe.seed
+
+    def progress(self, name: str, total: int | None = None) -> RecordProgress:
+        return RecordProgress(f"build: {name}", total=total, enabled=self.show_progress)
+
+
+# -- read -------------------------------------------------------------------------------------------------------
+
+def read(state: BuildState) -> None:
+    """Every input file's trajectories, under build-unique keys, with their source's label; agent trajectories
+    a recipe drops (flagged, unfinished) are left out; a spec's ``cap`` keeps a seeded choice."""
+    keys: set[str] = set()
+    left: Counter[str] = Counter()
+    with state.progress("read") as progress:
+        for role, spec, files in state.specs:
+            taken: list[Item] = []
+            for file in files:
+                state.ledger.role[file.source], state.ledger.label[file.source] = role, spec.label
+                for rec in state.inputs.read(file):
+                    progress.advance()
+                    if isinstance(rec, Reject):
+                        state.ledger.rejects.append({**rec.to_dict(), "stage": "read"})
+                        continue
+                    item = _item(rec, spec, file.source, keys)
+                    if role != "tool_pool" and _held_out(rec, state.recipe):
+                        state.ledger.leave_out(item, "held_out", "held out for evaluation (recipe held_out)")
+                        # As `kind`, the role says how to score it: a general record's reply is `general` text.
+                        meta = {**item.traj.metadata, "kind": role}
+                        state.ledger.held_out.append(Item(item.key, item.traj.model_copy(update={"metadata": meta}),
+                                                          item.path))
+                        left["held_out"] += 1
+                        continue
+                    why = _left_out(item, role, state.recipe)
+                    if why is not None:
+                        state.ledger.leave_out(item, *why)
+                        left[why[0].split(":")[0]] += 1
+                    else:
+                        taken.append(item)
+            taken = _capped(state, spec, taken, left)
+            state.items[role].extend(taken)
+    for item in state.items["agent"] + state.items["general"]:
+        state.ledger.leave_out(item, "not_selected")
+    state.stages["read"] = {"read": state.inputs.read_count, "rejected": state.inputs.rejected,
+                            **{role: len(state.items[role]) for role in ROLES},
+                            "left_out": dict(sorted(left.items()))}
+
+
+def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str]) -> Item:
+    key = f"{spec.label}/{rec.id}"
+    n = 1
+    while key in keys:
+        n += 1
+        key = f"{spec.label}/{rec.id}~{n}"
+    keys.add(key)
+    meta = {**rec.metadata, "source": spec.label}
+    if spec.queries_need_tools:
+        meta["queries_need_tools"] = True
+    return Item(key, rec.model_copy(update={"metadata": meta}), source)
+
+
+def _held_out(traj: Trajectory, recipe: Recipe) -> bool:
+    """Whether the recipe's ``held_out`` share takes this record: decided by its first user turn and the share's
+    own seed, so every recipe over the same corpora holds out the same queries (records without a user turn: by
+    id)."""
+    spec = recipe.held_out
+    if spec.fraction == 0:
+        return False
+    query = next((m.content for m in traj.messages if m.role == "user" and m.content.strip()), None)
+    key = " ".join(query.split()).lower() if query is not None else f"id:{traj.id}"
+    return stable_hash(spec.seed, "held-out", key) / 2**64 < spec.fraction
+
+
+def _left_out(item: Item, role: str, recipe: Recipe) -> tuple[str, str] | None:
+    """(reason, detail) when the recipe leaves an accepted record out before any stage uses it."""
+    if role != "agent":
+        return None
+    rec = item.traj
+    bad = sorted({f.code for f in rec.flags} & set(recipe.agent.drop_flags))
+    if bad:
+        return f"flagged:{bad[0]}", "; ".join(f.detail for f in rec.flags if f.code == bad[0])[:300]
+    why = finished.unfinished(rec) if recipe.agent.finished_only else None
+    if why is not None:
+        return f"unfinished:{why}", finished.DETAILS[why]
+    return None
+
+
+def _capped(state: BuildState, spec: InputSpec, taken: list[Item], left: Counter[str]) -> list[Item]:
+    if spec.cap is None or len(taken) <= spec.cap:
+        return taken
+    keep = set(mix.pick([it.key for it in taken], spec.cap, state.seed, "cap"))
+    for it in taken:
+        if it.key not in keep:
+            state.ledger.leave_out(it, "over_cap", f"{spec.label}: cap {spec.cap}")
+            left["over_cap"] += 1
+    return [it for it in taken if it.key in keep]
+
+
+# -- mask -------------------------------------------------------------------------------------------------------
+
+def mask(state: BuildState) -> None:
+    """Hammer's function masking of ``masking.fraction`` of the agent trajectories that can be masked exactly
+    (a seeded choice of keys), before they are aligned; off unless the recipe asks."""
+    spec = state.recipe.masking
+    report: dict[str, Any] = {"fraction": spec.fraction, "parameters": spec.parameters}
+    if spec.fraction == 0:
+        state.report["masking"] = {**report, "masked": 0}
+        state.stages["mask"] = {"eligible": 0, "masked": 0}
+        return
+    reasons: Counter[str] = Counter()
+    eligible: list[str] = []
+    for it in state.items["agent"]:
+        why = masking.ineligible(it.traj)
+        if why is None:
+            eligible.append(it.key)
+        else:
+            reasons[why] += 1
+    chosen = set(mix.pick(eligible, round(spec.fraction * len(eligible)), state.seed, "mask"))
+    for it in state.items["agent"]:
+        if it.key in chosen:
+            state.masked[it.key] = masking.mask(_renamed(it.traj, it.key), state.seed, spec.parameters)
+    state.report["masking"] = {**report, "eligible": len(eligible), "masked": len(chosen),
+                               "ineligible_by_reason": dict(sorted(reasons.items()))}
+    state.stages["mask"] = {"eligible": len(eligible), "masked": len(chosen)}
+
+
+def _renamed(traj: Trajectory, key: str) -> Trajectory:
+    return traj.model_copy(update={"id": key})
+
+
+# -- align ------------------------------------------------------------------------------------------------------
+
+def align(state: BuildState) -> None:
+    """A seeded, exact share of the agent trajectories in ReAct, the rest as conversation (paper §4.1)."""
+    agent_items = state.items["agent"]
+    react_keys = alignment.choose_react([it.key for it in agent_items], state.recipe.alignment.react_fraction,
+                                    state.seed)
+    counts: Counter[str] = Counter()
+    with state.progress("align", len(agent_items)) as progress:
+        for it in agent_items:
+            progress.advance()
+            source = state.masked.get(it.key) or _renamed(it.traj, it.key)
+            try:
+                rendered = (alignment.render_react_kind(source) if it.key in react_keys
+                            else alignment.render_chat(source, state.seed, state.rewrites))
+            except RecordError as err:
+                # Not used at all (unless a later stage uses it), so counted once, against its input.
+                state.ledger.leave_out(it, f"align:{err.reason}", err.detail)
+                counts["left_out"] += 1
+                continue
+            state.records.append(rendered)
+            state.ledger.use(it)
+            counts["react" if it.key in react_keys else "chat"] += 1
+    state.stages["align"] = {k: counts.get(k, 0) for k in ("chat", "react", "left_out")}
+
+
+# -- instruct ---------------------------------------------------------------------------------------------------
+
+def instruct(state: BuildState) -> None:
+    """Format-following samples from real first calls, in the context they were made in, grounded."""
+    spec = state.recipe.instruct
+    agent_items = state.items["agent"]
+    sources = [s for it in agent_items if spec.count and (s := format_following.first_call(it.key, it.traj, state.seed))]
+    by_key = {it.key: it for it in agent_items}
+    made, report = format_following.make_samples(sources, spec.count, list(spec.formats), state.seed)
+    for sample in made:
+        state.ledger.use(by_key[sample.id.removeprefix("instruct/")])
+    state.records.extend(made)
+    state.report["instruct"] = report
+    state.stages["instruct"] = {"candidates": len(sources), "made": len(made)}
+
+
+# -- negatives --------------------------------------------------------------------------------------------------
+
+@dataclass
+class _Negatives:
+    """What the negatives stage draws from: the queries by kind, the item each came from, the maker."""
+
+    maker: negative_samples.NegativeMaker
+    check: negative_samples.IrrelevanceCheck
+    tool_queries: list[negative_samples.Query]
+    general_queries: list[negative_samples.Query]
+    item_of: dict[str, Item]
+    agent_keys: set[str]
+
+
+def negatives(state: BuildState) -> None:
+    """The recipe's negative samples, circumstance by circumstance, from a seeded ranking of the queries."""
+    spec = state.recipe.negatives
+    pool = _negative_sources(state)
+    made: Counter[str] = Counter()
+    skipped: dict[str, Counter[str]] = defaultdict(Counter)  # queries passed over, by reason
+    wanted = spec.wanted(len(state.records))
+    with state.progress("negatives", sum(wanted.values())) as progress:
+        for circumstance in NEGATIVE_KINDS:
+            if wanted[circumstance]:
+                _make_negatives(state, pool, circumstance, wanted[circumstance], made, skipped[circumstance],
+                                progress)
+    state.report.update({
+        "negatives": {k: made.get(k, 0) for k in NEGATIVE_KINDS},
+        "negatives_requested": wanted,
+        "negatives_skipped": {k: dict(sorted(v.items())) for k, v in sorted(skipped.items()) if v},
+        "irrelevance_check": pool.check.report(),
+        "reply_sources": dict(sorted(pool.maker.reply_sources.items())),
+    })
+    state.stages["negatives"] = {"made": sum(made.values()), "requested": sum(wanted.values())}
+
+
+def _negative_sources(state: BuildState) -> _Negatives:
+    spec = state.recipe.negatives
+    agent_items, pool_items = state.items["agent"], state.items["tool_pool"]
+    for it in pool_items:
+        if it.traj.tools:
+            state.ledger.use(it)
+        else:
+            state.ledger.leave_out(it, "no_tools", "a tool-pool record without tools")
+    tools = negative_samples.ToolPool([it.traj for it in agent_items + pool_items])
+    check = negative_samples.IrrelevanceCheck(spec.max_overlap)
+    maker = negative_samples.NegativeMaker(state.seed, tools, check, spec.irrelevant_tools, list(spec.reply_order),
+                                    state.endpoint, rewrites=state.rewrites)
+    item_of: dict[str, Item] = {}
+    tool_queries: list[negative_samples.Query] = []
+    for it in agent_items + pool_items:
+        q = negative_samples.tool_query(it.key, it.traj)
+        if q is not None:
+            tool_queries.append(q)
+            item_of[it.key] = it
+    general_queries: list[negative_samples.Query] = []
+    for it in state.items["general"]:
+        q = negative_samples.general_query(it.key, it.traj)
+        if q is not None and (q.reference or state.endpoint is not None):
+            general_queries.append(q)
+            item_of[it.key] = it
+    return _Negatives(maker, check, tool_queries, general_queries, item_of, {it.key for it in agent_items})
+
+
+def _make_negatives(state: BuildState, pool: _Negatives, circumstance: str, wanted: int, made: Counter[str],
+                    skipped: Counter[str], progress: RecordProgress) -> None:
+    queries = pool.general_queries if circumstance == "tools_given_no_need" else pool.tool_queries
+    if circumstance == "distractor_tools":  # a positive to widen: an agent trajectory that calls
+        queries = [q for q in queries if q.key in pool.agent_keys and q.traj.calls()]
+    make = getattr(pool.maker, circumstance)
+    asked: set[str] = set()  # ToolBench's per-step sequences of one search share their query
+    for q in negative_samples.rank(queries, state.seed, circumstance):
+        if made[circumstance] >= wanted:
+            break
+        if q.text in asked:
+            skipped["same_query"] += 1
+            continue
+        if circumstance == "missing_argument" and pool.maker.strippable(q) is None:
+            skipped["no_strippable_argument"] += 1  # no required value the request writes once, can do without
+            continue
+        try:
+            state.records.append(make(q, made[circumstance]))
+        except RecordError as err:
+            state.ledger.construction_reject(f"negative:{circumstance}", pool.item_of[q.key], err)
+            continue
+        made[circumstance] += 1
+        asked.add(q.text)
+        state.ledger.use(pool.item_of[q.key])
+        progress.advance()
+
+
+# -- general ----------------------------------------------------------------------------------------------------
+
+def general(state: BuildState) -> None:
+    """General data at the recipe's ratio to everything built so far (the agent side), a seeded choice."""
+    state.agent_side = len(state.records)
+    per_agent = state.recipe.general.general_per_agent()
+    wanted = mix.general_count(state.agent_side, per_agent)
+    by_key = {it.key: it for it in state.items["general"]}
+    used = 0
+    with state.progress("general", wanted) as progress:
+        for key in mix.pick(list(by_key), len(by_key), state.seed):
+            if used >= wanted:
+                break
+            it = by_key[key]
+            try:
+                state.records.append(_renamed(mix.as_general(it.traj, state.endpoint), key))
+            except RecordError as err:
+                state.ledger.leave_out(it, f"general:{err.reason}", err.detail)
+                continue
+            state.ledger.use(it)
+            used += 1
+            progress.advance()
+    state.report["mix"] = mix.mix_report(state.agent_side, wanted, len(by_key), used, per_agent)
+    state.stages["general"] = {"wanted": wanted, "made": used}
+
+
+# -- balance ----------------------------------------------------------------------------------------------------
+
+def balance(state: BuildState) -> None:
+    """Supervised tokens per capability balanced over the whole output (paper §4.2), then the output order: a
+    seeded ranking of the record ids."""
+    spec = state.recipe.balance
+    records, report = decompose.balance(state.records, spec.weights, state.seed, state.count, spec.mode,
+                                        spec.target)
+    state.records = ranked(records, state.seed, "order", key=lambda t: t.id)
+    state.report["capability_balance"] = report
+    state.stages["balance"] = {"records": len(state.records), "mode": spec.mode}
+
+
+# -- export -----------------------------------------------------------------------------------------------------
+
+def export(state: BuildState, run: RunDir, writers: dict[str, Writer]) -> dict[str, int]:
+    """``canonical.jsonl`` and one file per export format, then the rejects; the export rejects by reason."""
+    rejected: Counter[str] = Counter()
+    with state.progress("write", len(state.records)) as progress:
+        sink = run.sink("canonical.jsonl", format="canonical")
+        for traj in state.records:
+            sink.write(traj.to_dict())
+        if state.recipe.held_out.fraction > 0:
+            sink = run.sink("held_out.jsonl", format="canonical")
+            for it in sorted(state.ledger.held_out, key=lambda it: it.key):
+                sink.write(_renamed(it.traj, it.key).to_dict())
+        for name, writer in writers.items():
+            _export_one(state, run, name, writer, rejected, progress)
+    for row in [*state.ledger.rejects, *state.ledger.unused_rejects()]:
+        run.rejects.write(row)
+    state.stages["export"] = {"records": len(state.records), "formats": len(writers),
+                              "rejected": sum(rejected.values())}
+    return dict(sorted(rejected.items()))
+
+
+def _export_one(state: BuildState, run: RunDir, name: str, writer: Writer, rejected: Counter[str],
+                progress: RecordProgress) -> None:
+    sink = run.sink(f"{name}.jsonl", format=name)
+    masks: Counter[str] = Counter()
+    for traj in state.records:
+        progress.advance()
+        try:
+            sink.write(writer.write(traj))
+            masks.update(exports.masks_not_held(traj, exports.MASKS.get(name, "none")))
+        except RecordError as err:
+            reason = f"export:{name}:{err.reason}"
+            rejected[reason] += 1
+            state.ledger.rejects.append(Reject.of(traj, reason, err.detail).to_dict())
+    sink.close()
+    run.annotate(f"{name}.jsonl", masks=exports.mask_summary(name, masks))
+    if writer.companion is not None:
+        writer.companion(run.folder / f"{name}.jsonl")

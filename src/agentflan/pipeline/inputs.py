@@ -1,0 +1,153 @@
+"""`Inputs`: the files one command reads, as canonical trajectories (or raw records) and rejects, with one
+ledger per file (`read.InputStats`) and the sha256 of every file a reader opened, side files included.
+
+Every command reads through one `Inputs` and hands it to its `RunDir`, which refuses an output that would
+clobber one of them and lists them in the manifest::
+
+    inputs = Inputs(["FireAct/gpt_format"], "auto")     # directories expanded, nothing read yet
+    with RunDir(out, "convert", file=True, inputs=inputs) as run:
+        for item in inputs:                            # Trajectory or Reject, file after file
+            ...
+        run.manifest(read=inputs.read, ...)            # + "inputs" (sha256, licence, counts) and "side_files"
+
+A file is recorded (in provenance, rejects and the manifest) under its *source*: the path as given by default,
+or what the caller names (a recipe input relative to the data root). ``group`` sorts files into the roles a
+command gives them (audit's corpus and ``--against`` sets, Agent-H's sources).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from agentflan.files import sha256_file
+from agentflan.formats.base import SideFile
+from agentflan.pipeline.read import InputStats, count_reject, read_file, side_files_of
+from agentflan.pipeline.sidefiles import SideFiles
+from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs, iter_records
+from agentflan.schema import Trajectory
+
+
+@dataclass(frozen=True)
+class InputFile:
+    """One file to read: where it is opened, how it is recorded, its format, the argument it came from."""
+
+    path: Path
+    source: str
+    fmt: str = "auto"
+    given: str = ""  # the path or recipe entry that named it (a directory names many files)
+    group: str = "input"
+
+
+class Inputs:
+    """The files a command reads and what reading them found. ``paths`` (files or directories) are expanded
+    now, so a missing one is an `InputError` before any output is touched; more files may be `add`-ed."""
+
+    def __init__(self, paths: Iterable[str | Path] = (), fmt: str = "auto", *, flag_calls: bool = True,
+                 group: str = "input") -> None:
+        self.fmt = fmt
+        self.flag_calls = flag_calls
+        self.given: list[Path] = []
+        self.files: list[InputFile] = []
+        self._ledgers: dict[tuple[str, str], InputStats] = {}  # (group, source) → ledger, in reading order
+        self.add(paths, group=group)
+
+    # -- what will be read ---------------------------------------------------------------------------------------
+
+    def add(self, paths: Iterable[str | Path], fmt: str | None = None, group: str = "input",
+            source: str | None = None, relative_to: Path | None = None) -> list[InputFile]:
+        """Add files (directories expanded, as `expand_inputs`), in order. How each is recorded: ``source``
+        (for a single file), or its path relative to ``relative_to``, or its path as given."""
+        added: list[InputFile] = []
+        for given in map(Path, paths):
+            self.given.append(given)
+            for path in expand_inputs([given]):
+                recorded = source or (str(path.relative_to(relative_to)) if relative_to is not None
+                                      and path.is_relative_to(relative_to) else str(path))
+                added.append(InputFile(path, recorded, fmt or self.fmt, str(given), group))
+        self.files.extend(added)
+        return added
+
+    def guarded(self) -> list[Path]:
+        """The paths an output must not replace: every argument as given and every file it names."""
+        return [*self.given, *(f.path for f in self.files)]
+
+    def of(self, group: str) -> list[InputFile]:
+        return [f for f in self.files if f.group == group]
+
+    # -- reading -------------------------------------------------------------------------------------------------
+
+    def __iter__(self) -> Iterator[Trajectory | Reject]:
+        """Every file of the ``input`` group in turn (other groups are read by name, with `read`)."""
+        for f in self.of("input"):
+            yield from self.read(f)
+
+    def read(self, file: InputFile) -> Iterator[Trajectory | Reject]:
+        """One file's trajectories and rejects, counted in its ledger (opened, and hashed, when first read)."""
+        yield from read_file(file.path, file.fmt, self.ledger(file), self.flag_calls)
+
+    def records(self, file: InputFile) -> Iterator[SourceRecord | Reject]:
+        """One file's raw records, for a file no format reader reads (query lists, model replies): a decodable
+        record counts as accepted, an undecodable one as rejected (recorded under the file's source)."""
+        stats = self.ledger(file)
+        for rec in iter_records(file.path):
+            if isinstance(rec, Reject):
+                yield count_reject(stats, rec)
+                continue
+            stats.read += 1
+            stats.accepted += 1
+            yield rec
+
+    def ledger(self, file: InputFile) -> InputStats:
+        """The ledger of ``file``, created (with the file's sha256) the first time it is read in its group."""
+        key = (file.group, file.source)
+        if key not in self._ledgers:
+            self._ledgers[key] = InputStats(file.source, sha256_file(file.path))
+        return self._ledgers[key]
+
+    def side_file(self, path: str | Path, beside: InputFile) -> SideFile | None:
+        """A file the layout of ``beside`` names (BFCL's ``possible_answer/``), opened by a command rather than
+        by a reader: decoded strictly, and hashed into the manifest like the side files readers open."""
+        return SideFiles(str(beside.path), beside.source, self.ledger(beside).side_files)(Path(path))
+
+    # -- the ledger, for the manifest ----------------------------------------------------------------------------
+
+    def ledgers(self, group: str | None = None) -> list[InputStats]:
+        """The ledgers of the files read (of one group), in reading order."""
+        return [s for (g, _), s in self._ledgers.items() if group is None or g == group]
+
+    @property
+    def stats(self) -> dict[str, InputStats]:
+        """The ledgers of the ``input`` group by recorded source."""
+        return {source: s for (g, source), s in self._ledgers.items() if g == "input"}
+
+    @property
+    def read_count(self) -> int:
+        return sum(s.read for s in self.ledgers("input"))
+
+    @property
+    def accepted(self) -> int:
+        return sum(s.accepted for s in self.ledgers("input"))
+
+    @property
+    def rejected(self) -> int:
+        return sum(s.rejected for s in self.ledgers("input"))
+
+    def rejects_by_reason(self, group: str | None = "input") -> Counter[str]:
+        found: Counter[str] = Counter()
+        for s in self.ledgers(group):
+            found.update(s.rejects_by_reason)
+        return found
+
+    def entries(self, group: str | None = None) -> list[dict[str, Any]]:
+        """The manifest's ``inputs``: each file read (of one group), with its sha256, licence, format and
+        counts; listing every group, a file outside the ``input`` group names its group."""
+        return [{**s.to_dict(), **({"group": g} if group is None and g != "input" else {})}
+                for (g, _), s in self._ledgers.items() if group is None or g == group]
+
+    def side_files(self) -> list[dict[str, str]]:
+        """The manifest's ``side_files``: every file the readers opened beside an input, with its sha256."""
+        return side_files_of(self.ledgers())
