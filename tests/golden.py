@@ -54,7 +54,7 @@ AUDITS: tuple[tuple[str, tuple[str, ...], tuple[str, ...]], ...] = (
 
 # Fields added inside existing manifest values since the recording: {top-level key: names removed from each
 # entry of its list (or from its dict)}.
-NEW_FIELDS: dict[str, tuple[str, ...]] = {}
+NEW_FIELDS: dict[str, tuple[str, ...]] = {"recipe": ("held_out",)}  # issue 15: the held-out share (off by default)
 
 
 def sha256(path: Path) -> str:

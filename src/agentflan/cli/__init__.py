@@ -30,9 +30,9 @@ def _root(
 
 
 def _register() -> None:
-    from agentflan.cli import audit, build, convert, evaluate, train
+    from agentflan.cli import audit, build, convert, evaluate, experiment, train
 
-    for module in (convert, build, audit, train, evaluate):
+    for module in (convert, build, audit, train, evaluate, experiment):
         module.register(app)
 
 

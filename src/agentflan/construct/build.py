@@ -146,6 +146,8 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
                               **report["capability_balance"]},
         "prompt_rewrites": dict(sorted(state.rewrites.items())),
         "masking": {**report["masking"], "in_output": sum(m[4] for m in summaries)},
+        "held_out": {**recipe.held_out.model_dump(), "records": len(ledger.held_out),
+                     "by_source": dict(sorted(Counter(it.traj.metadata["source"] for it in ledger.held_out).items()))},
         "rejected": len(ledger.rejects) + len(ledger.unused),
         "rejects_by_reason": dict(sorted(reasons.items())),
         "construction_rejected": sum(ledger.construction.values()),

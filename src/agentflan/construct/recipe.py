@@ -47,6 +47,15 @@ class AgentSpec(_Spec):
     finished_only: bool = False
 
 
+class HeldOutSpec(_Spec):
+    # A share of the agent and general records kept out of the build and written to DIR/held_out.jsonl, for
+    # evaluation on data no build trains on. The choice hangs on the record's first user turn and this seed
+    # only (not on the recipe's seed, input names or filters), so every recipe over the same corpora holds out
+    # the same queries, and records that ask the same thing fall on the same side.
+    fraction: float = Field(default=0.0, ge=0.0, lt=1.0)
+    seed: int = 0
+
+
 class AlignmentSpec(_Spec):
     # Share of the agent trajectories kept in the source-faithful ReAct rendering (paper: 10%).
     react_fraction: float = Field(default=0.1, ge=0.0, le=1.0)
@@ -179,6 +188,7 @@ class Recipe(_Spec):
     seed: int = 0
     tokenizer: str | None = None  # a Hugging Face tokenizer name/path for token counts; default: stated approximation
     agent: AgentSpec = Field(default_factory=AgentSpec)
+    held_out: HeldOutSpec = Field(default_factory=HeldOutSpec)
     alignment: AlignmentSpec = Field(default_factory=AlignmentSpec)
     balance: BalanceSpec = Field(default_factory=BalanceSpec)
     masking: MaskingSpec = Field(default_factory=MaskingSpec)

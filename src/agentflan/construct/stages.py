@@ -27,7 +27,7 @@ from agentflan.pipeline.inputs import InputFile, Inputs
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Trajectory
-from agentflan.seeding import ranked
+from agentflan.seeding import ranked, stable_hash
 
 from . import align as alignment
 from . import decompose, finished, masking, mix
@@ -75,6 +75,7 @@ class Ledger:
     unused: dict[str, tuple[Item, str, str]] = field(default_factory=dict)
     rejects: Spilled = field(default_factory=Spilled)
     construction: Counter[str] = field(default_factory=Counter)
+    held_out: list[Item] = field(default_factory=list)  # the recipe's held_out share, for DIR/held_out.jsonl
 
     def use(self, item: Item) -> None:
         self.used[item.path].add(item.key)
@@ -156,6 +157,14 @@ def read(state: BuildState) -> None:
                 continue
             role, spec, _ = state.specs[current]
             item = _item(rec, spec, file.source, keys, state.store)
+            if role != "tool_pool" and _held_out(rec, state.recipe):
+                state.ledger.leave_out(item, "held_out", "held out for evaluation (recipe held_out)")
+                # As `kind`, the role says how to score it: a general record's reply is `general` text.
+                meta = {**item.traj.metadata, "kind": role}
+                state.ledger.held_out.append(Item(item.key, item.traj.model_copy(update={"metadata": meta}),
+                                                  item.path, state.store))
+                left["held_out"] += 1
+                continue
             why = _left_out(item, role, state.recipe)
             if why is not None:
                 state.ledger.leave_out(item, *why)
@@ -188,6 +197,18 @@ def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str], store: 
     if spec.queries_need_tools:
         meta["queries_need_tools"] = True
     return Item(key, rec.model_copy(update={"metadata": meta}), source, store)
+
+
+def _held_out(traj: Trajectory, recipe: Recipe) -> bool:
+    """Whether the recipe's ``held_out`` share takes this record: decided by its first user turn and the share's
+    own seed, so every recipe over the same corpora holds out the same queries (records without a user turn: by
+    id)."""
+    spec = recipe.held_out
+    if spec.fraction == 0:
+        return False
+    query = next((m.content for m in traj.messages if m.role == "user" and m.content.strip()), None)
+    key = " ".join(query.split()).lower() if query is not None else f"id:{traj.id}"
+    return stable_hash(spec.seed, "held-out", key) / 2**64 < spec.fraction
 
 
 def _left_out(item: Item, role: str, recipe: Recipe) -> tuple[str, str] | None:
@@ -464,6 +485,10 @@ def export(state: BuildState, run: RunDir, writers: dict[str, Writer]) -> dict[s
                     reason = f"export:{name}:{err.reason}"
                     rejected[reason] += 1
                     refused[name].append(Reject.of(traj, reason, err.detail).to_dict())
+    if state.recipe.held_out.fraction > 0:
+        held_out = run.sink("held_out.jsonl", format="canonical")
+        for it in sorted(state.ledger.held_out, key=lambda it: it.key):
+            held_out.write(_renamed(it.traj, it.key).to_dict())
     for name, writer in writers.items():
         sinks[name].close()
         run.annotate(f"{name}.jsonl", masks=exports.mask_summary(name, masks[name]))

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 GLOSSES = {
     "over_cap": "past an input's `cap` in the recipe: left out by design",
     "not_selected": "not needed to reach the recipe's counts",
+    "held_out": "held out for evaluation by the recipe's held_out (in held_out.jsonl)",
     "flagged": "doubtful calls the recipe's agent.drop_flags leaves out",
     "no_tools": "tool-pool records that offer no tool",
     "align": "trajectories that cannot be rendered as a conversation",

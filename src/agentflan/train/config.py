@@ -88,6 +88,10 @@ class TrainConfig(_Strict):
 
     epochs: float = Field(1.0, gt=0)
     max_steps: int = -1  # > 0 overrides epochs
+    # A token budget: the rows, epoch after seeded epoch, until this many input tokens (padding excluded) are
+    # seen; the last row may pass it by less than labels.max_length. Overrides epochs and max_steps, so that
+    # runs on different data can be compared at the same tokens seen rather than the same steps.
+    max_tokens: int | None = Field(None, ge=1)
     lr: float = Field(2e-5, gt=0)
     scheduler: str = "cosine"
     warmup_ratio: float = Field(0.03, ge=0, lt=1)

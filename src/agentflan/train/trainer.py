@@ -103,6 +103,8 @@ def train(cfg: TrainConfig, show_progress: bool = True, argv: list[str] | None =
     sources = tracked_sources(examples, cfg.labels.max_sources)
     examples, held_out = split_held_out(examples, cfg.eval_fraction, cfg.seed)
     rows = make_rows(examples, cfg)
+    if cfg.max_tokens is not None:
+        rows = budget_rows(rows, cfg.max_tokens, cfg.seed)
     eval_rows = make_rows(held_out, cfg) if held_out else None
     collator = Collator({s: i for i, s in enumerate(sources)}, tokenizer.pad_token_id, packed=cfg.packing)
 
@@ -140,6 +142,11 @@ def train(cfg: TrainConfig, show_progress: bool = True, argv: list[str] | None =
         summary = json.loads((out / SUMMARY_FILE).read_text(encoding="utf-8"))
         summary["result"] = {"global_step": result.global_step, "training_loss": result.training_loss,
                              **result.metrics}
+        if cfg.max_tokens is not None:
+            summary["budget"] = {"max_tokens": cfg.max_tokens, "rows": len(rows),
+                                 "tokens_seen": sum(len(ex) for row in rows for ex in row),
+                                 "supervised_tokens_seen": sum(int((ex.capability >= 0).sum())
+                                                               for row in rows for ex in row)}
         if cfg.plot and (out / METRICS_FILE).exists():
             summary["plot"] = str(plot(out / METRICS_FILE, out / PLOT_FILE))
         write_json_atomic(out / SUMMARY_FILE, summary)
@@ -258,6 +265,31 @@ def make_rows(examples: list[Example], cfg: TrainConfig) -> list[list[Example]]:
     return pack(order, cfg.labels.max_length)
 
 
+def budget_rows(rows: list[list[Example]], max_tokens: int, seed: int) -> list[list[Example]]:
+    """The rows to train on for a budget of ``max_tokens`` input tokens: every row once per epoch, each epoch in
+    a seeded order of its own, cut at the row that reaches the budget.
+
+    >>> import numpy as np
+    >>> rows = [[Example(str(i), "s", np.zeros(n, np.int64), np.zeros(n, np.int8), None)] for i, n in
+    ...         enumerate((3, 4))]
+    >>> [row[0].id for row in budget_rows(rows, 10, seed=0)]
+    ['1', '0', '1']
+    """
+    out: list[list[Example]] = []
+    seen = 0
+    epoch = 0
+    while rows and seen < max_tokens:
+        order = list(range(len(rows)))
+        rng_for(seed, "budget", epoch).shuffle(order)
+        for i in order:
+            out.append(rows[i])
+            seen += sum(len(ex) for ex in rows[i])
+            if seen >= max_tokens:
+                break
+        epoch += 1
+    return out
+
+
 def tracked_sources(examples: list[Example], limit: int) -> list[str]:
     """The ``limit`` most frequent sources (sorted by name), plus "other" for the rest."""
     counts = Counter(ex.source for ex in examples)
@@ -312,8 +344,9 @@ def _four_bit() -> Any:
 def training_arguments(cfg: TrainConfig, out: Path, evaluate: bool = False) -> TrainingArguments:
     return TrainingArguments(
         output_dir=str(out),
-        num_train_epochs=cfg.epochs,
-        max_steps=cfg.max_steps,
+        # A token budget has already laid out every row to train on (`budget_rows`): one pass over them.
+        num_train_epochs=1 if cfg.max_tokens is not None else cfg.epochs,
+        max_steps=-1 if cfg.max_tokens is not None else cfg.max_steps,
         learning_rate=cfg.lr,
         lr_scheduler_type=cfg.scheduler,
         **_warmup(cfg.warmup_ratio),
