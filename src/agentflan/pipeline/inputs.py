@@ -33,7 +33,7 @@ from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs, iter
 from agentflan.schema import Trajectory
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputFile:
     """One file to read: where it is opened, how it is recorded, its format, the argument it came from."""
 

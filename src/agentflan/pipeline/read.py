@@ -27,7 +27,7 @@ from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags
 
 
-@dataclass
+@dataclass(slots=True)  # one per input file: thousands in a large build
 class InputStats:
     """One input's ledger. ``path`` is the file as recorded (its source); ``side_files`` maps each side file its
     reader opened (recorded path) to its sha256: shared with other inputs, so replaced (`note_side_files`), never
