@@ -73,17 +73,36 @@ def _state(pid: int) -> str:
     return ""
 
 
+_DOCUMENT = {"ensure_ascii": False, "indent": 2, "sort_keys": True, "allow_nan": False}
+
+
 def json_document(data: Any) -> str:
     """A JSON document as agentflan writes manifests and reports: pretty-printed, sorted keys, strict."""
     try:
-        return json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True, allow_nan=False) + "\n"
+        return json.dumps(data, **_DOCUMENT) + "\n"  # type: ignore[arg-type]
     except ValueError as exc:
         raise strictjson.JSONRejected("non_finite_number", str(exc)) from None
 
 
 def write_json_atomic(path: str | Path, data: Any) -> None:
-    """Write one JSON document (manifests, reports) atomically, pretty-printed with sorted keys."""
-    write_text_atomic(path, json_document(data))
+    """Write one JSON document (manifests, reports) atomically, as `json_document` spells it. Streamed to the
+    file: with ``indent`` the encoder is pure Python, and the whole text as a list of its small pieces was a
+    build's peak memory (a manifest of 5,820 inputs: about 13 MiB)."""
+    p = Path(path)
+    p.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temporaries(p)
+    tmp = temporary_path(p)
+    try:
+        with tmp.open("w", encoding="utf-8") as f:
+            json.dump(data, f, **_DOCUMENT)  # type: ignore[arg-type]
+            f.write("\n")
+    except ValueError as exc:
+        tmp.unlink(missing_ok=True)
+        raise strictjson.JSONRejected("non_finite_number", str(exc)) from None
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    os.replace(tmp, p)
 
 
 def write_text_atomic(path: str | Path, text: str) -> None:

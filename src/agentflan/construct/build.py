@@ -161,7 +161,7 @@ def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Coun
     """Each input's manifest entry, and the rejects of the whole build by reason (read, left out, construction)."""
     ledger = state.ledger
     unused_by_path: dict[str, Counter[str]] = defaultdict(Counter)
-    for item, reason, _ in ledger.unused.values():
+    for item, reason, _ in ledger.left_out():
         unused_by_path[item.path][reason] += 1
     entries = []
     reasons: Counter[str] = Counter(ledger.construction)
@@ -171,7 +171,7 @@ def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Coun
         reasons.update(by_reason)
         entries.append({
             "path": path, "name": ledger.label[path], "role": ledger.role[path], "format": stats.format,
-            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": len(ledger.used[path]),
+            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": ledger.used_count[path],
             "rejected": stats.rejected + sum(left.values()), "rejects_by_reason": dict(sorted(by_reason.items())),
         })
     return entries, reasons

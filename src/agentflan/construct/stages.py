@@ -50,12 +50,13 @@ class Item:
     """One accepted input trajectory, under a key unique in the build; ``path`` is its input as recorded. The
     trajectory is kept in ``store`` (by default in memory) and fetched when a stage works on it."""
 
-    __slots__ = ("_ref", "_store", "key", "path")
+    __slots__ = ("_ref", "_store", "key", "path", "why")
 
     def __init__(self, key: str, traj: Trajectory, path: str, store: Store | None = None) -> None:
         self.key, self.path = key, path
         self._store = store or _KEPT
         self._ref = self._store.put(traj)
+        self.why: tuple[str, str] | None = None  # (reason, detail) once the ledger leaves it out
 
     @property
     def traj(self) -> Trajectory:
@@ -67,23 +68,37 @@ _KEPT = Store()
 
 @dataclass
 class Ledger:
-    """Per-input accounting: used keys, the reason each unused record was left out, construction rejects."""
+    """Per-input accounting: used keys (and how many per input), each unused record by key (its reason and
+    detail on the item: a tuple per left-out record was most of the index), construction rejects."""
 
     role: dict[str, str] = field(default_factory=dict)
     label: dict[str, str] = field(default_factory=dict)
-    used: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
-    unused: dict[str, tuple[Item, str, str]] = field(default_factory=dict)
+    used: set[str] = field(default_factory=set)  # keys are unique in the build, whatever their input
+    used_count: Counter[str] = field(default_factory=Counter)  # input path → keys used
+    unused: dict[str, Item] = field(default_factory=dict)
     rejects: Spilled = field(default_factory=Spilled)
     construction: Counter[str] = field(default_factory=Counter)
     held_out: list[Item] = field(default_factory=list)  # the recipe's held_out share, for DIR/held_out.jsonl
+    _whys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def use(self, item: Item) -> None:
-        self.used[item.path].add(item.key)
+        if item.key not in self.used:
+            self.used.add(item.key)
+            self.used_count[item.path] += 1
         self.unused.pop(item.key, None)
 
     def leave_out(self, item: Item, reason: str, detail: str = "") -> None:
-        if item.key not in self.used[item.path]:
-            self.unused[item.key] = (item, reason, detail)
+        if item.key not in self.used:
+            why = (reason, detail)
+            item.why = self._whys.setdefault(why, why)  # a few distinct reasons, shared by every item
+            self.unused[item.key] = item
+
+    def left_out(self) -> Iterator[tuple[Item, str, str]]:
+        """(item, reason, detail) of every unused record, by key."""
+        for key in sorted(self.unused):
+            item = self.unused[key]
+            assert item.why is not None
+            yield item, *item.why
 
     def construction_reject(self, where: str, item: Item, err: RecordError) -> None:
         reason = f"{where}:{err.reason}"
@@ -91,8 +106,7 @@ class Ledger:
         self.rejects.append(Reject.of(item.traj, reason, err.detail, path=item.path, field=err.field).to_dict())
 
     def unused_rejects(self) -> Iterator[dict[str, Any]]:
-        for key in sorted(self.unused):
-            item, reason, detail = self.unused[key]
+        for item, reason, detail in self.left_out():
             yield Reject.of(item.traj, reason, detail, path=item.path).to_dict()
 
 

@@ -33,7 +33,7 @@ from agentflan.pipeline.sources import Reject, SourceRecord, expand_inputs, iter
 from agentflan.schema import Trajectory
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class InputFile:
     """One file to read: where it is opened, how it is recorded, its format, the argument it came from."""
 
@@ -139,7 +139,10 @@ class Inputs:
     def side_file(self, path: str | Path, beside: InputFile) -> SideFile | None:
         """A file the layout of ``beside`` names (BFCL's ``possible_answer/``), opened by a command rather than
         by a reader: decoded strictly, and hashed into the manifest like the side files readers open."""
-        return SideFiles(str(beside.path), beside.source, self.ledger(beside).side_files)(Path(path))
+        opener = SideFiles(str(beside.path), beside.source)
+        found = opener(Path(path))
+        self.ledger(beside).note_side_files(opener.opened)
+        return found
 
     # -- the ledger, for the manifest ----------------------------------------------------------------------------
 

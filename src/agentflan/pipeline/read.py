@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,16 +21,17 @@ from agentflan.errors import RecordError
 from agentflan.files import sha256_file
 from agentflan.formats.base import ItemRejected, Reader, RecordContext
 from agentflan.pipeline.provenance import licence_for
-from agentflan.pipeline.sidefiles import SideFiles
+from agentflan.pipeline.sidefiles import SideFiles, merged
 from agentflan.pipeline.sources import RawLine, Reject, SourceRecord, decoded, iter_raw, iter_records
 from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags
 
 
-@dataclass
+@dataclass(slots=True)  # one per input file: thousands in a large build
 class InputStats:
     """One input's ledger. ``path`` is the file as recorded (its source); ``side_files`` maps each side file its
-    reader opened (recorded path) to its sha256."""
+    reader opened (recorded path) to its sha256: shared with other inputs, so replaced (`note_side_files`), never
+    modified."""
 
     path: str
     sha256: str
@@ -40,7 +41,7 @@ class InputStats:
     accepted: int = 0
     rejected: int = 0
     rejects_by_reason: Counter[str] = field(default_factory=Counter)
-    side_files: dict[str, str] = field(default_factory=dict)
+    side_files: Mapping[str, str] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -63,7 +64,11 @@ class InputStats:
         self.accepted += other.accepted
         self.rejected += other.rejected
         self.rejects_by_reason.update(other.rejects_by_reason)
-        self.side_files.update(other.side_files)
+        self.note_side_files(other.side_files)
+
+    def note_side_files(self, opened: Mapping[str, str]) -> None:
+        """Record the side files (recorded path → sha256) a reader opened for this input."""
+        self.side_files = merged(self.side_files, opened)
 
 
 def side_files_of(stats: list[InputStats]) -> list[dict[str, str]]:
@@ -173,8 +178,17 @@ def read_record(reader: Reader, rec: SourceRecord | RawLine, stats: InputStats,
             yield count_reject(stats, got)
             return
         rec = got
+    opener = SideFiles(rec.path, stats.path)
     ctx = RecordContext(path=rec.path, index=rec.index, format=reader.name, line=rec.line, licence=stats.licence,
-                        source=stats.path, side_files=SideFiles(rec.path, stats.path, stats.side_files))
+                        source=stats.path, side_files=opener)
+    try:
+        yield from _read_items(reader, rec, ctx, stats, flag_calls)
+    finally:
+        stats.note_side_files(opener.opened)
+
+
+def _read_items(reader: Reader, rec: SourceRecord, ctx: RecordContext, stats: InputStats,
+                flag_calls: bool) -> Iterator[Trajectory | Reject]:
     try:
         for item in reader.read(rec.value, ctx):
             if isinstance(item, ItemRejected):

@@ -156,7 +156,8 @@ class RunDir:
                                  "nothing was written")
         manifest = manifest_header(self.command, self.argv)
         if self.reads is not None:
-            manifest["inputs"] = self.reads.entries()
+            if "inputs" not in extra:  # not made only to be replaced: one dict per input file
+                manifest["inputs"] = self.reads.entries()
             manifest["side_files"] = self.reads.side_files()
         manifest.update(extra)
         manifest["outputs"] = self._outputs()
