@@ -14,7 +14,7 @@ import orjson
 
 from agentflan import formats
 from agentflan.pipeline.read import InputStats, read_record, source_records
-from agentflan.pipeline.sources import RawLine, Reject, SourceRecord
+from agentflan.pipeline.sources import GZIP_MAGIC, ZSTD_MAGIC, RawLine, Reject, SourceRecord
 from agentflan.schema import Trajectory
 
 # Raw records per batch: large enough that a batch's work outweighs shipping it, small enough to keep every
@@ -76,10 +76,10 @@ def expected_bytes(path: Path) -> int:
     size = path.stat().st_size
     with path.open("rb") as f:
         head = f.read(18)
-        if head.startswith(b"\x1f\x8b") and size >= 18:
+        if head.startswith(GZIP_MAGIC) and size >= 18:
             f.seek(-4, 2)
             return max(size, int.from_bytes(f.read(4), "little"))
-    if head.startswith(b"\x28\xb5\x2f\xfd"):
+    if head.startswith(ZSTD_MAGIC):
         import zstandard
 
         try:
