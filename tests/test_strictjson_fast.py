@@ -114,3 +114,38 @@ def test_depth_past_the_limit_is_refused_on_the_fast_path() -> None:
         strictjson.loads(deep.encode())
     ok = "[" * strictjson.MAX_DEPTH + "]" * strictjson.MAX_DEPTH
     assert strictjson.loads(ok) is not None
+
+
+_risky = (_scalars | st.floats() | st.integers(-(2**3400), 2**3400) | st.text()
+          | st.sampled_from(["\ud800", "x" * 40, float("nan"), 10**1001]))
+_risky_values = st.recursive(_risky, lambda kids: st.lists(kids, max_size=4) | st.tuples(kids)
+                             | st.dictionaries(st.text(max_size=5) | st.integers(), kids, max_size=4), max_leaves=20)
+
+
+def _walked(value: object) -> str | None:
+    """The reason the walk alone (without orjson vouching) rejects ``value``, or None."""
+    try:
+        strictjson._walk(value)
+    except JSONRejected as exc:
+        return exc.reason
+    return None
+
+
+@settings(max_examples=500, deadline=None)
+@given(_risky_values, st.integers(0, 140))
+def test_check_vouched_by_orjson_rejects_what_the_walk_rejects(value: object, depth: int) -> None:
+    for _ in range(depth):
+        value = [value]
+    try:
+        strictjson.check(value)
+        got = None
+    except JSONRejected as exc:
+        got = exc.reason
+    assert got == _walked(value)
+
+
+def test_check_fast_path_keeps_the_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(strictjson, "MAX_STRING_CHARS", 10)
+    with pytest.raises(JSONRejected, match="string_too_long"):
+        strictjson.check({"a": "x" * 11})
+    assert strictjson.check({"a": "x" * 3}) == {"a": "x" * 3}

@@ -128,6 +128,10 @@ def _loads_slow(text: str | bytes) -> Any:
 def check(value: Any) -> Any:
     """``value`` itself when every part of it is within strict JSON and the limits (for values decoded by other
     parsers: ijson, Parquet); raises `JSONRejected` naming the first problem. Iterative, so depth cannot crash it."""
+    return value if _vouched(value) else _walk(value)
+
+
+def _walk(value: Any) -> Any:
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         node, depth = stack.pop()
@@ -148,6 +152,19 @@ def check(value: Any) -> Any:
             else:
                 _check_scalar(child)
     return value
+
+
+def _vouched(value: Any) -> bool:
+    """Whether orjson's encoding of ``value`` shows it within the limits, which spares the walk (convert checks
+    every call's arguments and tool schema it read): orjson refuses lone surrogates, integers past 64 bits and
+    nesting past 254 levels, and writes NaN and infinities as ``null`` (so a ``null`` leaves it to the walk);
+    a short encoding has no long string, and one with few brackets no deep nesting."""
+    try:
+        out = orjson.dumps(value)
+    except (TypeError, orjson.JSONEncodeError):
+        return False
+    return (len(out) <= MAX_STRING_CHARS and b"null" not in out
+            and out.count(b"[") + out.count(b"{") <= MAX_DEPTH)
 
 
 def _check_depth(value: Any) -> None:
