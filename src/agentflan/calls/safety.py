@@ -22,6 +22,7 @@ _OPENERS: tuple[str, ...] = tuple(o for s in SYNTAXES for o in s.opens)
 # An identifier directly followed by an opening bracket (`weather(`, `weather[`, `weather{`), and a JSON key
 # that names a tool; either counts only when the name is an offered tool.
 _CALL_LIKE = re.compile(r"([A-Za-z_][\w.\-]*)[(\[{]")
+_BRACKETS = re.compile(r"[(\[{]")
 _NAMED = re.compile(r'"(?:name|function|tool_name|action)"\s*:\s*"([^"\n]{1,128})"')
 
 
@@ -47,8 +48,12 @@ def apply(text: str, tools: Mapping[str, Mapping[str, Any]], out: ParsedReply) -
     elif named is not None:
         out.fail(f"safety rule: the reply names the tool to use ({named.group(0)!r}) but no call could be read")
     elif tools:
-        name = next((m.group(1) for m in _CALL_LIKE.finditer(text) if m.group(1) in tools), None)
-        name = name or next((m.group(1) for m in _NAMED.finditer(text) if m.group(1) in tools), None)
+        # Each pattern needs its bracket or quote: replies in prose have none, and the scans cost a tenth of
+        # `eval classify` on them.
+        name = next((m.group(1) for m in _CALL_LIKE.finditer(text) if m.group(1) in tools), None) \
+            if _BRACKETS.search(text) else None
+        name = name or (next((m.group(1) for m in _NAMED.finditer(text) if m.group(1) in tools), None)
+                        if '"' in text else None)
         if name is None:
             return
         out.fail(f"safety rule: the reply names the offered tool {name!r} in call-like syntax, but no call "

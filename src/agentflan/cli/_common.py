@@ -7,13 +7,16 @@ import functools
 import importlib.util
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from agentflan.errors import AgentflanError, InputError, UsageError
+
+if TYPE_CHECKING:
+    from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,6 +55,14 @@ _EXTRA_OF = {"vllm": "vllm", "deepspeed": "deepspeed",
 
 class MissingExtra(AgentflanError):
     """A command needs packages of an optional extra that is not installed."""
+
+
+def new_table(title: str, **options: Any) -> Table:
+    """A rich table for a command's summary, imported only when one is printed (``-q`` runs print none, and
+    rich.table is a sixth of importing the command line)."""
+    from rich.table import Table
+
+    return Table(title=title, **options)
 
 
 def install_hint(extra: str, what: str, missing: list[str]) -> str:

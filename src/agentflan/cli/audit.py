@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from agentflan.cli._common import (
     ExecutorOption,
@@ -16,6 +15,7 @@ from agentflan.cli._common import (
     console,
     err_console,
     handle_errors,
+    new_table,
 )
 
 
@@ -68,7 +68,7 @@ def audit_command(
     result = run_audit(list(inputs), output, opts)
     r = result.report
     if not quiet:
-        table = Table(title="audit", show_lines=False)
+        table = new_table("audit", show_lines=False)
         for col in ("source", "records", "rejected", "format share", "tools, no call"):
             table.add_column(col, justify="left" if col == "source" else "right")
         for src, s in r["sources"].items():

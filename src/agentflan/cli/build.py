@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from agentflan.cli._common import (
     ExecutorOption,
@@ -16,6 +15,7 @@ from agentflan.cli._common import (
     WorkersOption,
     console,
     handle_errors,
+    new_table,
 )
 from agentflan.pipeline.reasons import explain
 
@@ -65,21 +65,21 @@ def build_command(
 
 
 def print_summary(m: dict[str, Any], output: Path) -> None:
-    kinds = Table(title="records by kind")
+    kinds = new_table("records by kind")
     kinds.add_column("kind")
     kinds.add_column("records", justify="right")
     for kind, n in m["by_kind"].items():
         kinds.add_row(kind, str(n))
     kinds.add_row("[bold]total[/bold]", f"[bold]{m['records']}[/bold]")
     console.print(kinds)
-    negs = Table(title="negative samples")
+    negs = new_table("negative samples")
     negs.add_column("circumstance")
     negs.add_column("made / asked", justify="right")
     for name, n in m["negatives"].items():
         negs.add_row(name, f"{n} / {m['negatives_requested'][name]}")
     console.print(negs)
     cap = m["capability_tokens"]
-    caps = Table(title=f"supervised tokens per capability ({cap['mode']}, {cap['target']}; "
+    caps = new_table(f"supervised tokens per capability ({cap['mode']}, {cap['target']}; "
                        f"{cap['counted_with'].split(':')[0]})")
     for col in ("capability", "before", "after", "kept", "weight"):
         caps.add_column(col, justify="left" if col == "capability" else "right")

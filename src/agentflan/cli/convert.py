@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from agentflan.cli._common import (
     ExecutorOption,
@@ -15,6 +14,7 @@ from agentflan.cli._common import (
     WorkersOption,
     console,
     handle_errors,
+    new_table,
 )
 from agentflan.pipeline.reasons import explain
 
@@ -58,7 +58,7 @@ def convert_command(
     if quiet:
         return
     m = result.manifest
-    table = Table(title=f"convert → {to_format}", show_lines=False)
+    table = new_table(f"convert → {to_format}", show_lines=False)
     for col in ("input", "format", "read", "accepted", "rejected"):
         table.add_column(col, justify="left" if col in ("input", "format") else "right")
     for s in m["inputs"]:

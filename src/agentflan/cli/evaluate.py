@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from agentflan.calls.registry import NAMES
-from agentflan.cli._common import console, handle_errors, require_extra, require_model_folder
+from agentflan.cli._common import console, handle_errors, new_table, require_extra, require_model_folder
 
 eval_app = typer.Typer(
     name="eval",
@@ -101,7 +100,7 @@ def classify_command(
                                     overwrite=overwrite, argv=sys.argv[1:])
     if quiet:
         return
-    table = Table(title=f"classify → {output}")
+    table = new_table(f"classify → {output}")
     table.add_column("outcome")
     table.add_column("replies", justify="right")
     for outcome, n in counts.to_dict()["outcomes"].items():
@@ -150,7 +149,7 @@ def build_agent_h_command(
     if quiet:
         return
     m = result.manifest
-    table = Table(title=f"open Agent-H → {path}")
+    table = new_table(f"open Agent-H → {path}")
     for col in ("circumstance", "react", "general"):
         table.add_column(col, justify="left" if col == "circumstance" else "right")
     for c in agent_h.CIRCUMSTANCES:
@@ -257,7 +256,7 @@ def _check_run_options(model: str | None, endpoint: str | None, max_continuation
 def _print_run_summary(results: dict[str, Any], output: Path) -> None:
     from agentflan.evaluate.report import headline
 
-    table = Table(title=f"eval → {output}")
+    table = new_table(f"eval → {output}")
     table.add_column("metric")
     table.add_column("value", justify="right")
     for key, value in headline(results).items():
@@ -290,7 +289,7 @@ def compare_command(
         typer.echo(compare_markdown(runs))
         return
     header, rows = compare(runs)
-    table = Table(title="eval compare")
+    table = new_table("eval compare")
     for i, col in enumerate(header):
         table.add_column(col, justify="left" if i == 0 else "right")
     for row in rows:

@@ -7,9 +7,8 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
-from agentflan.cli._common import SetOption, console, handle_errors, require_extra
+from agentflan.cli._common import SetOption, console, handle_errors, new_table, require_extra
 
 
 @handle_errors
@@ -57,7 +56,7 @@ def print_summary(output: Path) -> None:
     """The report's first two tables, on the terminal."""
     report = json.loads((output / "report.json").read_text(encoding="utf-8"))
     for t in report["tables"][:2]:
-        table = Table(title=t["title"])
+        table = new_table(t["title"])
         header = [h for h in t["header"] if not h.startswith("paper")]
         for h in header:
             table.add_column(h, justify="left" if h == "variant" else "right")
