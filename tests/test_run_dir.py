@@ -227,7 +227,8 @@ def test_a_convert_killed_at_every_rename_point_leaves_old_or_new(tmp_path: Path
 def test_workers_die_with_their_parent(tmp_path: Path) -> None:
     src = _input(tmp_path / "x.jsonl", 30_000)
     proc = subprocess.Popen([sys.executable, "-m", "agentflan", "convert", str(src), "-o", str(tmp_path / "o.jsonl"),
-                             "--workers", "2", "-q"], env={**os.environ, executors.ALWAYS_ENV: "1"})
+                             "--workers", "3", "-q"], env={**os.environ, executors.ALWAYS_ENV: "1"})
+    # --workers 3: this process and two spawned ones
     workers: list[int] = []
     try:
         deadline = time.time() + 120

@@ -1,0 +1,83 @@
+"""A/B: the same `agentflan` commands run from two source trees, interleaved (A, B, A, B... every command once
+per round, so a change in the machine's load touches both alike), each in a fresh process: wall time and CPU time
+(`os.wait4`, workers included), with the range over the rounds and the load average before and after.
+
+    git worktree add /tmp/base main     # or: mkdir /tmp/base && git archive main src | tar -x -C /tmp/base
+    python benchmarks/ab.py --a /tmp/base/src --b src --rounds 3 \\
+        "convert react.jsonl --to openai -o /tmp/x.jsonl -q --overwrite" \\
+        "eval classify replies.jsonl -o /tmp/c.jsonl -q --overwrite"
+
+Each command is the arguments of ``python -m agentflan`` (split on spaces). ``--copy FILE`` adds the floor
+`benchmarks/scale.py` uses: an orjson parse and re-serialisation of FILE, timed once per round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from scale import COPY  # benchmarks/ is not a package: found through sys.path
+
+
+def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """(wall s, CPU s) of one command in a fresh process."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"failed: {' '.join(argv)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
+    return wall, usage.ru_utime + usage.ru_stime
+
+
+def _span(values: list[float]) -> str:
+    lo, hi = min(values), max(values)
+    return f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}–{hi:.2f}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    ap.add_argument("commands", nargs="+", help="agentflan arguments, one string per command")
+    ap.add_argument("--a", required=True, help="source tree A (put first on PYTHONPATH)")
+    ap.add_argument("--b", required=True, help="source tree B")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--copy", nargs="*", default=[], help="files to time the orjson copy of (the floor)")
+    args = ap.parse_args()
+    trees = {"A": str(Path(args.a).resolve()), "B": str(Path(args.b).resolve())}
+    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    before = os.getloadavg()
+    with tempfile.TemporaryDirectory(prefix="agentflan-ab-") as tmp:
+        for _ in range(args.rounds):
+            for command in args.commands:
+                for label, tree in trees.items():
+                    env = {**os.environ, "PYTHONPATH": tree}
+                    argv = [sys.executable, "-m", "agentflan", *command.split()]
+                    times.setdefault((command, label), []).append(run(argv, env))
+            for path in args.copy:
+                out = Path(tmp) / "copy.out"
+                out.unlink(missing_ok=True)
+                times.setdefault((f"orjson copy of {path}", "-"), []).append(
+                    run([sys.executable, "-c", COPY, str(out), path], dict(os.environ)))
+    after = os.getloadavg()
+    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
+          f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+          f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; A = {args.a}, B = {args.b}\n")
+    print("| command | tree | wall s | CPU s | A wall / B wall |")
+    print("|---|---|---|---|---|")
+    for (command, label), xs in times.items():
+        ratio = ""
+        if label == "B":
+            a = times[(command, "A")]
+            ratio = _span([w_a / w_b for (w_a, _), (w_b, _) in zip(a, xs, strict=True)]) + "×"
+        print(f"| `{command}` | {label} | {_span([w for w, _ in xs])} | {_span([c for _, c in xs])} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
