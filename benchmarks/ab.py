@@ -7,7 +7,7 @@ per round, so a change in the machine's load touches both alike), each in a fres
         "convert react.jsonl --to openai -o /tmp/x.jsonl -q --overwrite" \\
         "eval classify replies.jsonl -o /tmp/c.jsonl -q --overwrite"
 
-Each command is the arguments of ``python -m agentflan`` (split on spaces). ``--copy FILE`` adds the floor
+Each command is the arguments of ``python -m agentflan`` (split on spaces). ``--copy FILE`` (repeatable) adds the floor
 `benchmarks/scale.py` uses: an orjson parse and re-serialisation of FILE, timed once per round.
 """
 
@@ -48,7 +48,7 @@ def main() -> None:
     ap.add_argument("--a", required=True, help="source tree A (put first on PYTHONPATH)")
     ap.add_argument("--b", required=True, help="source tree B")
     ap.add_argument("--rounds", type=int, default=3)
-    ap.add_argument("--copy", nargs="*", default=[], help="files to time the orjson copy of (the floor)")
+    ap.add_argument("--copy", action="append", default=[], help="a file to time the orjson copy of (the floor); repeatable")
     args = ap.parse_args()
     trees = {"A": str(Path(args.a).resolve()), "B": str(Path(args.b).resolve())}
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
