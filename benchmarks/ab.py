@@ -15,25 +15,13 @@ from __future__ import annotations
 
 import argparse
 import os
-import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import COPY  # benchmarks/ is not a package: found through sys.path
-
-
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """(wall s, CPU s) of one command in a fresh process."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
-    return wall, usage.ru_utime + usage.ru_stime
+from scale import COPY, run  # benchmarks/ is not a package: found through sys.path
 
 
 def _span(values: list[float]) -> str:
@@ -59,12 +47,12 @@ def main() -> None:
                 for label, tree in trees.items():
                     env = {**os.environ, "PYTHONPATH": tree}
                     argv = [sys.executable, "-m", "agentflan", *command.split()]
-                    times.setdefault((command, label), []).append(run(argv, env))
+                    times.setdefault((command, label), []).append(run(argv, env)[:2])
             for path in args.copy:
                 out = Path(tmp) / "copy.out"
                 out.unlink(missing_ok=True)
                 times.setdefault((f"orjson copy of {path}", "-"), []).append(
-                    run([sys.executable, "-c", COPY, str(out), path], dict(os.environ)))
+                    run([sys.executable, "-c", COPY, str(out), path], dict(os.environ))[:2])
     after = os.getloadavg()
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
