@@ -129,3 +129,26 @@ def test_workers_slower_than_one_process_hand_back(tmp_path: Path, monkeypatch: 
     _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
     assert two["executor"]["ran"] == "local" and "finished in one process" in two["executor"]["note"]
     assert one["written"] == two["written"]
+
+
+def test_batches_are_weighed_without_encoding_their_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch's weight comes from the bytes the source read (a line's, a one-record document's), not from
+    encoding the decoded records again (the first line of an auto-detected file is decoded to detect it)."""
+    from agentflan.pipeline import batches
+    from agentflan.pipeline.read import InputStats
+
+    record = {"messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "hello"}]}
+    lines = tmp_path / "a.jsonl"
+    lines.write_text("\n".join(json.dumps({**record, "id": f"r{i}"}) for i in range(5)) + "\n")
+    document = tmp_path / "b.json"
+    document.write_text(json.dumps({**record, "id": "d0"}, indent=2))
+
+    def refuse(value: object) -> int:
+        raise AssertionError("a record was encoded to be weighed")
+
+    monkeypatch.setattr(batches, "_size", refuse)
+    for path in (lines, document):
+        tasks = list(batches.batches(path, "auto", InputStats(str(path), "")))
+        assert [type(t).__name__ for t in tasks] == ["Batch"]
+        size = path.stat().st_size
+        assert tasks[0].weight() == size

@@ -33,11 +33,15 @@ class Batch:
     flag_calls: bool = True
 
     def weight(self) -> int:
-        """About how many bytes the batch holds (what executors measure work by)."""
-        return sum(len(r.data) if isinstance(r, RawLine) else _size(r.value) for r in self.records)
+        """About how many bytes the batch holds (what executors measure work by): a raw line's bytes, a decoded
+        record's size in its file where the source knew it."""
+        return sum(len(r.data) if isinstance(r, RawLine) else r.size if r.size is not None else _size(r.value)
+                   for r in self.records)
 
 
 def _size(value: object) -> int:
+    """The bytes of a decoded record whose size in its file is unknown (ijson arrays, Parquet, one-record files
+    made of lines): its encoding."""
     try:
         return len(orjson.dumps(value))
     except (TypeError, orjson.JSONEncodeError):

@@ -51,6 +51,9 @@ class SourceRecord:
     index: int
     value: Any
     line: int | None = None
+    # About how many bytes the record took in its file, when the reader of the file knows (what executors weigh
+    # work by, without encoding the value again); None: unknown.
+    size: int | None = dc_field(default=None, compare=False, repr=False)
 
 
 @dataclass(frozen=True)
@@ -194,7 +197,7 @@ def decoded(rec: RawLine) -> SourceRecord | Reject:
     except JSONRejected as exc:
         return Reject(rec.path, exc.reason, exc.detail, line=rec.line, index=rec.index,
                       raw=rec.data.decode("utf-8", "replace"))
-    return SourceRecord(rec.path, rec.index, value, line=rec.line)
+    return SourceRecord(rec.path, rec.index, value, line=rec.line, size=len(rec.data))
 
 
 def container(path: Path) -> str:
@@ -307,10 +310,11 @@ def _iter_document(path: Path, stream: IO[bytes], lines_if_broken: bool) -> Iter
             "utf-8", "replace"))
         return
     if isinstance(value, list):
+        share = len(data) // max(1, len(value))  # each item weighed as the average
         for index, item in enumerate(value):
-            yield SourceRecord(str(path), index, item)
+            yield SourceRecord(str(path), index, item, size=share)
     else:
-        yield SourceRecord(str(path), 0, value, line=1)
+        yield SourceRecord(str(path), 0, value, line=1, size=len(data))
 
 
 def _iter_parquet(path: Path) -> Iterator[SourceRecord | Reject]:
