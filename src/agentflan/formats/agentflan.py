@@ -87,7 +87,6 @@ from agentflan.errors import RecordError
 from agentflan.formats.base import Reader, RecordContext, Writer, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.exports import merge_turns
-from agentflan.phrasing import tools_prompt
 from agentflan.schema import NEGATIVE_KINDS, Capability, Message, Part, Tool, ToolCall, Trajectory
 
 _ROLES = ("system", "user", "assistant")
@@ -617,6 +616,9 @@ def _tools_system(traj: Trajectory) -> str | None:
     system = next((m.content for m in traj.messages if m.role == "system"), "")
     if all(f"`{t.name}`" in system for t in traj.tools):
         return None  # already introduced (e.g. by the chat alignment)
+    # Imported here: phrasing brings jinja2 (16 ms), which no other format needs to read or write.
+    from agentflan.phrasing import tools_prompt
+
     return tools_prompt(traj.tools, 0, traj.id)
 
 
