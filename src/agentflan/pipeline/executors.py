@@ -156,6 +156,10 @@ class ProcessExecutor(Executor):
         measure = weight or (lambda task: 1)
         self._min_cpus = min_cpus
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
+        # (time, weight done) after the first task, whose one-time costs (first calls, caches: 83 ms against 30-45
+        # for the next ones on ReAct) made this process look half as fast as it is, so that workers slower than it
+        # were kept
+        warm: tuple[float, int] | None = None
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
@@ -165,10 +169,15 @@ class ProcessExecutor(Executor):
                 return
             done_weight += measure(task)
             yield fn(task)
-            wall, seconds = time.perf_counter() - started, time.process_time() - cpu
+            now = time.perf_counter()
+            wall, seconds = now - started, time.process_time() - cpu
+            if warm is None:
+                warm = (now, done_weight)
+                continue  # the rate is measured on the tasks after it
             known = total if weight else None
             if wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
-                self._local_rate = done_weight / max(wall, 1e-9)
+                since, before = warm
+                self._local_rate = (done_weight - before) / max(now - since, 1e-9)
                 self._decide(seconds, done_weight, known)
         if self._pool is not None:
             yield from self._parallel(fn, it, measure)
