@@ -50,7 +50,7 @@ def test_read_keys_labels_and_leaves_out_what_the_recipe_drops(data_dir: Path, t
     assert all(it.traj.metadata["source"] == "agent" for it in state.items["agent"])
     counts = state.stages["read"]
     assert (counts["read"], counts["rejected"], counts["left_out"]) == (24 + 1 + 30 + 3, 0, {"over_cap": 14})
-    assert sum(1 for _, reason, _ in state.ledger.left_out() if reason == "over_cap") == 14
+    assert sum(1 for row in state.ledger.left_out() if row[2] == "over_cap") == 14
 
 
 def test_mask_is_off_unless_asked_and_masks_an_exact_share(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ input ``read = used + rejected``; each stage's counts are in the manifest's ``st
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -148,7 +148,7 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "masking": {**report["masking"], "in_output": sum(m[4] for m in summaries)},
         "held_out": {**recipe.held_out.model_dump(), "records": len(ledger.held_out),
                      "by_source": dict(sorted(Counter(it.traj.metadata["source"] for it in ledger.held_out).items()))},
-        "rejected": len(ledger.rejects) + len(ledger.unused),
+        "rejected": len(ledger.rejects) + ledger.left_out_count(),
         "rejects_by_reason": dict(sorted(reasons.items())),
         "construction_rejected": sum(ledger.construction.values()),
         "export_rejected": export_rejects,
@@ -160,13 +160,11 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
 def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Counter[str]]:
     """Each input's manifest entry, and the rejects of the whole build by reason (read, left out, construction)."""
     ledger = state.ledger
-    unused_by_path: dict[str, Counter[str]] = defaultdict(Counter)
-    for item, reason, _ in ledger.left_out():
-        unused_by_path[item.path][reason] += 1
+    unused_by_path = ledger.left_out_by_path()
     entries = []
     reasons: Counter[str] = Counter(ledger.construction)
     for path, stats in state.inputs.stats.items():
-        left = unused_by_path[path]
+        left = unused_by_path.get(path, Counter())
         by_reason = Counter(stats.rejects_by_reason) + left
         reasons.update(by_reason)
         entries.append({
