@@ -122,8 +122,16 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
     recipe, report, ledger = state.recipe, state.report, state.ledger
     inputs, reasons = _input_entries(state)
     reasons.update(export_rejects)
-    summaries = state.records.meta  # (id, kind, source, instruct format, masked) of each record
-    kinds = Counter(m[1] for m in summaries)
+    summaries = state.records.summaries()  # records by (kind, source, instruct format, masked)
+
+    def count(field_at: int, kind: str | None = None, as_text: bool = False) -> Counter[Any]:
+        found: Counter[Any] = Counter()
+        for values, n in summaries.items():
+            if kind is None or values[0] == kind:
+                found[str(values[field_at]) if as_text else values[field_at]] += n
+        return found
+
+    kinds = count(0)
     agent_like = kinds.get("agent", 0) + kinds.get("react", 0)
     made = sum(report["negatives"].values())
     return {
@@ -131,7 +139,7 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "seed": recipe.seed,
         "records": len(state.records),
         "by_kind": {k: kinds.get(k, 0) for k in ("agent", "react", "instruct", "negative", "general")},
-        "by_source": dict(sorted(Counter(str(m[2]) for m in summaries).items())),
+        "by_source": dict(sorted(count(1, as_text=True).items())),
         **{k: report[k] for k in ("negatives", "negatives_requested", "reply_sources", "irrelevance_check",
                                   "instruct", "negatives_skipped", "mix")},
         "negative_share": {"target": recipe.negatives.share,
@@ -140,12 +148,12 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "react_fraction": {"target": recipe.alignment.react_fraction, "react": kinds.get("react", 0),
                            "agent_and_react": agent_like,
                            "actual": round(kinds.get("react", 0) / agent_like, 4) if agent_like else None},
-        "instruct_formats": dict(sorted(Counter(m[3] for m in summaries if m[1] == "instruct").items())),
+        "instruct_formats": dict(sorted(count(2, "instruct").items())),
         "capability_tokens": {"counted_with": counted_with,
                               "scope": "supervised assistant tokens of every output record",
                               **report["capability_balance"]},
         "prompt_rewrites": dict(sorted(state.rewrites.items())),
-        "masking": {**report["masking"], "in_output": sum(m[4] for m in summaries)},
+        "masking": {**report["masking"], "in_output": count(3)[True]},
         "held_out": {**recipe.held_out.model_dump(), "records": len(ledger.held_out),
                      "by_source": dict(sorted(Counter(it.traj.metadata["source"] for it in ledger.held_out).items()))},
         "rejected": len(ledger.rejects) + ledger.left_out_count(),

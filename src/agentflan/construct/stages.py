@@ -544,8 +544,11 @@ def balance(state: BuildState) -> None:
     balanced = Records(state.store)
     report = decompose.balance_into(state.records, balanced.append, spec.weights, state.seed, state.count,
                                     spec.mode, spec.target)
+    state.records = balanced  # the unbalanced index is let go before the ranking's keys are made
     ids = balanced.ids()
-    state.records = balanced.reordered(ranked(range(len(ids)), state.seed, "order", key=ids.__getitem__))
+    order = ranked(range(len(ids)), state.seed, "order", key=ids.__getitem__)
+    del ids
+    state.records = balanced.reordered(order)
     state.report["capability_balance"] = report
     state.stages["balance"] = {"records": len(state.records), "mode": spec.mode}
 
