@@ -11,6 +11,7 @@ input ``read = used + rejected``; each stage's counts are in the manifest's ``st
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -80,7 +81,7 @@ def prepare(recipe: Recipe) -> Plan:
     root = data_root()
     inputs = Inputs()
     specs: list[tuple[str, InputSpec, list[InputFile]]] = []
-    seen: dict[Path, str] = {}
+    seen: dict[str, str] = {}  # real path → the field naming it (strings: a Path each cost ~500 bytes per file)
     for role, given in (("agent", recipe.agent.inputs), ("tool_pool", recipe.negatives.tool_pools),
                         ("general", recipe.general.inputs)):
         for i, spec in enumerate(given):
@@ -93,9 +94,10 @@ def prepare(recipe: Recipe) -> Plan:
                 raise ConfigError(f"{field_name.removesuffix('.path')}.format: unknown format {spec.format!r}; "
                                   f"choose from auto, {', '.join(formats.readers())}")
             for f in files:
-                if f.resolve() in seen:
-                    raise ConfigError(f"{field_name}: {f} is already an input ({seen[f.resolve()]})")
-                seen[f.resolve()] = field_name
+                real = os.path.realpath(f)
+                if real in seen:
+                    raise ConfigError(f"{field_name}: {f} is already an input ({seen[real]})")
+                seen[real] = field_name
             # Recorded relative to the data root (or as the recipe spells them): no machine-specific prefix.
             specs.append((role, spec, [f for path in files
                                        for f in inputs.add([path], spec.format, source=recorded_path(path, spec.path))]))

@@ -89,7 +89,7 @@ def balance_into(records: Iterable[Trajectory], emit: Callable[[Trajectory], Non
     """`balance` in two passes over ``records`` (read twice), holding only the units' token counts: the first
     counts the tokens of every unit, the decisions are made on those counts, the second applies them and hands
     each balanced record to ``emit``, in order. Returns the report."""
-    index = _Units()
+    index = _Units(set(weights))
     for r, traj in enumerate(records):
         index.add(r, label(traj), count)
     before = index.before
@@ -124,11 +124,14 @@ def balance_into(records: Iterable[Trajectory], emit: Callable[[Trajectory], Non
 
 
 class _Units:
-    """The balancing index: every unit's (record, message, tokens, order) by capability, in compact arrays, and
-    the supervised tokens of each record."""
+    """The balancing index: every unit's (record, message, tokens, order) of each weighted capability, in
+    compact arrays (the others are never masked or weighted: only their tokens count), and the supervised tokens
+    of each record."""
 
-    def __init__(self) -> None:
+    def __init__(self, weighted: set[str]) -> None:
+        self.weighted = weighted
         self.before: Counter[str] = Counter()
+        # 4-byte record, message and token numbers: 20 bytes a unit, the index being the balancing's peak.
         self.units: dict[str, tuple[array[int], array[int], array[int], array[int]]] = {}
         self.left = array("q")  # supervised tokens per record
         self.masked = 0
@@ -143,7 +146,9 @@ class _Units:
             if n <= 0:
                 continue
             self.left[r] += n
-            cols = self.units.setdefault(c, (array("q"), array("q"), array("q"), array("Q")))
+            if c not in self.weighted:
+                continue
+            cols = self.units.setdefault(c, (array("i"), array("i"), array("i"), array("Q")))
             for col, value in zip(cols, (r, m, n, stable_hash(traj.id, m, c)), strict=True):
                 col.append(value)
 

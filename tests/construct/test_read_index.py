@@ -1,4 +1,5 @@
-"""The packed rows of records `build` leaves out while reading, and the streaming cap that drops them."""
+"""What `build` keeps while reading, compactly: the packed rows of the records it leaves out, the streaming cap
+that drops them, the key sets let go after each label."""
 
 from __future__ import annotations
 
@@ -54,3 +55,22 @@ def test_the_streaming_cap_keeps_what_pick_keeps_in_reading_order(keys: list[str
     assert [it.key for it in taken.kept()] == [k for k in keys if k in chosen]
     assert sorted(row[0] for row in state.ledger.dropped.rows()) == sorted(set(keys) - chosen)
     assert taken.dropped == len(keys) - len(chosen)
+
+
+def test_keys_stay_unique_per_label_and_across_labels_that_nest() -> None:
+    def spec(label: str) -> tuple[str, InputSpec, list[object]]:
+        return ("agent", InputSpec(path=f"{label}.jsonl", name=label), [])
+
+    flat = stages._Keys([spec("a"), spec("b"), spec("a")])  # type: ignore[list-item]
+    assert not flat.shared and flat.of("a") is not flat.of("b")
+    flat.of("a").add("a/1")
+    flat.done(0)
+    assert "a/1" in flat.of("a")  # "a" has a later input: its keys are still needed
+    flat.done(1)
+    assert "b" not in flat.sets
+    flat.done(2)
+    assert "a" not in flat.sets
+    nested = stages._Keys([spec("a"), spec("a/b")])  # type: ignore[list-item]
+    assert nested.shared and nested.of("a") is nested.of("a/b")  # "a/b/1" is a key of both
+    nested.done(0)
+    assert nested.sets
