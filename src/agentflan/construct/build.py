@@ -178,7 +178,8 @@ def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Coun
         by_reason = Counter(stats.rejects_by_reason) + left
         reasons.update(by_reason)
         entries.append({
-            "path": path, "name": ledger.label[path], "role": ledger.role[path], "format": stats.format,
+            "path": path, "name": ledger.role_and_label[path][1], "role": ledger.role_and_label[path][0],
+            "format": stats.format,
             "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": ledger.used_count[path],
             "rejected": stats.rejected + sum(left.values()), "rejects_by_reason": dict(sorted(by_reason.items())),
         })

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -52,13 +53,14 @@ class Item:
     """One accepted input trajectory, under a key unique in the build; ``path`` is its input as recorded. The
     trajectory is kept in ``store`` (by default in memory) and fetched when a stage works on it."""
 
-    __slots__ = ("_ref", "_store", "key", "path", "why")
+    __slots__ = ("_ref", "_store", "key", "path", "used", "why")
 
     def __init__(self, key: str, traj: Trajectory, path: str, store: Store | None = None) -> None:
         self.key, self.path = key, path
         self._store = store or _KEPT
         self._ref = self._store.put(traj)
         self.why: tuple[str, str] | None = None  # (reason, detail) once the ledger leaves it out
+        self.used = False  # once the ledger counts it used (a flag: a set of every used key cost ~40 B a record)
 
     @property
     def traj(self) -> Trajectory:
@@ -74,11 +76,10 @@ class Ledger:
     detail on the item: a tuple per left-out record was most of the index), the records left out for good while
     reading (`Dropped`: packed rows), construction rejects."""
 
-    role: dict[str, str] = field(default_factory=dict)
-    label: dict[str, str] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)  # keys are unique in the build, whatever their input
+    role_and_label: dict[str, tuple[str, str]] = field(default_factory=dict)  # input path → its spec's, shared
+    used: int = 0  # records used (keys are unique in the build, whatever their input)
     used_count: Counter[str] = field(default_factory=Counter)  # input path → keys used
-    unused: dict[str, Item] = field(default_factory=dict)
+    unused: list[Item] = field(default_factory=list)  # left out, unless used later (then skipped)
     dropped: Dropped = field(default_factory=Dropped)
     rejects: Spilled = field(default_factory=Spilled)
     construction: Counter[str] = field(default_factory=Counter)
@@ -86,25 +87,29 @@ class Ledger:
     _whys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def use(self, item: Item) -> None:
-        if item.key not in self.used:
-            self.used.add(item.key)
+        if not item.used:
+            item.used = True
+            self.used += 1
             self.used_count[item.path] += 1
-        self.unused.pop(item.key, None)
 
     def leave_out(self, item: Item, reason: str, detail: str = "") -> None:
         """Leave out a record a later stage may still use (which then counts it as used)."""
-        if item.key not in self.used:
+        if not item.used:
             why = (reason, detail)
+            if item.why is None:
+                self.unused.append(item)
             item.why = self._whys.setdefault(why, why)  # a few distinct reasons, shared by every item
-            self.unused[item.key] = item
+
+    def _unused(self) -> list[Item]:
+        return [item for item in self.unused if not item.used]
 
     def left_out_count(self) -> int:
-        return len(self.unused) + len(self.dropped)
+        return len(self._unused()) + len(self.dropped)
 
     def left_out_by_path(self) -> dict[str, Counter[str]]:
         """Reasons of the unused records, by input."""
         found: dict[str, Counter[str]] = defaultdict(Counter)
-        for item in self.unused.values():
+        for item in self._unused():
             assert item.why is not None
             found[item.path][item.why[0]] += 1
         for path, reason in self.dropped.paths_and_reasons():
@@ -113,15 +118,15 @@ class Ledger:
 
     def left_out(self) -> Iterator[Row]:
         """Every unused record, by key: (key, input, reason, detail, line, index, id)."""
-        pending = sorted(self.unused)
+        pending = sorted(self._unused(), key=lambda item: item.key)
         i = 0
         for row in self.dropped.rows():
-            while i < len(pending) and pending[i] < row[0]:
-                yield self._row(self.unused[pending[i]])
+            while i < len(pending) and pending[i].key < row[0]:
+                yield self._row(pending[i])
                 i += 1
             yield row
-        for key in pending[i:]:
-            yield self._row(self.unused[key])
+        for item in pending[i:]:
+            yield self._row(item)
 
     @staticmethod
     def _row(item: Item) -> Row:
@@ -184,20 +189,26 @@ def read(state: BuildState) -> None:
     its reject row is all that is kept (`Dropped`)."""
     keys = _Keys(state.specs)
     left: Counter[str] = Counter()
-    spec_of: dict[InputFile, int] = {}
-    for i, (role, spec, files) in enumerate(state.specs):
-        for file in files:
-            state.ledger.role[file.source], state.ledger.label[file.source] = role, spec.label
-            spec_of[file] = i
+    files: list[InputFile] = []
+    spec_index = array("l")  # of each file, in order (a dict by file cost ~60 B a file)
+    for i, (role, spec, spec_files) in enumerate(state.specs):
+        shared = (role, spec.label)
+        for file in spec_files:
+            state.ledger.role_and_label[file.source] = shared
+            files.append(file)
+            spec_index.append(i)
+    at = 0
     taken: _Taken | None = None
     with state.progress("read") as progress:
-        for file, rec in state.inputs.stream(list(spec_of), state.executor):
+        for file, rec in state.inputs.stream(files, state.executor):
             progress.advance()
-            if taken is None or spec_of[file] != taken.spec_index:
+            while files[at] is not file:  # the files come in order (one without records does not come)
+                at += 1
+            if taken is None or spec_index[at] != taken.spec_index:
                 _take(state, taken, left)
                 if taken is not None:
                     keys.done(taken.spec_index)
-                taken = _Taken(state, spec_of[file])
+                taken = _Taken(state, spec_index[at])
             if isinstance(rec, Reject):
                 state.ledger.rejects.append({**rec.to_dict(), "stage": "read"})
                 continue
