@@ -69,7 +69,7 @@ def test_align_renders_every_agent_item_once(tmp_path: Path) -> None:
     stages.align(state)
     assert state.stages["align"] == {"chat": 6, "react": 2, "left_out": 0}
     assert sorted(t.metadata["kind"] for t in state.records) == ["agent"] * 6 + ["react"] * 2
-    assert state.ledger.used_count["agent.jsonl"] == 8 and state.ledger.used == 8
+    assert stages.used_by_path(state)["agent.jsonl"] == 8 and state.ledger.used == 8
 
 
 def test_instruct_makes_grounded_samples_from_first_calls(tmp_path: Path) -> None:

@@ -171,6 +171,7 @@ def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Coun
     """Each input's manifest entry, and the rejects of the whole build by reason (read, left out, construction)."""
     ledger = state.ledger
     unused_by_path = ledger.left_out_by_path()
+    used = stages.used_by_path(state)
     entries = []
     reasons: Counter[str] = Counter(ledger.construction)
     for path, stats in state.inputs.stats.items():
@@ -180,7 +181,7 @@ def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Coun
         entries.append({
             "path": path, "name": ledger.role_and_label[path][1], "role": ledger.role_and_label[path][0],
             "format": stats.format,
-            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": ledger.used_count[path],
+            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": used[path],
             "rejected": stats.rejected + sum(left.values()), "rejects_by_reason": dict(sorted(by_reason.items())),
         })
     return entries, reasons

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from agentflan.capabilities import capability_tokens, default_capability, spans
@@ -172,13 +172,7 @@ class _Units:
                     updates.extend(_unit(rec[i], msg[i], code) for i in range(len(rec)))
                 continue
             remaining = before[capability] - goal[capability]
-            # The order of (hash, order, index) as one int per unit, sorted in place: a key tuple per unit made
-            # this stage the build's peak (about 170 bytes per unit).
-            assert len(rec) < 1 << 32
-            ranks = [stable_hash(seed, order[i], "balance") << 96 | order[i] << 32 | i for i in range(len(rec))]
-            ranks.sort()
-            for rank in ranks:
-                i = rank & 0xFFFFFFFF
+            for i in _ranked_units(order, seed):
                 if remaining <= 0:
                     break
                 if tokens[i] < 2 * remaining and self.left[rec[i]] > tokens[i]:  # closer to the target
@@ -187,6 +181,23 @@ class _Units:
                     remaining -= tokens[i]
                     self.masked += 1
         return array("q", sorted(updates))
+
+
+_RANK_BUCKETS = 16
+
+
+def _ranked_units(order: array[int], seed: int) -> Iterator[int]:
+    """The units' indices by (stable_hash(seed, order, "balance"), order, index), the seeded masking order, one
+    bucket of the hash's range at a time: each unit's rank is one int (hash, order, index) sorted in place, and a
+    list of every unit's (about 56 bytes each) was the balancing's peak."""
+    assert len(order) < 1 << 32
+    hashes = array("Q", (stable_hash(seed, o, "balance") for o in order))
+    shift = 64 - _RANK_BUCKETS.bit_length() + 1
+    for bucket in range(_RANK_BUCKETS):
+        ranks = [h << 96 | order[i] << 32 | i for i, h in enumerate(hashes) if h >> shift == bucket]
+        ranks.sort()
+        for rank in ranks:
+            yield rank & 0xFFFFFFFF
 
 
 # A changed unit as one int: record, message, capability (the place of its name in `_Units.capabilities`).

@@ -78,7 +78,6 @@ class Ledger:
 
     role_and_label: dict[str, tuple[str, str]] = field(default_factory=dict)  # input path → its spec's, shared
     used: int = 0  # records used (keys are unique in the build, whatever their input)
-    used_count: Counter[str] = field(default_factory=Counter)  # input path → keys used
     unused: list[Item] = field(default_factory=list)  # left out, unless used later (then skipped)
     dropped: Dropped = field(default_factory=Dropped)
     rejects: Spilled = field(default_factory=Spilled)
@@ -90,7 +89,6 @@ class Ledger:
         if not item.used:
             item.used = True
             self.used += 1
-            self.used_count[item.path] += 1
 
     def leave_out(self, item: Item, reason: str, detail: str = "") -> None:
         """Leave out a record a later stage may still use (which then counts it as used)."""
@@ -143,6 +141,12 @@ class Ledger:
     def unused_rejects(self) -> Iterator[dict[str, Any]]:
         for _, path, reason, detail, line, index, traj_id in self.left_out():
             yield Reject(path, reason, detail, line=line, index=index, item=traj_id).to_dict()
+
+
+def used_by_path(state: BuildState) -> Counter[str]:
+    """Records used, by input (counted at the end from the items' flags: a counter kept along held an entry for
+    every input file through every stage)."""
+    return Counter(it.path for role in ROLES for it in state.items[role] if it.used)
 
 
 @dataclass
