@@ -1,5 +1,5 @@
 """What `build` keeps while reading, compactly: the packed rows of the records it leaves out, the streaming cap
-that drops them, the key sets let go after each label."""
+that drops them, the key sets let go after each label, the records index."""
 
 from __future__ import annotations
 
@@ -11,9 +11,11 @@ from agentflan.construct import stages
 from agentflan.construct.dropped import Dropped
 from agentflan.construct.mix import pick
 from agentflan.construct.recipe import InputSpec, Recipe
+from agentflan.construct.store import Records, Store
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.sources import Reject
 from agentflan.schema import Message, Provenance, Trajectory
+from agentflan.seeding import ranked
 from agentflan.tokens import token_counter
 
 _text = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=8)
@@ -74,3 +76,13 @@ def test_keys_stay_unique_per_label_and_across_labels_that_nest() -> None:
     assert nested.shared and nested.of("a") is nested.of("a/b")  # "a/b/1" is a key of both
     nested.done(0)
     assert nested.sets
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.sampled_from(["a", "b", "c", "d\u00e9", "e\U0001f600"]) | _text, max_size=25), st.integers(0, 3))
+def test_records_ranked_by_packed_hashes_come_in_ranked_order(ids: list[str], seed: int) -> None:
+    records = Records(Store())
+    for traj_id in ids:  # repeated ids share a hash: the ties are ordered by id, then position
+        records.append(_traj(traj_id, None, None))
+    assert stages._ranked_records(records, seed) == ranked(range(len(ids)), seed, "order", key=ids.__getitem__)
+    assert records.ids() == ids

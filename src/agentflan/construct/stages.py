@@ -582,13 +582,27 @@ def balance(state: BuildState) -> None:
     balanced = Records(state.store)
     report = decompose.balance_into(state.records, balanced.append, spec.weights, state.seed, state.count,
                                     spec.mode, spec.target)
-    state.records = balanced  # the unbalanced index is let go before the ranking's keys are made
-    ids = balanced.ids()
-    order = ranked(range(len(ids)), state.seed, "order", key=ids.__getitem__)
-    del ids
-    state.records = balanced.reordered(order)
+    state.records = balanced  # the unbalanced index is let go before the ranking is made
+    state.records = balanced.reordered(_ranked_records(balanced, state.seed))
     state.report["capability_balance"] = report
     state.stages["balance"] = {"records": len(state.records), "mode": spec.mode}
+
+
+def _ranked_records(records: Records, seed: int) -> list[int]:
+    """`ranked` order of the records by id (``stable_hash(seed, id, "order")``, ties by id), as positions: one
+    int (hash, position) per record sorted in place, the ids decoded only where hashes tie (a list of every id
+    and its sort key was the balancing's peak)."""
+    assert len(records) < 1 << 32
+    hashes = [stable_hash(seed, traj_id, "order") << 32 | i for i, traj_id in enumerate(records.iter_ids())]
+    hashes.sort()
+    order = [h & 0xFFFFFFFF for h in hashes]
+    start = 0
+    for end in range(1, len(hashes) + 1):
+        if end == len(hashes) or hashes[end] >> 32 != hashes[start] >> 32:
+            if end - start > 1:  # the same hash: by id, then position (`sorted` is stable)
+                order[start:end] = sorted(order[start:end], key=lambda i: (records.id(i), i))
+            start = end
+    return order
 
 
 # -- export -----------------------------------------------------------------------------------------------------

@@ -112,8 +112,14 @@ class Records:
             self.append(traj)
 
     def ids(self) -> list[str]:
-        blob, ends = self._ids, self._ends
-        return [blob[ends[i - 1] if i else 0:ends[i]].decode("utf-8", "surrogatepass") for i in range(len(ends))]
+        return list(self.iter_ids())
+
+    def iter_ids(self) -> Iterator[str]:
+        return (self.id(i) for i in range(len(self._ends)))
+
+    def id(self, i: int) -> str:
+        ends = self._ends
+        return self._ids[ends[i - 1] if i else 0:ends[i]].decode("utf-8", "surrogatepass")
 
     def summaries(self) -> Counter[tuple[Any, ...]]:
         """How many records have each (kind, source, instruct format, masked)."""
