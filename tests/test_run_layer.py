@@ -64,7 +64,7 @@ def test_inputs_count_every_record_and_hash_every_file_a_reader_opened(tmp_path:
     assert (entry["path"], entry["sha256"], entry["side_files"]) == (str(questions), sha256_file(questions), 1)
     answers = folder / "possible_answer" / questions.name
     assert inputs.side_files() == [{"path": str(answers), "sha256": sha256_file(answers)}]
-    assert inputs.guarded() == [questions, questions]
+    assert inputs.guarded() == [questions]  # a file given is guarded once, as the file it is
 
 
 def test_inputs_keep_one_ledger_per_group(tmp_path: Path) -> None:

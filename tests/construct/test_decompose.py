@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from array import array
+
 import pytest
 from construct_fixtures import agent_traj
 from hypothesis import given, settings
@@ -11,6 +13,7 @@ from hypothesis import strategies as st
 from agentflan.capabilities import spans
 from agentflan.construct import align, decompose
 from agentflan.schema import Message, Trajectory
+from agentflan.seeding import stable_hash
 from agentflan.tokens import approx_count
 
 WEIGHTS = {"reasoning": 1.0, "retrieval": 0.25, "understanding": 0.75}
@@ -101,3 +104,10 @@ def test_mask_never_leaves_a_record_without_supervised_tokens() -> None:
     out, report = decompose.balance(_records(10) + lone, WEIGHTS, seed=0, count=approx_count)
     assert report["masked_units"] > 0
     assert all(any(True for _ in spans(t)) for t in out)
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.integers(0, 2**64 - 1), max_size=60), st.integers(0, 5))
+def test_units_ranked_bucket_by_bucket_come_in_the_one_sort_order(orders: list[int], seed: int) -> None:
+    expected = sorted(range(len(orders)), key=lambda i: (stable_hash(seed, orders[i], "balance"), orders[i], i))
+    assert list(decompose._ranked_units(array("Q", orders), seed)) == expected

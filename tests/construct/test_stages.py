@@ -50,7 +50,7 @@ def test_read_keys_labels_and_leaves_out_what_the_recipe_drops(data_dir: Path, t
     assert all(it.traj.metadata["source"] == "agent" for it in state.items["agent"])
     counts = state.stages["read"]
     assert (counts["read"], counts["rejected"], counts["left_out"]) == (24 + 1 + 30 + 3, 0, {"over_cap": 14})
-    assert sum(1 for _, reason, _ in state.ledger.left_out() if reason == "over_cap") == 14
+    assert sum(1 for row in state.ledger.left_out() if row[2] == "over_cap") == 14
 
 
 def test_mask_is_off_unless_asked_and_masks_an_exact_share(tmp_path: Path) -> None:
@@ -69,7 +69,7 @@ def test_align_renders_every_agent_item_once(tmp_path: Path) -> None:
     stages.align(state)
     assert state.stages["align"] == {"chat": 6, "react": 2, "left_out": 0}
     assert sorted(t.metadata["kind"] for t in state.records) == ["agent"] * 6 + ["react"] * 2
-    assert state.ledger.used_count["agent.jsonl"] == 8 and len(state.ledger.used) == 8
+    assert stages.used_by_path(state)["agent.jsonl"] == 8 and state.ledger.used == 8
 
 
 def test_instruct_makes_grounded_samples_from_first_calls(tmp_path: Path) -> None:

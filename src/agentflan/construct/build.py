@@ -11,7 +11,8 @@ input ``read = used + rejected``; each stage's counts are in the manifest's ``st
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+import os
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -80,7 +81,7 @@ def prepare(recipe: Recipe) -> Plan:
     root = data_root()
     inputs = Inputs()
     specs: list[tuple[str, InputSpec, list[InputFile]]] = []
-    seen: dict[Path, str] = {}
+    seen: dict[str, str] = {}  # real path → the field naming it (strings: a Path each cost ~500 bytes per file)
     for role, given in (("agent", recipe.agent.inputs), ("tool_pool", recipe.negatives.tool_pools),
                         ("general", recipe.general.inputs)):
         for i, spec in enumerate(given):
@@ -93,9 +94,10 @@ def prepare(recipe: Recipe) -> Plan:
                 raise ConfigError(f"{field_name.removesuffix('.path')}.format: unknown format {spec.format!r}; "
                                   f"choose from auto, {', '.join(formats.readers())}")
             for f in files:
-                if f.resolve() in seen:
-                    raise ConfigError(f"{field_name}: {f} is already an input ({seen[f.resolve()]})")
-                seen[f.resolve()] = field_name
+                real = os.path.realpath(f)
+                if real in seen:
+                    raise ConfigError(f"{field_name}: {f} is already an input ({seen[real]})")
+                seen[real] = field_name
             # Recorded relative to the data root (or as the recipe spells them): no machine-specific prefix.
             specs.append((role, spec, [f for path in files
                                        for f in inputs.add([path], spec.format, source=recorded_path(path, spec.path))]))
@@ -122,8 +124,16 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
     recipe, report, ledger = state.recipe, state.report, state.ledger
     inputs, reasons = _input_entries(state)
     reasons.update(export_rejects)
-    summaries = state.records.meta  # (id, kind, source, instruct format, masked) of each record
-    kinds = Counter(m[1] for m in summaries)
+    summaries = state.records.summaries()  # records by (kind, source, instruct format, masked)
+
+    def count(field_at: int, kind: str | None = None, as_text: bool = False) -> Counter[Any]:
+        found: Counter[Any] = Counter()
+        for values, n in summaries.items():
+            if kind is None or values[0] == kind:
+                found[str(values[field_at]) if as_text else values[field_at]] += n
+        return found
+
+    kinds = count(0)
     agent_like = kinds.get("agent", 0) + kinds.get("react", 0)
     made = sum(report["negatives"].values())
     return {
@@ -131,7 +141,7 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "seed": recipe.seed,
         "records": len(state.records),
         "by_kind": {k: kinds.get(k, 0) for k in ("agent", "react", "instruct", "negative", "general")},
-        "by_source": dict(sorted(Counter(str(m[2]) for m in summaries).items())),
+        "by_source": dict(sorted(count(1, as_text=True).items())),
         **{k: report[k] for k in ("negatives", "negatives_requested", "reply_sources", "irrelevance_check",
                                   "instruct", "negatives_skipped", "mix")},
         "negative_share": {"target": recipe.negatives.share,
@@ -140,15 +150,15 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
         "react_fraction": {"target": recipe.alignment.react_fraction, "react": kinds.get("react", 0),
                            "agent_and_react": agent_like,
                            "actual": round(kinds.get("react", 0) / agent_like, 4) if agent_like else None},
-        "instruct_formats": dict(sorted(Counter(m[3] for m in summaries if m[1] == "instruct").items())),
+        "instruct_formats": dict(sorted(count(2, "instruct").items())),
         "capability_tokens": {"counted_with": counted_with,
                               "scope": "supervised assistant tokens of every output record",
                               **report["capability_balance"]},
         "prompt_rewrites": dict(sorted(state.rewrites.items())),
-        "masking": {**report["masking"], "in_output": sum(m[4] for m in summaries)},
+        "masking": {**report["masking"], "in_output": count(3)[True]},
         "held_out": {**recipe.held_out.model_dump(), "records": len(ledger.held_out),
                      "by_source": dict(sorted(Counter(it.traj.metadata["source"] for it in ledger.held_out).items()))},
-        "rejected": len(ledger.rejects) + len(ledger.unused),
+        "rejected": len(ledger.rejects) + ledger.left_out_count(),
         "rejects_by_reason": dict(sorted(reasons.items())),
         "construction_rejected": sum(ledger.construction.values()),
         "export_rejected": export_rejects,
@@ -160,18 +170,18 @@ def build_manifest(state: stages.BuildState, counted_with: str, export_rejects: 
 def _input_entries(state: stages.BuildState) -> tuple[list[dict[str, Any]], Counter[str]]:
     """Each input's manifest entry, and the rejects of the whole build by reason (read, left out, construction)."""
     ledger = state.ledger
-    unused_by_path: dict[str, Counter[str]] = defaultdict(Counter)
-    for item, reason, _ in ledger.left_out():
-        unused_by_path[item.path][reason] += 1
+    unused_by_path = ledger.left_out_by_path()
+    used = stages.used_by_path(state)
     entries = []
     reasons: Counter[str] = Counter(ledger.construction)
     for path, stats in state.inputs.stats.items():
-        left = unused_by_path[path]
+        left = unused_by_path.get(path, Counter())
         by_reason = Counter(stats.rejects_by_reason) + left
         reasons.update(by_reason)
         entries.append({
-            "path": path, "name": ledger.label[path], "role": ledger.role[path], "format": stats.format,
-            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": ledger.used_count[path],
+            "path": path, "name": ledger.role_and_label[path][1], "role": ledger.role_and_label[path][0],
+            "format": stats.format,
+            "sha256": stats.sha256, "licence": stats.licence, "read": stats.read, "used": used[path],
             "rejected": stats.rejected + sum(left.values()), "rejects_by_reason": dict(sorted(by_reason.items())),
         })
     return entries, reasons

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from agentflan.capabilities import capability_tokens, default_capability, spans
@@ -89,17 +89,24 @@ def balance_into(records: Iterable[Trajectory], emit: Callable[[Trajectory], Non
     """`balance` in two passes over ``records`` (read twice), holding only the units' token counts: the first
     counts the tokens of every unit, the decisions are made on those counts, the second applies them and hands
     each balanced record to ``emit``, in order. Returns the report."""
-    index = _Units()
+    index = _Units(set(weights))
     for r, traj in enumerate(records):
         index.add(r, label(traj), count)
     before = index.before
     goal = targets(before, weights, target)
-    updates = index.decide(goal, before, seed, mode) if mode != "none" else {}
+    updates = index.decide(goal, before, seed, mode) if mode != "none" else array("q")
+    names = index.capabilities
+    del index.units  # the decisions are made: only the counts of the report are still needed
+    change = ({c: ({"weight": goal[c] / before[c]}, "weight") for c in goal if before[c]} if mode == "weight"
+              else dict.fromkeys(names, ({"loss": False}, "loss")))  # one dict for every unit: read only
     after: Counter[str] = Counter()
+    u = 0
     for r, traj in enumerate(records):
         traj = label(traj)
-        for message, capability, update, call_update in updates.get(r, ()):
-            traj = _apply(traj, message, capability, update, call_update)
+        while u < len(updates) and updates[u] >> _RECORD_SHIFT == r:
+            message, capability = updates[u] >> _CAPABILITY_BITS & _MESSAGE_MASK, names[updates[u] & _CAPABILITY_MASK]
+            traj = _apply(traj, message, capability, *change[capability])
+            u += 1
         after.update(capability_tokens(traj, count, weighted=(mode == "weight")))
         emit(traj)
     return {
@@ -117,11 +124,14 @@ def balance_into(records: Iterable[Trajectory], emit: Callable[[Trajectory], Non
 
 
 class _Units:
-    """The balancing index: every unit's (record, message, tokens, order) by capability, in compact arrays, and
-    the supervised tokens of each record."""
+    """The balancing index: every unit's (record, message, tokens, order) of each weighted capability, in
+    compact arrays (the others are never masked or weighted: only their tokens count), and the supervised tokens
+    of each record."""
 
-    def __init__(self) -> None:
+    def __init__(self, weighted: set[str]) -> None:
+        self.weighted = weighted
         self.before: Counter[str] = Counter()
+        # 4-byte record, message and token numbers: 20 bytes a unit, the index being the balancing's peak.
         self.units: dict[str, tuple[array[int], array[int], array[int], array[int]]] = {}
         self.left = array("q")  # supervised tokens per record
         self.masked = 0
@@ -136,40 +146,71 @@ class _Units:
             if n <= 0:
                 continue
             self.left[r] += n
-            cols = self.units.setdefault(c, (array("q"), array("q"), array("q"), array("Q")))
+            if c not in self.weighted:
+                continue
+            cols = self.units.setdefault(c, (array("i"), array("i"), array("i"), array("Q")))
             for col, value in zip(cols, (r, m, n, stable_hash(traj.id, m, c)), strict=True):
                 col.append(value)
 
-    def decide(self, goal: dict[str, float], before: Counter[str], seed: int,
-               mode: str) -> dict[int, list[tuple[int, str, dict[str, Any], str]]]:
-        """The changes to each record, in the order they are made: a weight on every unit of a weighted
-        capability, or loss masks on units in a seeded order while masking brings the kept tokens closer to the
-        target (a record is never masked whole: it would teach nothing, and XTuner and TRL drop it)."""
-        updates: dict[int, list[tuple[int, str, dict[str, Any], str]]] = defaultdict(list)
+    @property
+    def capabilities(self) -> list[str]:
+        return sorted(self.units)
+
+    def decide(self, goal: dict[str, float], before: Counter[str], seed: int, mode: str) -> array[int]:
+        """The units to change, each packed as one int (record, message, capability by its place in
+        `capabilities`), sorted by record: every unit of a weighted capability, or the units masked in a seeded
+        order while masking brings the kept tokens closer to the target (a record is never masked whole: it would
+        teach nothing, and XTuner and TRL drop it). The units of one record touch disjoint parts and calls (one
+        capability of one message each), so the order they are applied in does not change the record."""
+        names = self.capabilities
+        updates = array("q")
         for capability in sorted(c for c in self.units if c in goal):
             rec, msg, tokens, order = self.units[capability]
+            code = names.index(capability)
             if mode == "weight":
-                weight = {"weight": goal[capability] / before[capability]}  # one dict for every unit: read only
-                for i in range(len(rec)):
-                    updates[rec[i]].append((msg[i], capability, weight, "weight"))
+                if before[capability]:
+                    updates.extend(_unit(rec[i], msg[i], code) for i in range(len(rec)))
                 continue
             remaining = before[capability] - goal[capability]
-            loss = {"loss": False}
-            # The order of (hash, order, index) as one int per unit, sorted in place: a key tuple per unit made
-            # this stage the build's peak (about 170 bytes per unit).
-            assert len(rec) < 1 << 32
-            ranks = [stable_hash(seed, order[i], "balance") << 96 | order[i] << 32 | i for i in range(len(rec))]
-            ranks.sort()
-            for rank in ranks:
-                i = rank & 0xFFFFFFFF
+            for i in _ranked_units(order, seed):
                 if remaining <= 0:
                     break
                 if tokens[i] < 2 * remaining and self.left[rec[i]] > tokens[i]:  # closer to the target
                     self.left[rec[i]] -= tokens[i]
-                    updates[rec[i]].append((msg[i], capability, loss, "loss"))
+                    updates.append(_unit(rec[i], msg[i], code))
                     remaining -= tokens[i]
                     self.masked += 1
-        return updates
+        return array("q", sorted(updates))
+
+
+_RANK_BUCKETS = 16
+
+
+def _ranked_units(order: array[int], seed: int) -> Iterator[int]:
+    """The units' indices by (stable_hash(seed, order, "balance"), order, index), the seeded masking order, one
+    bucket of the hash's range at a time: each unit's rank is one int (hash, order, index) sorted in place, and a
+    list of every unit's (about 56 bytes each) was the balancing's peak."""
+    assert len(order) < 1 << 32
+    hashes = array("Q", (stable_hash(seed, o, "balance") for o in order))
+    shift = 64 - _RANK_BUCKETS.bit_length() + 1
+    for bucket in range(_RANK_BUCKETS):
+        ranks = [h << 96 | order[i] << 32 | i for i, h in enumerate(hashes) if h >> shift == bucket]
+        ranks.sort()
+        for rank in ranks:
+            yield rank & 0xFFFFFFFF
+
+
+# A changed unit as one int: record, message, capability (the place of its name in `_Units.capabilities`).
+_CAPABILITY_BITS = 8
+_CAPABILITY_MASK = (1 << _CAPABILITY_BITS) - 1
+_MESSAGE_BITS = 23
+_MESSAGE_MASK = (1 << _MESSAGE_BITS) - 1
+_RECORD_SHIFT = _CAPABILITY_BITS + _MESSAGE_BITS
+
+
+def _unit(record: int, message: int, capability: int) -> int:
+    assert message <= _MESSAGE_MASK and capability <= _CAPABILITY_MASK and record < 1 << (63 - _RECORD_SHIFT)
+    return record << _RECORD_SHIFT | message << _CAPABILITY_BITS | capability
 
 
 def _shares(totals: Counter[str], weights: dict[str, float]) -> dict[str, float]:

@@ -15,7 +15,9 @@ Every accepted input record is used or left out with a reason (`Ledger`), so tha
 
 from __future__ import annotations
 
+import heapq
 import itertools
+from array import array
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +35,7 @@ from . import align as alignment
 from . import decompose, finished, masking, mix
 from . import instruct as format_following
 from . import negatives as negative_samples
+from .dropped import Dropped, Row
 from .recipe import NEGATIVE_KINDS, InputSpec, Recipe
 from .store import Records, Spilled, Store
 
@@ -50,13 +53,14 @@ class Item:
     """One accepted input trajectory, under a key unique in the build; ``path`` is its input as recorded. The
     trajectory is kept in ``store`` (by default in memory) and fetched when a stage works on it."""
 
-    __slots__ = ("_ref", "_store", "key", "path", "why")
+    __slots__ = ("_ref", "_store", "key", "path", "used", "why")
 
     def __init__(self, key: str, traj: Trajectory, path: str, store: Store | None = None) -> None:
         self.key, self.path = key, path
         self._store = store or _KEPT
         self._ref = self._store.put(traj)
         self.why: tuple[str, str] | None = None  # (reason, detail) once the ledger leaves it out
+        self.used = False  # once the ledger counts it used (a flag: a set of every used key cost ~40 B a record)
 
     @property
     def traj(self) -> Trajectory:
@@ -69,36 +73,65 @@ _KEPT = Store()
 @dataclass
 class Ledger:
     """Per-input accounting: used keys (and how many per input), each unused record by key (its reason and
-    detail on the item: a tuple per left-out record was most of the index), construction rejects."""
+    detail on the item: a tuple per left-out record was most of the index), the records left out for good while
+    reading (`Dropped`: packed rows), construction rejects."""
 
-    role: dict[str, str] = field(default_factory=dict)
-    label: dict[str, str] = field(default_factory=dict)
-    used: set[str] = field(default_factory=set)  # keys are unique in the build, whatever their input
-    used_count: Counter[str] = field(default_factory=Counter)  # input path → keys used
-    unused: dict[str, Item] = field(default_factory=dict)
+    role_and_label: dict[str, tuple[str, str]] = field(default_factory=dict)  # input path → its spec's, shared
+    used: int = 0  # records used (keys are unique in the build, whatever their input)
+    unused: list[Item] = field(default_factory=list)  # left out, unless used later (then skipped)
+    dropped: Dropped = field(default_factory=Dropped)
     rejects: Spilled = field(default_factory=Spilled)
     construction: Counter[str] = field(default_factory=Counter)
     held_out: list[Item] = field(default_factory=list)  # the recipe's held_out share, for DIR/held_out.jsonl
     _whys: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict)
 
     def use(self, item: Item) -> None:
-        if item.key not in self.used:
-            self.used.add(item.key)
-            self.used_count[item.path] += 1
-        self.unused.pop(item.key, None)
+        if not item.used:
+            item.used = True
+            self.used += 1
 
     def leave_out(self, item: Item, reason: str, detail: str = "") -> None:
-        if item.key not in self.used:
+        """Leave out a record a later stage may still use (which then counts it as used)."""
+        if not item.used:
             why = (reason, detail)
+            if item.why is None:
+                self.unused.append(item)
             item.why = self._whys.setdefault(why, why)  # a few distinct reasons, shared by every item
-            self.unused[item.key] = item
 
-    def left_out(self) -> Iterator[tuple[Item, str, str]]:
-        """(item, reason, detail) of every unused record, by key."""
-        for key in sorted(self.unused):
-            item = self.unused[key]
+    def _unused(self) -> list[Item]:
+        return [item for item in self.unused if not item.used]
+
+    def left_out_count(self) -> int:
+        return len(self._unused()) + len(self.dropped)
+
+    def left_out_by_path(self) -> dict[str, Counter[str]]:
+        """Reasons of the unused records, by input."""
+        found: dict[str, Counter[str]] = defaultdict(Counter)
+        for item in self._unused():
             assert item.why is not None
-            yield item, *item.why
+            found[item.path][item.why[0]] += 1
+        for path, reason in self.dropped.paths_and_reasons():
+            found[path][reason] += 1
+        return found
+
+    def left_out(self) -> Iterator[Row]:
+        """Every unused record, by key: (key, input, reason, detail, line, index, id)."""
+        pending = sorted(self._unused(), key=lambda item: item.key)
+        i = 0
+        for row in self.dropped.rows():
+            while i < len(pending) and pending[i].key < row[0]:
+                yield self._row(pending[i])
+                i += 1
+            yield row
+        for item in pending[i:]:
+            yield self._row(item)
+
+    @staticmethod
+    def _row(item: Item) -> Row:
+        assert item.why is not None
+        traj = item.traj
+        prov = traj.provenance
+        return (item.key, item.path, *item.why, prov.line if prov else None, prov.index if prov else None, traj.id)
 
     def construction_reject(self, where: str, item: Item, err: RecordError) -> None:
         reason = f"{where}:{err.reason}"
@@ -106,8 +139,14 @@ class Ledger:
         self.rejects.append(Reject.of(item.traj, reason, err.detail, path=item.path, field=err.field).to_dict())
 
     def unused_rejects(self) -> Iterator[dict[str, Any]]:
-        for item, reason, detail in self.left_out():
-            yield Reject.of(item.traj, reason, detail, path=item.path).to_dict()
+        for _, path, reason, detail, line, index, traj_id in self.left_out():
+            yield Reject(path, reason, detail, line=line, index=index, item=traj_id).to_dict()
+
+
+def used_by_path(state: BuildState) -> Counter[str]:
+    """Records used, by input (counted at the end from the items' flags: a counter kept along held an entry for
+    every input file through every stage)."""
+    return Counter(it.path for role in ROLES for it in state.items[role] if it.used)
 
 
 @dataclass
@@ -150,42 +189,51 @@ class BuildState:
 def read(state: BuildState) -> None:
     """Every input file's trajectories, under build-unique keys, with their source's label; agent trajectories
     a recipe drops (flagged, unfinished) are left out; a spec's ``cap`` keeps a seeded choice. The files are read
-    under ``state.executor`` (in order, whatever runs them)."""
-    keys: set[str] = set()
+    under ``state.executor`` (in order, whatever runs them). A record left out for good here is never spilled:
+    its reject row is all that is kept (`Dropped`)."""
+    keys = _Keys(state.specs)
     left: Counter[str] = Counter()
-    spec_of: dict[InputFile, int] = {}
-    for i, (role, spec, files) in enumerate(state.specs):
-        for file in files:
-            state.ledger.role[file.source], state.ledger.label[file.source] = role, spec.label
-            spec_of[file] = i
-    taken: list[Item] = []
-    current: int | None = None
+    files: list[InputFile] = []
+    spec_index = array("l")  # of each file, in order (a dict by file cost ~60 B a file)
+    for i, (role, spec, spec_files) in enumerate(state.specs):
+        shared = (role, spec.label)
+        for file in spec_files:
+            state.ledger.role_and_label[file.source] = shared
+            files.append(file)
+            spec_index.append(i)
+    at = 0
+    taken: _Taken | None = None
     with state.progress("read") as progress:
-        for file, rec in state.inputs.stream(list(spec_of), state.executor):
+        for file, rec in state.inputs.stream(files, state.executor):
             progress.advance()
-            if spec_of[file] != current:
-                _take(state, current, taken, left)
-                taken, current = [], spec_of[file]
+            while files[at] is not file:  # the files come in order (one without records does not come)
+                at += 1
+            if taken is None or spec_index[at] != taken.spec_index:
+                _take(state, taken, left)
+                if taken is not None:
+                    keys.done(taken.spec_index)
+                taken = _Taken(state, spec_index[at])
             if isinstance(rec, Reject):
                 state.ledger.rejects.append({**rec.to_dict(), "stage": "read"})
                 continue
-            role, spec, _ = state.specs[current]
-            item = _item(rec, spec, file.source, keys, state.store)
+            role, spec, _ = state.specs[taken.spec_index]
+            key, traj = _keyed(rec, spec, keys.of(spec.label))
             if role != "tool_pool" and _held_out(rec, state.recipe):
-                state.ledger.leave_out(item, "held_out", "held out for evaluation (recipe held_out)")
+                state.ledger.dropped.add(key, file.source, "held_out", "held out for evaluation (recipe held_out)",
+                                         traj)
                 # As `kind`, the role says how to score it: a general record's reply is `general` text.
-                meta = {**item.traj.metadata, "kind": role}
-                state.ledger.held_out.append(Item(item.key, item.traj.model_copy(update={"metadata": meta}),
-                                                  item.path, state.store))
+                meta = {**traj.metadata, "kind": role}
+                state.ledger.held_out.append(Item(key, traj.model_copy(update={"metadata": meta}), file.source,
+                                                  state.store))
                 left["held_out"] += 1
                 continue
-            why = _left_out(item, role, state.recipe)
+            why = _left_out(traj, role, state.recipe)
             if why is not None:
-                state.ledger.leave_out(item, *why)
+                state.ledger.dropped.add(key, file.source, *why, traj)
                 left[why[0].split(":")[0]] += 1
             else:
-                taken.append(item)
-        _take(state, current, taken, left)
+                taken.add(key, traj, file.source)
+        _take(state, taken, left)
     for item in state.items["agent"] + state.items["general"]:
         state.ledger.leave_out(item, "not_selected")
     state.stages["read"] = {"read": state.inputs.read_count, "rejected": state.inputs.rejected,
@@ -193,14 +241,90 @@ def read(state: BuildState) -> None:
                             "left_out": dict(sorted(left.items()))}
 
 
-def _take(state: BuildState, spec_index: int | None, taken: list[Item], left: Counter[str]) -> None:
+class _Taken:
+    """The records one spec's files give, within its cap: the seeded choice of `mix.pick` (the ``cap`` best
+    ranked keys) kept as they arrive in a heap, so that a record ranked out is dropped at once, never spilled;
+    the kept ones in reading order."""
+
+    def __init__(self, state: BuildState, spec_index: int) -> None:
+        self.state, self.spec_index = state, spec_index
+        self.spec = state.specs[spec_index][1]
+        self.heap: list[tuple[_Rank, int, Item, tuple[int | None, int | None, str]]] = []
+        self.items: list[Item] = []  # without a cap
+        self.arrived = self.dropped = 0
+        self.detail = f"{self.spec.label}: cap {self.spec.cap}"  # one string for every row: the index stays small
+
+    def add(self, key: str, traj: Trajectory, path: str) -> None:
+        cap = self.spec.cap
+        if cap is None:
+            self.items.append(Item(key, traj, path, self.state.store))
+            return
+        self.arrived += 1
+        rank = _Rank(stable_hash(self.state.seed, key, "cap"), key)
+        prov = traj.provenance
+        where = (prov.line if prov else None, prov.index if prov else None, traj.id)
+        if len(self.heap) >= cap and (not self.heap or rank < self.heap[0][0]):  # ranked after every kept key
+            self._drop(key, path, where)
+            return
+        entry = (rank, self.arrived, Item(key, traj, path, self.state.store), where)
+        if len(self.heap) < cap:
+            heapq.heappush(self.heap, entry)
+            return
+        _, _, out, out_where = heapq.heapreplace(self.heap, entry)
+        self._drop(out.key, out.path, out_where)
+
+    def _drop(self, key: str, path: str, where: tuple[int | None, int | None, str]) -> None:
+        self.state.ledger.dropped.add_row(key, path, "over_cap", self.detail, *where)
+        self.dropped += 1
+
+    def kept(self) -> list[Item]:
+        return self.items if self.spec.cap is None else [e[2] for e in sorted(self.heap, key=lambda e: e[1])]
+
+
+class _Keys:
+    """The keys given so far, to keep them unique: a set per label, let go after the label's last input. Keys
+    of two labels differ ("<label>/<id>") unless one label is the other's prefix up to a "/": then one set holds
+    every key. At 30x the corpora one set of all 84,000 keys was the read's largest holder."""
+
+    def __init__(self, specs: list[tuple[str, InputSpec, list[InputFile]]]) -> None:
+        self.labels = [spec.label for _, spec, _ in specs]
+        self.last = {label: i for i, label in enumerate(self.labels)}
+        distinct = set(self.labels)
+        self.shared = any(b.startswith(a + "/") for a in distinct for b in distinct if a != b)
+        self.sets: dict[str, set[str]] = {}
+
+    def of(self, label: str) -> set[str]:
+        return self.sets.setdefault("" if self.shared else label, set())
+
+    def done(self, spec_index: int) -> None:
+        label = self.labels[spec_index]
+        if not self.shared and self.last[label] == spec_index:
+            self.sets.pop(label, None)
+
+
+class _Rank:
+    """A key's place in `ranked` order, reversed, so that the heap's top is the worst kept (`heapq` is a
+    min-heap)."""
+
+    __slots__ = ("hash", "key")
+
+    def __init__(self, hash_: int, key: str) -> None:
+        self.hash, self.key = hash_, key
+
+    def __lt__(self, other: _Rank) -> bool:
+        return (self.hash, self.key) > (other.hash, other.key)
+
+
+def _take(state: BuildState, taken: _Taken | None, left: Counter[str]) -> None:
     """The items one spec's files gave, within its cap."""
-    if spec_index is not None:
-        role, spec, _ = state.specs[spec_index]
-        state.items[role].extend(_capped(state, spec, taken, left))
+    if taken is not None:
+        state.items[state.specs[taken.spec_index][0]].extend(taken.kept())
+        if taken.dropped:
+            left["over_cap"] += taken.dropped
 
 
-def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str], store: Store) -> Item:
+def _keyed(rec: Trajectory, spec: InputSpec, keys: set[str]) -> tuple[str, Trajectory]:
+    """A build-unique key for ``rec`` and the record with its source's label."""
     key = f"{spec.label}/{rec.id}"
     n = 1
     while key in keys:
@@ -210,7 +334,7 @@ def _item(rec: Trajectory, spec: InputSpec, source: str, keys: set[str], store: 
     meta = {**rec.metadata, "source": spec.label}
     if spec.queries_need_tools:
         meta["queries_need_tools"] = True
-    return Item(key, rec.model_copy(update={"metadata": meta}), source, store)
+    return key, rec.model_copy(update={"metadata": meta})
 
 
 def _held_out(traj: Trajectory, recipe: Recipe) -> bool:
@@ -225,11 +349,10 @@ def _held_out(traj: Trajectory, recipe: Recipe) -> bool:
     return stable_hash(spec.seed, "held-out", key) / 2**64 < spec.fraction
 
 
-def _left_out(item: Item, role: str, recipe: Recipe) -> tuple[str, str] | None:
+def _left_out(rec: Trajectory, role: str, recipe: Recipe) -> tuple[str, str] | None:
     """(reason, detail) when the recipe leaves an accepted record out before any stage uses it."""
     if role != "agent":
         return None
-    rec = item.traj
     bad = sorted({f.code for f in rec.flags} & set(recipe.agent.drop_flags))
     if bad:
         return f"flagged:{bad[0]}", "; ".join(f.detail for f in rec.flags if f.code == bad[0])[:300]
@@ -237,18 +360,6 @@ def _left_out(item: Item, role: str, recipe: Recipe) -> tuple[str, str] | None:
     if why is not None:
         return f"unfinished:{why}", finished.DETAILS[why]
     return None
-
-
-def _capped(state: BuildState, spec: InputSpec, taken: list[Item], left: Counter[str]) -> list[Item]:
-    if spec.cap is None or len(taken) <= spec.cap:
-        return taken
-    keep = set(mix.pick([it.key for it in taken], spec.cap, state.seed, "cap"))
-    detail = f"{spec.label}: cap {spec.cap}"  # one string for every record left out: the index stays small
-    for it in taken:
-        if it.key not in keep:
-            state.ledger.leave_out(it, "over_cap", detail)
-            left["over_cap"] += 1
-    return [it for it in taken if it.key in keep]
 
 
 # -- mask -------------------------------------------------------------------------------------------------------
@@ -471,10 +582,27 @@ def balance(state: BuildState) -> None:
     balanced = Records(state.store)
     report = decompose.balance_into(state.records, balanced.append, spec.weights, state.seed, state.count,
                                     spec.mode, spec.target)
-    ids = balanced.ids()
-    state.records = balanced.reordered(ranked(range(len(ids)), state.seed, "order", key=ids.__getitem__))
+    state.records = balanced  # the unbalanced index is let go before the ranking is made
+    state.records = balanced.reordered(_ranked_records(balanced, state.seed))
     state.report["capability_balance"] = report
     state.stages["balance"] = {"records": len(state.records), "mode": spec.mode}
+
+
+def _ranked_records(records: Records, seed: int) -> list[int]:
+    """`ranked` order of the records by id (``stable_hash(seed, id, "order")``, ties by id), as positions: one
+    int (hash, position) per record sorted in place, the ids decoded only where hashes tie (a list of every id
+    and its sort key was the balancing's peak)."""
+    assert len(records) < 1 << 32
+    hashes = [stable_hash(seed, traj_id, "order") << 32 | i for i, traj_id in enumerate(records.iter_ids())]
+    hashes.sort()
+    order = [h & 0xFFFFFFFF for h in hashes]
+    start = 0
+    for end in range(1, len(hashes) + 1):
+        if end == len(hashes) or hashes[end] >> 32 != hashes[start] >> 32:
+            if end - start > 1:  # the same hash: by id, then position (`sorted` is stable)
+                order[start:end] = sorted(order[start:end], key=lambda i: (records.id(i), i))
+            start = end
+    return order
 
 
 # -- export -----------------------------------------------------------------------------------------------------

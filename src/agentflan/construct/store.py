@@ -17,7 +17,8 @@ from __future__ import annotations
 
 import pickle
 import tempfile
-from collections import OrderedDict
+from array import array
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from typing import IO, Any
 
@@ -81,26 +82,61 @@ class Store:
 
 class Records:
     """The records a build has made, in order: references into a `Store`, with the few metadata values the
-    manifest counts (so that counting them reads nothing back)."""
+    manifest counts (so that counting them reads nothing back). Packed: spilled references in one array, the
+    ids in one UTF-8 blob, the counted values as the index of their distinct combination (a handful), so that
+    a record costs about 30 bytes here, not a tuple, an id string and an int object (about 200)."""
 
-    def __init__(self, store: Store, refs: Iterable[Ref] = (), meta: Iterable[tuple[Any, ...]] = ()) -> None:
+    def __init__(self, store: Store) -> None:
         self.store = store
-        self.refs: list[Ref] = list(refs)
-        self.meta: list[tuple[Any, ...]] = list(meta)
+        self.refs: list[Ref] | array[int] = array("q") if store.spill else []
+        self._ids = bytearray()
+        self._ends = array("q")
+        self._summary = array("l")
+        self._summaries: list[tuple[Any, ...]] = []  # distinct (kind, source, instruct format, masked)
+        self._summary_at: dict[tuple[Any, ...], int] = {}
 
     def append(self, traj: Trajectory) -> None:
-        self.refs.append(self.store.put(traj))
-        self.meta.append(summary(traj))
+        ref = self.store.put(traj)
+        self.refs.append(ref)  # type: ignore[arg-type]  # an int when spilled (the array's type)
+        self._ids += traj.id.encode("utf-8", "surrogatepass")
+        self._ends.append(len(self._ids))
+        counted = summary(traj)
+        at = self._summary_at.get(counted)
+        if at is None:
+            at = self._summary_at[counted] = len(self._summaries)
+            self._summaries.append(counted)
+        self._summary.append(at)
 
     def extend(self, trajs: Iterable[Trajectory]) -> None:
         for traj in trajs:
             self.append(traj)
 
     def ids(self) -> list[str]:
-        return [m[0] for m in self.meta]
+        return list(self.iter_ids())
+
+    def iter_ids(self) -> Iterator[str]:
+        return (self.id(i) for i in range(len(self._ends)))
+
+    def id(self, i: int) -> str:
+        ends = self._ends
+        return self._ids[ends[i - 1] if i else 0:ends[i]].decode("utf-8", "surrogatepass")
+
+    def summaries(self) -> Counter[tuple[Any, ...]]:
+        """How many records have each (kind, source, instruct format, masked)."""
+        found = Counter(self._summary)
+        return Counter({self._summaries[at]: n for at, n in found.items()})
 
     def reordered(self, order: list[int]) -> Records:
-        return Records(self.store, [self.refs[i] for i in order], [self.meta[i] for i in order])
+        out = Records(self.store)
+        out.refs = array("q", (self.refs[i] for i in order)) if isinstance(self.refs, array) else \
+            [self.refs[i] for i in order]
+        blob, ends = self._ids, self._ends
+        for i in order:
+            out._ids += blob[ends[i - 1] if i else 0:ends[i]]
+            out._ends.append(len(out._ids))
+        out._summary = array("l", (self._summary[i] for i in order))
+        out._summaries, out._summary_at = self._summaries, self._summary_at
+        return out
 
     def __len__(self) -> int:
         return len(self.refs)
@@ -114,10 +150,10 @@ class Records:
     __hash__ = None  # type: ignore[assignment]
 
 
-def summary(traj: Trajectory) -> tuple[str, Any, Any, Any, bool]:
-    """(id, kind, source, instruct format, masked): what the manifest counts of an output record."""
+def summary(traj: Trajectory) -> tuple[Any, Any, Any, bool]:
+    """(kind, source, instruct format, masked): what the manifest counts of an output record."""
     meta = traj.metadata
-    return traj.id, meta.get("kind"), meta.get("source"), meta.get("instruct_format"), "masked" in meta
+    return meta.get("kind"), meta.get("source"), meta.get("instruct_format"), "masked" in meta
 
 
 class Spilled:

@@ -361,7 +361,7 @@ def expand_inputs(inputs: Iterable[str | Path]) -> list[Path]:
     `agentflan build` output folder stands for its ``canonical.jsonl`` alone."""
     files: list[Path] = []
     for item in inputs:
-        p = Path(item)
+        p = item if isinstance(item, Path) else Path(item)  # the caller's Path kept: a copy is ~500 bytes a file
         if p.is_dir() and (records := build_records(p)) is not None:
             files.append(records)
         elif p.is_dir():
