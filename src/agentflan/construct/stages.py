@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from agentflan.errors import RecordError
 from agentflan.formats import exports
+from agentflan.pipeline import sidefiles
 from agentflan.pipeline.inputs import InputFile, Inputs
 from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.sources import Reject
@@ -234,6 +235,7 @@ def read(state: BuildState) -> None:
             else:
                 taken.add(key, traj, file.source)
         _take(state, taken, left)
+    sidefiles.release()  # no stage after this one opens side files
     for item in state.items["agent"] + state.items["general"]:
         state.ledger.leave_out(item, "not_selected")
     state.stages["read"] = {"read": state.inputs.read_count, "rejected": state.inputs.rejected,

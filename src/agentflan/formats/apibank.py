@@ -23,12 +23,11 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.formats.base import Reader, RecordContext, SideFile, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, derived_from_side_files, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
 from agentflan.schema import Message, Role, Tool, ToolCall, Trajectory
@@ -72,7 +71,7 @@ def _corpus_descriptions(ctx: RecordContext) -> dict[str, Tool]:
 
 
 # One corpus at a time is read (its records share one scan); more would keep whole corpora alive.
-@lru_cache(maxsize=4)
+@derived_from_side_files(maxsize=1)
 def _descriptions_in(sides: tuple[SideFile, ...]) -> dict[str, Tool]:
     tools: dict[str, Tool] = {}
     for side in sides:

@@ -18,8 +18,9 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from agentflan.errors import RecordError
 from agentflan.schema import Provenance, Trajectory
@@ -33,6 +34,25 @@ class SideFile:
     path: str
     sha256: str
     records: tuple[Any, ...]
+
+
+_DERIVED: list[Any] = []  # the caches `derived_from_side_files` made
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def derived_from_side_files(maxsize: int) -> Callable[[_F], _F]:
+    """An `lru_cache` for what a reader derives from `SideFile`s, cleared by `forget_derived` with the side files
+    themselves: the cache's keys hold the files' decoded records."""
+    def wrap(fn: _F) -> _F:
+        cached = lru_cache(maxsize=maxsize)(fn)
+        _DERIVED.append(cached)
+        return cast(_F, cached)
+    return wrap
+
+
+def forget_derived() -> None:
+    for cached in _DERIVED:
+        cached.cache_clear()
 
 
 SideFileOpener = Callable[[Path], "SideFile | None"]

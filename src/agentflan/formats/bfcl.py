@@ -25,12 +25,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.formats.base import Reader, RecordContext, SideFile, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, derived_from_side_files, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import parse_tools
 from agentflan.schema import Message, Tool, Trajectory
@@ -62,7 +61,7 @@ def bfcl_category(path: str | Path) -> str:
     return m.group("category") if m else Path(path).stem
 
 
-@lru_cache(maxsize=32)
+@derived_from_side_files(maxsize=32)
 def _answers(side: SideFile) -> dict[str, Any]:
     return {a["id"]: a["ground_truth"] for a in side.records
             if isinstance(a, dict) and isinstance(a.get("id"), str) and "ground_truth" in a}

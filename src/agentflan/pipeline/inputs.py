@@ -37,11 +37,17 @@ from agentflan.schema import Trajectory
 class InputFile:
     """One file to read: where it is opened, how it is recorded, its format, the argument it came from."""
 
-    path: Path
+    # A string, not a Path: a build holds one of these per input file (10,902 at 30x the corpora), and a Path
+    # keeps its parts and its string (about 200 bytes more each).
+    location: str
     source: str
     fmt: str = "auto"
     given: str = ""  # the path or recipe entry that named it (a directory names many files)
     group: str = "input"
+
+    @property
+    def path(self) -> Path:
+        return Path(self.location)
 
 
 class Inputs:
@@ -71,8 +77,9 @@ class Inputs:
             for path in found:
                 recorded = source or (str(path.relative_to(relative_to)) if relative_to is not None
                                       and path.is_relative_to(relative_to) else str(path))
-                shown = str(path) if path == given else str(given)  # the string the Path keeps, not a copy
-                added.append(InputFile(path, recorded, fmt or self.fmt, shown, group))
+                location = str(path)
+                shown = location if path == given else str(given)  # one string for both, not a copy
+                added.append(InputFile(location, recorded, fmt or self.fmt, shown, group))
         self.files.extend(added)
         return added
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from agentflan.errors import InputError
 from agentflan.files import sha256_file
-from agentflan.formats.base import SideFile
+from agentflan.formats.base import SideFile, forget_derived
 from agentflan.pipeline.sources import SourceRecord, iter_records
 
 
@@ -107,3 +107,11 @@ def _load(path: str, size: int, mtime_ns: int) -> SideFile | None:
         return SideFile(path, sha256_file(path), records)
     except (InputError, OSError):
         return None
+
+
+def release() -> None:
+    """Let go of the side files decoded so far (they are read again if opened again). A command calls it when
+    its reading is done, so that the memory they held is reused by the work after it rather than added to it."""
+    _load.cache_clear()
+    _SHARED.clear()
+    forget_derived()
