@@ -11,9 +11,8 @@ writes are byte-identical under every executor and worker count.
 them, and starts workers only when the work it expects to remain outweighs what starting them costs (and there are
 two CPUs to run them on); once the workers have run for `CHECK_SECONDS` it compares their rate with this process's
 alone and, when they are slower (other work holds the CPUs), finishes the rest here. Either way it says why
-(`Executor.note`, in the manifest and on stderr). This process is one of the ``workers``: it spawns one fewer and
-runs a task itself whenever the spawned ones have enough queued, rather than wait for them. At most
-``4 × workers`` tasks are in flight, so memory stays bounded whatever the input's size.
+(`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are in flight, so memory stays
+bounded whatever the input's size.
 
 ``ray`` starts a local cluster when no address is given (``--ray-address`` names a running one; the inputs must
 then be readable at the same paths on every node) and runs each window of tasks as one Ray Data dataset, in
@@ -54,9 +53,6 @@ ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 # After this long, workers start at once when the work expected would repay them twice over.
 EARLY_SECONDS = 0.05
 WORKER_NICENESS = 5
-# Tasks kept queued for each spawned worker while this process runs others itself: enough that a worker never
-# waits for the next, few enough that this process takes its share.
-AHEAD = 2
 # Allocations between young-generation collections while steps run (Python's default: 700). A step makes
 # thousands of short-lived models per batch and almost no cycles; at the default, collections took 10% of
 # `convert` (react → openai, 13,440 records: 1.99 s of CPU against 1.79 s at this threshold with the objects
@@ -139,7 +135,6 @@ class ProcessExecutor(Executor):
         self._used_pool = False
         self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
         self._min_cpus = 2
-        self._spawned = 0
 
     @property
     def ran(self) -> str:
@@ -197,8 +192,7 @@ class ProcessExecutor(Executor):
         """Start workers, or say why not and go on here."""
         cpus = usable_cpus()
         if os.environ.get(ALWAYS_ENV) and self.workers > 1:
-            self._spawned = self.workers - 1
-            self._pool = _spawn_pool(self._spawned)
+            self._pool = _spawn_pool(self.workers)
             self._used_pool = True
             self._local_rate = 0.0  # never hand back
             return
@@ -214,42 +208,34 @@ class ProcessExecutor(Executor):
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
         else:
-            self._spawned = min(self.workers, max(cpus, 2)) - 1  # this process is one of them
-            self._pool = _spawn_pool(self._spawned)
+            self._pool = _spawn_pool(min(self.workers, max(cpus, 2)))
             self._used_pool = True
 
     def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
-        """Results in order, from the workers and from this process, which is one of the ``workers``: it keeps
-        `AHEAD` tasks queued for each spawned worker and runs the next task itself whenever they have enough (so
-        it is never idle waiting for them, starts one process fewer and ships fewer tasks). Until ``tasks`` run
-        out, or the whole proves slower than this process alone (a busy machine): then what is in flight is
-        finished and the rest left to the caller."""
-        pending: deque[tuple[Future[R] | None, Any, int]] = deque()  # (future, or None and the result here)
+        """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
+        process alone (a busy machine): then the tasks in flight are finished and the rest left to the caller."""
+        pending: deque[tuple[Future[R], int]] = deque()
         first: float | None = None
         done = 0
         for task in tasks:
-            weight = measure(task)
-            if sum(1 for f, _, _ in pending if f is not None and not f.done()) < AHEAD * self._spawned:
-                pending.append((self._pool.submit(fn, task), None, weight))
-            else:
-                pending.append((None, fn(task), weight))
-            while pending and (len(pending) > 4 * self.workers or pending[0][0] is None or pending[0][0].done()):
-                future, result, w = pending.popleft()
-                yield future.result() if future is not None else result
+            pending.append((self._pool.submit(fn, task), measure(task)))
+            while len(pending) > 4 * self.workers:
+                future, w = pending.popleft()
+                yield future.result()
                 now = time.perf_counter()
-                if first is None:  # the workers' start-up is paid; the rate counts from their first result
-                    first = now if future is not None else None
+                if first is None:  # the workers' start-up is paid; their rate counts from their first result
+                    first = now
                     continue
                 done += w
                 if now - first >= CHECK_SECONDS and done / (now - first) < self._local_rate:
-                    self.note = (f"{self.workers} processes ran at {done / (now - first) / self._local_rate:.2f}x "
-                                 f"the rate of one (is the machine busy?); finished in one process")
+                    self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x "
+                                 f"the rate of one process (is the machine busy?); finished in one process")
                     self._single = True
-                    yield from (f.result() if f is not None else r for f, r, _ in pending)
+                    yield from (f.result() for f, _ in pending)
                     self._pool.shutdown()
                     self._pool = None
                     return
-        yield from (f.result() if f is not None else r for f, r, _ in pending)
+        yield from (f.result() for f, _ in pending)
 
     def close(self) -> None:
         if self._pool is not None:
