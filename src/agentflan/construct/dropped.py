@@ -15,11 +15,10 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
-from typing import TypeVar
 
 from agentflan.schema import Trajectory
 
-T = TypeVar("T")
+from .packed import Interned, Strings
 
 # (key, input as recorded, reason, detail, line, index, trajectory id): `Reject.of` of the record, without it.
 Row = tuple[str, str, str, str, int | None, int | None, str]
@@ -27,29 +26,13 @@ Row = tuple[str, str, str, str, int | None, int | None, str]
 _NONE = -1  # line and index are never negative
 
 
-class _Interned(list[T]):
-    """Distinct values (inputs, reasons) by position, so that a row holds a small int."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self._at: dict[T, int] = {}
-
-    def at(self, value: T) -> int:
-        found = self._at.get(value)
-        if found is None:
-            found = self._at[value] = len(self)
-            self.append(value)
-        return found
-
-
 class Dropped:
     """Rows appended once, read back sorted by key (the order the build's rejects file lists them in)."""
 
     def __init__(self) -> None:
-        self._keys = bytearray()  # UTF-8 keys end to end: byte order is code point order, so they sort alike
-        self._ends = array("q")
-        self._paths: _Interned[str] = _Interned()
-        self._whys: _Interned[tuple[str, str]] = _Interned()
+        self._keys = Strings()
+        self._paths: Interned[str] = Interned()
+        self._whys: Interned[tuple[str, str]] = Interned()
         self._cols = {name: array("q") for name in ("path", "why", "line", "index", "id_at")}
         self._ids: dict[int, str] = {}  # row → trajectory id, where the key does not end with it
 
@@ -61,9 +44,8 @@ class Dropped:
 
     def add_row(self, key: str, path: str, reason: str, detail: str, line: int | None, index: int | None,
                 traj_id: str) -> None:
-        row = len(self._ends)
-        self._keys += key.encode("utf-8", "surrogatepass")
-        self._ends.append(len(self._keys))
+        row = len(self._keys)
+        self._keys.append(key)
         id_at = len(key) - len(traj_id)  # a key is "<label>/<id>" (or "...~n"): the id is its tail, mostly
         if id_at <= 0 or key[id_at:] != traj_id:
             id_at = _NONE
@@ -75,7 +57,7 @@ class Dropped:
             cols[name].append(value)
 
     def __len__(self) -> int:
-        return len(self._ends)
+        return len(self._keys)
 
     def paths_and_reasons(self) -> Iterator[tuple[str, str]]:
         """(input, reason) of every row, in the order added (for counting)."""
@@ -85,11 +67,9 @@ class Dropped:
 
     def rows(self) -> Iterator[Row]:
         """Every row, sorted by key."""
-        blob, ends = bytes(self._keys), self._ends
-        order = sorted(range(len(ends)), key=lambda r: blob[ends[r - 1] if r else 0:ends[r]])
         cols = self._cols
-        for r in order:
-            key = blob[ends[r - 1] if r else 0:ends[r]].decode("utf-8", "surrogatepass")
+        for r in self._keys.sorted_order():
+            key = self._keys[r]
             reason, detail = self._whys[cols["why"][r]]
             line, index, id_at = cols["line"][r], cols["index"][r], cols["id_at"][r]
             yield (key, self._paths[cols["path"][r]], reason, detail, None if line == _NONE else line,

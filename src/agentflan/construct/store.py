@@ -24,6 +24,8 @@ from typing import IO, Any
 
 from agentflan.schema import Trajectory
 
+from .packed import Interned, Strings
+
 # A spilled record: its offset and length in the spill file as one int (an index entry per record is small when
 # it is one object); a kept one is the trajectory itself.
 Ref = int | Trajectory
@@ -89,23 +91,15 @@ class Records:
     def __init__(self, store: Store) -> None:
         self.store = store
         self.refs: list[Ref] | array[int] = array("q") if store.spill else []
-        self._ids = bytearray()
-        self._ends = array("q")
+        self._ids = Strings()
         self._summary = array("l")
-        self._summaries: list[tuple[Any, ...]] = []  # distinct (kind, source, instruct format, masked)
-        self._summary_at: dict[tuple[Any, ...], int] = {}
+        self._summaries: Interned[tuple[Any, ...]] = Interned()  # distinct (kind, source, instruct format, masked)
 
     def append(self, traj: Trajectory) -> None:
         ref = self.store.put(traj)
         self.refs.append(ref)  # type: ignore[arg-type]  # an int when spilled (the array's type)
-        self._ids += traj.id.encode("utf-8", "surrogatepass")
-        self._ends.append(len(self._ids))
-        counted = summary(traj)
-        at = self._summary_at.get(counted)
-        if at is None:
-            at = self._summary_at[counted] = len(self._summaries)
-            self._summaries.append(counted)
-        self._summary.append(at)
+        self._ids.append(traj.id)
+        self._summary.append(self._summaries.at(summary(traj)))
 
     def extend(self, trajs: Iterable[Trajectory]) -> None:
         for traj in trajs:
@@ -115,11 +109,10 @@ class Records:
         return list(self.iter_ids())
 
     def iter_ids(self) -> Iterator[str]:
-        return (self.id(i) for i in range(len(self._ends)))
+        return (self._ids[i] for i in range(len(self._ids)))
 
     def id(self, i: int) -> str:
-        ends = self._ends
-        return self._ids[ends[i - 1] if i else 0:ends[i]].decode("utf-8", "surrogatepass")
+        return self._ids[i]
 
     def summaries(self) -> Counter[tuple[Any, ...]]:
         """How many records have each (kind, source, instruct format, masked)."""
@@ -130,12 +123,10 @@ class Records:
         out = Records(self.store)
         out.refs = array("q", (self.refs[i] for i in order)) if isinstance(self.refs, array) else \
             [self.refs[i] for i in order]
-        blob, ends = self._ids, self._ends
         for i in order:
-            out._ids += blob[ends[i - 1] if i else 0:ends[i]]
-            out._ends.append(len(out._ids))
+            out._ids.append_encoded(self._ids.encoded(i))
         out._summary = array("l", (self._summary[i] for i in order))
-        out._summaries, out._summary_at = self._summaries, self._summary_at
+        out._summaries = self._summaries
         return out
 
     def __len__(self) -> int:

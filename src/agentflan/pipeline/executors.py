@@ -64,14 +64,20 @@ STEP_GC_THRESHOLD = 50_000
 def few_collections() -> Iterator[None]:
     """Run steps with rarer garbage collections: what exists before (modules, the inputs' ledgers) is frozen
     out of them, and the young generation is collected less often; the settings are restored after."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(STEP_GC_THRESHOLD, *before[1:])
+    before = _collect_rarely()
     try:
         yield
     finally:
         gc.set_threshold(*before)
         gc.unfreeze()
+
+
+def _collect_rarely() -> tuple[int, int, int]:
+    """Freeze what exists out of collections and raise the young generation's threshold; the thresholds before."""
+    before = gc.get_threshold()
+    gc.freeze()
+    gc.set_threshold(STEP_GC_THRESHOLD, *before[1:])
+    return before
 
 
 def usable_cpus() -> int:
@@ -256,8 +262,7 @@ def _start_worker(parent: int) -> None:
     parent."""
     os.nice(WORKER_NICENESS)
     die_with_parent(parent)
-    gc.freeze()  # a worker only runs steps: `few_collections` for its whole life
-    gc.set_threshold(STEP_GC_THRESHOLD, *gc.get_threshold()[1:])
+    _collect_rarely()  # a worker only runs steps: `few_collections` for its whole life
 
 
 def die_with_parent(parent: int) -> None:
