@@ -21,6 +21,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     workers must run."""
     monkeypatch.setattr(executors, "PROBE_SECONDS", 0.0)
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
+    monkeypatch.setattr(executors, "WORK_WHILE_STARTING", False)
 
 
 def _convert(inputs: list[Path], out: Path, workers: int, to: str = "openai") -> dict:
@@ -152,3 +153,46 @@ def test_batches_are_weighed_without_encoding_their_records(tmp_path: Path, monk
         assert [type(t).__name__ for t in tasks] == ["Batch"]
         size = path.stat().st_size
         assert tasks[0].weight() == size
+
+
+def _processes_with(marker: str) -> set[int]:
+    """The pids of live processes whose environment holds ``marker`` (the command's, its fork server's, its
+    workers')."""
+    found = set()
+    for proc in Path("/proc").iterdir():
+        try:
+            if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes() \
+                    and b") Z" not in (proc / "stat").read_bytes():
+                found.add(int(proc.name))
+        except OSError:
+            continue
+    return found
+
+
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc (Linux)")
+def test_a_killed_command_leaves_no_workers(tmp_path: Path) -> None:
+    """Workers (forked by a fork server that the workers themselves keep alive) exit once the command is
+    killed, instead of waiting on their task queue indefinitely."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    import uuid
+
+    inputs = _fixture(tmp_path / "in", n=40_000)  # long enough to be killed mid-way
+    marker = f"AGENTFLAN_KILL_TEST={uuid.uuid4().hex}"
+    env = {**os.environ, executors.ALWAYS_ENV: "1", marker.split("=")[0]: marker.split("=")[1]}
+    proc = subprocess.Popen([sys.executable, "-m", "agentflan", "convert", *map(str, inputs), "-o",
+                             str(tmp_path / "o.jsonl"), "-q", "--workers", "2"], env=env)
+    deadline = time.monotonic() + 60
+    while len(_processes_with(marker) - {proc.pid}) < 3:  # the fork server and two workers
+        assert proc.poll() is None, "the command finished before its workers were seen"
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    deadline = time.monotonic() + 10
+    while (left := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not left, f"processes left after the command was killed: {sorted(left)}"

@@ -9,8 +9,10 @@ writes are byte-identical under every executor and worker count.
 
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs (and there are
-two CPUs to run them on); once the workers have run for `CHECK_SECONDS` it compares their rate with this process's
-alone and, when they are slower (other work holds the CPUs), finishes the rest here. Either way it says why
+two CPUs to run them on). They start from a fork server, which imports what they need once and forks them, while
+this process goes on with the tasks; they take over once all have started. Once they have run for
+`CHECK_SECONDS` it compares their rate with this process's alone and, when they are slower (other work holds the
+CPUs), finishes the rest here. Either way it says why
 (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are in flight, so memory stays
 bounded whatever the input's size.
 
@@ -52,6 +54,9 @@ CHECK_SECONDS = 1.0
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 # After this long, workers start at once when the work expected would repay them twice over.
 EARLY_SECONDS = 0.05
+# Whether this process goes on with the tasks while the workers start (tests that must see the workers run on a
+# small input turn it off; so does `ALWAYS_ENV`).
+WORK_WHILE_STARTING = True
 WORKER_NICENESS = 5
 # Allocations between young-generation collections while steps run (Python's default: 700). A step makes
 # thousands of short-lived models per batch and almost no cycles; at the default, collections took 10% of
@@ -155,11 +160,12 @@ class ProcessExecutor(Executor):
              total: int | None, min_cpus: int) -> Iterator[R]:
         it = iter(tasks)
         measure = weight or (lambda task: 1)
+        known = total if weight else None
         self._min_cpus = min_cpus
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
         # (time, weight done) after the first task, whose one-time costs (first calls, caches: 83 ms against 30-45
-        # for the next ones on ReAct) made this process look half as fast as it is, so that workers slower than it
-        # were kept
+        # for the next ones on ReAct) would make this process look half as fast as it is, so that workers slower
+        # than it were kept: the rate is measured on the tasks after it
         warm: tuple[float, int] | None = None
         while self._pool is None and not self._single:
             task = next(it, None)
@@ -174,14 +180,38 @@ class ProcessExecutor(Executor):
             wall, seconds = now - started, time.process_time() - cpu
             if warm is None:
                 warm = (now, done_weight)
-                continue  # the rate is measured on the tasks after it
-            known = total if weight else None
-            if wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
-                since, before = warm
-                self._local_rate = (done_weight - before) / max(now - since, 1e-9)
+                # even at the first task's slower pace the rest would repay workers twice over: start them now,
+                # and measure this process's rate while they start
+                if self._clearly_worth(seconds, done_weight, known):
+                    self._decide(seconds, done_weight, known)
+            elif wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
+                self._local_rate = _rate(warm, now, done_weight)
                 self._decide(seconds, done_weight, known)
-        if self._pool is not None:
+        if self._pool is None:
+            yield from (fn(task) for task in it)
+            return
+        # The workers start (a fork server imports what they need, then forks them) while this process goes on
+        # with the tasks in order; they take over once every one has answered.
+        starting = _Starting(self._pool)
+        if not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV):
+            starting.wait()
+        while not starting.ready():
+            task = next(it, None)
+            if task is None:
+                self.note = "the input ran out before the workers had started; ran in one process"
+                self._used_pool = False
+                return
+            done_weight += measure(task)
+            yield fn(task)
+            if warm is not None and done_weight > warm[1]:
+                self._local_rate = _rate(warm, time.perf_counter(), done_weight)
+        if starting.failed is None:
             yield from self._parallel(fn, it, measure)
+        else:
+            self.note = f"the workers could not start ({starting.failed}); ran in one process"
+            self._single, self._used_pool = True, False
+            _stop_pool(self._pool)
+            self._pool = None
         yield from (fn(task) for task in it)
 
     def _remaining(self, seconds: float, done: int, total: int | None) -> tuple[float | None, float]:
@@ -238,44 +268,129 @@ class ProcessExecutor(Executor):
                                  f"the rate of one process (is the machine busy?); finished in one process")
                     self._single = True
                     yield from (f.result() for f, _ in pending)
-                    self._pool.shutdown()
+                    _stop_pool(self._pool)
                     self._pool = None
                     return
         yield from (f.result() for f, _ in pending)
 
     def close(self) -> None:
         if self._pool is not None:
-            self._pool.shutdown(cancel_futures=True)
+            _stop_pool(self._pool)
+            self._pool = None
+
+
+class _Starting:
+    """A pool's workers starting in the background: starting one blocks until the fork server (or a spawned
+    interpreter) has imported what workers need, which would otherwise hold this process idle."""
+
+    def __init__(self, pool: Any) -> None:
+        import threading
+
+        self.answers: list[Future[int]] = []
+        self.failed: str | None = None
+        self._count = pool._max_workers
+        self._thread = threading.Thread(target=self._start, args=(pool,), name="workers-starting", daemon=True)
+        self._thread.start()
+
+    def _start(self, pool: Any) -> None:
+        try:
+            for _ in range(self._count):
+                self.answers.append(pool.submit(os.getpid))  # a worker answers once it is up
+            for answer in self.answers:
+                answer.result()
+        except Exception as exc:  # e.g. BrokenProcessPool: no workers, and the command goes on without them
+            self.failed = f"{type(exc).__name__}: {exc}"[:300]
+
+    def wait(self) -> None:
+        self._thread.join()
+
+    def ready(self) -> bool:
+        """Whether every worker has answered, or starting them failed."""
+        return not self._thread.is_alive()
+
+
+def _rate(warm: tuple[float, int], now: float, done: int) -> float:
+    """Weight per second since ``warm`` (time, weight done then)."""
+    since, before = warm
+    return (done - before) / max(now - since, 1e-9)
 
 
 def _spawn_pool(workers: int) -> Any:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # spawn: the parent may hold threads (the progress bar), which fork would copy in an unknown state.
-    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"), initializer=_start_worker,
-                               initargs=(os.getpid(),))
+    # Not fork: the parent may hold threads (the progress bar), which fork would copy in an unknown state. A fork
+    # server is one fresh interpreter that imports what the workers need once and forks them: starting two workers
+    # costs one start-up instead of two (spawn, where there is no fork server, pays one each).
+    context: Any = multiprocessing.get_context("spawn")
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(_worker_modules())
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
 
 
-def _start_worker(parent: int) -> None:
+def _stop_pool(pool: Any) -> None:
+    """Shut ``pool`` down and stop the fork server it used, so that no process outlives the command and the
+    workers' CPU time is counted in the command's (the server reaps them; this process reaps the server)."""
+    import multiprocessing
+
+    pool.shutdown(cancel_futures=True)
+    if "forkserver" in multiprocessing.get_all_start_methods():
+        from multiprocessing import forkserver
+
+        stop = getattr(forkserver._forkserver, "_stop", None)  # private; absent, the server exits with us
+        if stop is not None:
+            stop()
+
+
+def _worker_modules() -> list[str]:
+    """What a worker will import: this package's modules that this process has imported (the step, its readers
+    and writers, and the command line, which the ``agentflan`` script imports again in every child)."""
+    return sorted(name for name in sys.modules if name.partition(".")[0] == __package__.partition(".")[0]
+                  and not name.endswith("__main__"))
+
+
+def _start_worker(command: int) -> None:
     """In a worker: yield the CPU to the parent, whose listing and writing are on every task's path; die with the
-    parent."""
+    command."""
     os.nice(WORKER_NICENESS)
-    die_with_parent(parent)
+    die_with(command)
     _collect_rarely()  # a worker only runs steps: `few_collections` for its whole life
 
 
-def die_with_parent(parent: int) -> None:
-    """In a worker: exit as soon as the process that started it is gone, so that killing a command never leaves
-    workers running (they would otherwise wait on their task queue indefinitely)."""
+def die_with(command: int) -> None:
+    """In a worker: exit as soon as the process ``command`` or this worker's parent is gone, so that killing a
+    command never leaves workers running (they would otherwise wait on their task queue indefinitely). The
+    parent may be a fork server, which the workers themselves keep alive, so the command is watched directly."""
     import threading
 
+    parent, started = os.getppid(), _start_time(command)
+
     def watch() -> None:
-        while os.getppid() == parent:
+        while os.getppid() == parent and _start_time(command) == started:
             time.sleep(0.5)
         os._exit(1)
 
-    threading.Thread(target=watch, name="die-with-parent", daemon=True).start()
+    threading.Thread(target=watch, name="die-with-command", daemon=True).start()
+
+
+def _start_time(pid: int) -> int | None:
+    """When process ``pid`` started (Linux: clock ticks since boot, which tells a reused pid apart), 0 where that
+    cannot be read but the process exists; None once it is gone or a zombie."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rpartition(b")")[2].split()
+        return None if fields[0] in (b"Z", b"X") else int(fields[19])
+    except FileNotFoundError:
+        return None
+    except OSError:  # no /proc (macOS)
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        return 0
 
 
 class RayExecutor(Executor):
