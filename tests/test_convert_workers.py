@@ -74,6 +74,27 @@ def test_workers_write_the_same_bytes(tmp_path: Path) -> None:
     _same_outputs(tmp_path / "s1.jsonl", tmp_path / "s2.jsonl")
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".jsonl.gz", ".parquet"])
+def test_spooled_results_write_the_same_bytes_to_any_output(tmp_path: Path, suffix: str) -> None:
+    """Batches large enough that the workers hand their lines over as spooled files (`spool`), into a plain, a
+    compressed and a Parquet output, from a plain and a compressed input."""
+    import gzip
+
+    from agentflan.pipeline import spool
+
+    inputs = _fixture(tmp_path / "in", n=3000)
+    packed = tmp_path / "in" / "a2.jsonl.gz"
+    packed.write_bytes(gzip.compress(inputs[0].read_bytes()))
+    inputs.append(packed)
+    assert inputs[0].stat().st_size / 12 > spool.MIN_BYTES  # batches of 256 of its records are spooled
+    _convert(inputs, tmp_path / f"one{suffix}", 1)
+    two = _convert(inputs, tmp_path / f"two{suffix}", 2)
+    assert two["executor"]["ran"] == "process"
+    assert (tmp_path / f"one{suffix}").read_bytes() == (tmp_path / f"two{suffix}").read_bytes()
+    assert (tmp_path / f"one{suffix}.rejects.jsonl").read_bytes() == \
+        (tmp_path / f"two{suffix}.rejects.jsonl").read_bytes()
+
+
 @pytest.mark.integration
 def test_workers_on_real_corpora(real_data: Path, tmp_path: Path) -> None:
     inputs = [real_data / "FireAct/gpt_format", real_data / "api-bank/lv1-lv2-samples",

@@ -49,6 +49,10 @@ def convert_command(
 
         agentflan convert big.jsonl --to openai -o out/big.openai.jsonl --executor process --workers 4
     """
+    from agentflan.pipeline.executors import prestart
+
+    # before the imports below, which the fork server then does alongside
+    prestart(workers, executor, inputs, ["agentflan.cli", "agentflan.pipeline.convert", "agentflan.formats.*"])
     from agentflan.formats import readers, writers
     from agentflan.pipeline.convert import convert
 

@@ -1,18 +1,24 @@
 """A file's records as batches, the tasks every executor runs (`executors`): the process that lists them only
 splits lines and detects formats, and a batch is read wherever it runs (`read_batch`), with its own counts that
-the caller folds into the file's ledger. JSON Lines records travel as undecoded bytes (`sources.RawLine`);
-records of other containers (arrays, documents, Parquet, one-record files) travel decoded.
+the caller folds into the file's ledger. JSON Lines records travel undecoded: lines of a file that is not
+compressed as the span of the file they fill (`LineSpan`, read again where the batch runs), other lines as their
+bytes (`sources.RawLine`); records of other containers (arrays, documents, Parquet, one-record files) travel
+decoded.
 """
 
 from __future__ import annotations
 
+import os
+from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import orjson
 
 from agentflan import formats
+from agentflan.errors import InputError
 from agentflan.pipeline.read import InputStats, read_record, source_records
 from agentflan.pipeline.sources import GZIP_MAGIC, ZSTD_MAGIC, RawLine, Reject, SourceRecord
 from agentflan.schema import Trajectory
@@ -32,11 +38,79 @@ class Batch:
     records: list[SourceRecord | RawLine]
     flag_calls: bool = True
 
+    def __getstate__(self) -> dict[str, Any]:
+        """What travels to another process: lines of an uncompressed file as their span of it, not their bytes
+        (which the worker reads faster than this process could pickle and send them)."""
+        state = dict(self.__dict__)
+        span = LineSpan.of(self.records)
+        if span is not None:
+            state["records"] = span
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+
+    def lines(self) -> list[SourceRecord | RawLine]:
+        """The batch's records (read from the file when the batch arrived as a span)."""
+        if isinstance(self.records, LineSpan):
+            self.records = self.records.read()
+        return self.records
+
     def weight(self) -> int:
         """About how many bytes the batch holds (what executors measure work by): a raw line's bytes, a decoded
         record's size in its file where the source knew it."""
         return sum(len(r.data) if isinstance(r, RawLine) else r.size if r.size is not None else _size(r.value)
                    for r in self.records)
+
+
+@dataclass(frozen=True)
+class LineSpan:
+    """Consecutive lines of one uncompressed file, by place: the bytes from ``start`` that hold them, and each
+    line's offset from ``start``, length, line number and record index."""
+
+    path: str
+    start: int
+    offsets: array[int]
+    lengths: array[int]
+    line_numbers: array[int]
+    indexes: array[int]
+
+    @classmethod
+    def of(cls, records: list[SourceRecord | RawLine]) -> LineSpan | None:
+        """The span of ``records``, or None unless all are lines of one uncompressed file."""
+        if not records:
+            return None
+        first = records[0]
+        if not isinstance(first, RawLine) or first.offset is None:
+            return None
+        offsets, lengths, line_numbers, indexes = array("q"), array("q"), array("q"), array("q")
+        for rec in records:
+            if not isinstance(rec, RawLine) or rec.offset is None or rec.path != first.path:
+                return None
+            offsets.append(rec.offset - first.offset)
+            lengths.append(len(rec.data))
+            line_numbers.append(rec.line)
+            indexes.append(rec.index)
+        return cls(first.path, first.offset, offsets, lengths, line_numbers, indexes)
+
+    def read(self) -> list[SourceRecord | RawLine]:
+        """The lines, read from the file; `InputError` when it no longer holds them (changed while read)."""
+        size = self.offsets[-1] + self.lengths[-1]
+        try:
+            with open(self.path, "rb") as f:
+                data = os.pread(f.fileno(), size, self.start)
+        except OSError as exc:
+            raise InputError(f"{self.path}: cannot be read again ({exc.strerror or exc})") from exc
+        # every line but a file's last ends in a newline: anything else means the lines moved
+        if len(data) != size or any(data[end - 1] != 0x0A for end in _ends(self.offsets, self.lengths)[:-1]):
+            raise InputError(f"{self.path}: changed while it was being read (bytes {self.start:,} to "
+                             f"{self.start + size:,} are not the lines listed)")
+        return [RawLine(self.path, index, data[o:o + n], line, self.start + o)
+                for o, n, line, index in zip(self.offsets, self.lengths, self.line_numbers, self.indexes, strict=True)]
+
+
+def _ends(offsets: array[int], lengths: array[int]) -> list[int]:
+    return [o + n for o, n in zip(offsets, lengths, strict=True)]
 
 
 def _size(value: object) -> int:
@@ -71,7 +145,7 @@ def read_batch(batch: Batch) -> tuple[list[Trajectory | Reject], InputStats]:
     """The trajectories and rejects of a batch, in order, with the batch's counts (for `InputStats.add`)."""
     reader = formats.reader(batch.reader)
     stats = InputStats(batch.source, "", licence=batch.licence)
-    return [item for rec in batch.records for item in read_record(reader, rec, stats, batch.flag_calls)], stats
+    return [item for rec in batch.lines() for item in read_record(reader, rec, stats, batch.flag_calls)], stats
 
 
 def expected_bytes(path: Path) -> int:

@@ -12,6 +12,7 @@ from typing import Any
 from agentflan import formats
 from agentflan.errors import RecordError
 from agentflan.formats.base import Writer
+from agentflan.pipeline import spool
 from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_task, task_weight
 from agentflan.pipeline.executors import note, open_executor
 from agentflan.pipeline.inputs import Inputs
@@ -19,6 +20,7 @@ from agentflan.pipeline.progress import RecordProgress
 from agentflan.pipeline.read import InputStats
 from agentflan.pipeline.run import RunDir
 from agentflan.pipeline.sources import Reject
+from agentflan.pipeline.spool import Spooled
 from agentflan.schema import Trajectory
 from agentflan.strictjson import JSONRejected, dumps_line
 
@@ -102,9 +104,9 @@ def _write_all(results: Iterable[ConvertedBatch], run: RunDir, files: Inputs, to
 class ConvertedBatch:
     """A batch converted: its output lines and reject lines (serialised where they were made), its counts."""
 
-    lines: bytes
+    lines: bytes | Spooled
     written: int
-    rejects: bytes
+    rejects: bytes | Spooled
     reasons: Counter[str]
     flags: Counter[str]
     stats: InputStats | None  # the reading counts of the batch; None for a reject found while listing
@@ -131,7 +133,7 @@ def convert_batch(task: Batch | Reject, to_format: str) -> ConvertedBatch:
                 continue
         reasons[result.reason] += 1
         rejects += dumps_line(result.reject or {})
-    return ConvertedBatch(bytes(lines), written, bytes(rejects), reasons, flags, stats)
+    return ConvertedBatch(spool.put(lines), written, spool.put(rejects), reasons, flags, stats)
 
 
 @dataclass

@@ -54,6 +54,10 @@ CHECK_SECONDS = 1.0
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 # After this long, workers start at once when the work expected would repay them twice over.
 EARLY_SECONDS = 0.05
+# Inputs from this size on start the workers' fork server while the command is still starting (`prestart`): the
+# size of about 2 s of work for the fastest step (convert openai -> openai reads about 20 MB/s on the development
+# machine), so that it is rarely started in vain; in vain it costs a CPU that would have idled, about 0.3 s.
+PRESTART_BYTES = 32 << 20
 # Whether this process goes on with the tasks while the workers start (tests that must see the workers run on a
 # small input turn it off; so does `ALWAYS_ENV`).
 WORK_WHILE_STARTING = True
@@ -146,6 +150,7 @@ class ProcessExecutor(Executor):
         self._used_pool = False
         self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
         self._min_cpus = 2
+        self._scratch: str | None = None  # where the workers spool large results (`spool`)
 
     @property
     def ran(self) -> str:
@@ -228,7 +233,7 @@ class ProcessExecutor(Executor):
         """Start workers, or say why not and go on here."""
         cpus = usable_cpus()
         if os.environ.get(ALWAYS_ENV) and self.workers > 1:
-            self._pool = _spawn_pool(self.workers)
+            self._start_pool(self.workers)
             self._used_pool = True
             self._local_rate = 0.0  # never hand back
             return
@@ -244,7 +249,7 @@ class ProcessExecutor(Executor):
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
         else:
-            self._pool = _spawn_pool(min(self.workers, max(cpus, 2)))
+            self._start_pool(min(self.workers, max(cpus, 2)))
             self._used_pool = True
 
     def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
@@ -271,12 +276,29 @@ class ProcessExecutor(Executor):
                     _stop_pool(self._pool)
                     self._pool = None
                     return
-        yield from (f.result() for f, _ in pending)
+        while pending:
+            future, _ = pending.popleft()
+            result = future.result()
+            if not pending:  # the workers exit while the caller handles the last result and finishes (`close`)
+                self._pool.shutdown(wait=False)
+            yield result
+
+    def _start_pool(self, workers: int) -> None:
+        import tempfile
+
+        self._scratch = tempfile.mkdtemp(prefix="agentflan-spool-")
+        self._pool = _spawn_pool(workers, self._scratch)
 
     def close(self) -> None:
         if self._pool is not None:
-            _stop_pool(self._pool)
+            self._pool.shutdown(cancel_futures=True)
             self._pool = None
+        _stop_fork_server()  # also one that `prestart` started for workers that were not wanted
+        if self._scratch is not None:
+            import shutil
+
+            shutil.rmtree(self._scratch, ignore_errors=True)  # results spooled but never taken (a failed run)
+            self._scratch = None
 
 
 class _Starting:
@@ -315,7 +337,8 @@ def _rate(warm: tuple[float, int], now: float, done: int) -> float:
     return (done - before) / max(now - since, 1e-9)
 
 
-def _spawn_pool(workers: int) -> Any:
+def _spawn_pool(workers: int, scratch: str | None = None) -> Any:
+    """A pool of ``workers`` processes, which spool large results into ``scratch`` (`spool`)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
@@ -326,15 +349,21 @@ def _spawn_pool(workers: int) -> Any:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_worker_modules())
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker, initargs=(os.getpid(),))
+    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
+                               initargs=(os.getpid(), scratch))
 
 
 def _stop_pool(pool: Any) -> None:
-    """Shut ``pool`` down and stop the fork server it used, so that no process outlives the command and the
-    workers' CPU time is counted in the command's (the server reaps them; this process reaps the server)."""
+    """Shut ``pool`` down and stop the fork server it used."""
+    pool.shutdown(cancel_futures=True)
+    _stop_fork_server()
+
+
+def _stop_fork_server() -> None:
+    """Stop this process's fork server, if it runs, so that no process outlives the command and the workers' CPU
+    time is counted in the command's (the server reaps them; this process reaps the server)."""
     import multiprocessing
 
-    pool.shutdown(cancel_futures=True)
     if "forkserver" in multiprocessing.get_all_start_methods():
         from multiprocessing import forkserver
 
@@ -343,16 +372,72 @@ def _stop_pool(pool: Any) -> None:
             stop()
 
 
+def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathLike[str]], modules: list[str],
+             min_cpus: int = 2) -> bool:
+    """Start the fork server that `process` workers would come from now, while the command is still importing
+    and listing, when they are likely to be wanted: ``workers`` > 1 under ``process``, ``min_cpus`` CPUs, and
+    at least `PRESTART_BYTES` of ``inputs``. It imports ``modules`` (``pkg.*``: every module of ``pkg``) on a CPU
+    this process leaves idle meanwhile, so that workers fork at once when the measurement asks for them; unused,
+    it is stopped when the executor closes. Whether it was started."""
+    import multiprocessing
+
+    if (executor or ("process" if workers > 1 else "local")) != "process" or workers < 2 \
+            or usable_cpus() < min_cpus or "forkserver" not in multiprocessing.get_all_start_methods() \
+            or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES:
+        return False
+    from multiprocessing import forkserver
+
+    multiprocessing.get_context("forkserver").set_forkserver_preload(_expand(modules))
+    forkserver.ensure_running()  # spawns the server and returns; the server imports on its own
+    return True
+
+
+def _input_bytes(inputs: Iterable[str | os.PathLike[str]], enough: int) -> int:
+    """The bytes of the files ``inputs`` name (folders walked), counted until ``enough``."""
+    total = 0
+    for item in inputs:
+        for root, _, names in os.walk(item) if os.path.isdir(item) else [("", [], [os.fspath(item)])]:
+            for name in names:
+                try:
+                    total += os.stat(os.path.join(root, name)).st_size
+                except OSError:
+                    continue
+                if total >= enough:
+                    return total
+    return total
+
+
+def _expand(modules: list[str]) -> list[str]:
+    """``modules`` with each ``pkg.*`` replaced by ``pkg``'s modules, found without importing ``pkg``."""
+    import importlib.util
+    import pkgutil
+
+    out: list[str] = []
+    for name in modules:
+        if not name.endswith(".*"):
+            out.append(name)
+            continue
+        package = name[:-2]
+        spec = importlib.util.find_spec(package)
+        out.append(package)
+        if spec is not None and spec.submodule_search_locations is not None:
+            out += [f"{package}.{m.name}" for m in pkgutil.iter_modules(spec.submodule_search_locations)]
+    return out
+
+
 def _worker_modules() -> list[str]:
     """What a worker will import: this package's modules that this process has imported (the step, its readers
     and writers, and the command line, which the ``agentflan`` script imports again in every child)."""
-    return sorted(name for name in sys.modules if name.partition(".")[0] == __package__.partition(".")[0]
+    return sorted(name for name in list(sys.modules) if name.partition(".")[0] == __package__.partition(".")[0]
                   and not name.endswith("__main__"))
 
 
-def _start_worker(command: int) -> None:
+def _start_worker(command: int, scratch: str | None) -> None:
     """In a worker: yield the CPU to the parent, whose listing and writing are on every task's path; die with the
-    command."""
+    command; spool large results into ``scratch``."""
+    from agentflan.pipeline import spool
+
+    spool.configure(scratch)
     os.nice(WORKER_NICENESS)
     die_with(command)
     _collect_rarely()  # a worker only runs steps: `few_collections` for its whole life

@@ -22,6 +22,7 @@ from agentflan.files import (
     temporary_path,
     write_json_atomic,
 )
+from agentflan.pipeline.spool import Spooled, take
 from agentflan.strictjson import dumps
 
 # The whole-file helpers live in `agentflan.files`; they stay importable from here for code written against it.
@@ -54,6 +55,7 @@ class RecordSink:
         self._json_columns: list[str] | None = None
         self._fh: IO[bytes] | None = None
         self._raw: IO[bytes] | None = None  # the file under a gzip stream, which GzipFile does not close
+        self._plain: IO[bytes] | None = None  # the file itself when nothing compresses it (bytes can be copied in)
         self._closed = False
 
     def __enter__(self) -> RecordSink:
@@ -71,7 +73,7 @@ class RecordSink:
 
                 self._fh = zstandard.ZstdCompressor().stream_writer(raw)
             else:
-                self._fh = raw
+                self._fh = self._plain = raw
         return self
 
     def write(self, record: dict[str, Any]) -> None:
@@ -85,15 +87,18 @@ class RecordSink:
             self._fh.write(strictjson.dumps_line(record))
         self.count += 1
 
-    def write_lines(self, lines: bytes, count: int) -> None:
+    def write_lines(self, lines: bytes | Spooled, count: int) -> None:
         """Write ``count`` records already encoded as strict JSON lines (`strictjson.dumps_line`, in a worker
-        process): appended as they are, or decoded again for Parquet."""
+        process, which may have spooled them: `spool`): appended as they are, or decoded again for Parquet."""
         if self._parquet:
-            for line in lines.splitlines():
+            for line in take(lines).splitlines():
                 self.write(strictjson.loads(line))
             return
         assert self._fh is not None
-        self._fh.write(lines)
+        if isinstance(lines, Spooled) and self._plain is not None:
+            lines.copy_into(self._plain)
+        else:
+            self._fh.write(take(lines))
         self.count += count
 
     def _flush_parquet(self) -> None:

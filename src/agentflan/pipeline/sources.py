@@ -65,6 +65,9 @@ class RawLine:
     index: int
     data: bytes
     line: int
+    # Where ``data`` starts in the file, for a file that is not compressed (what lets a batch of lines travel to a
+    # worker as a span of the file instead of its bytes: `batches.LineSpan`); None in a compressed file.
+    offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -177,7 +180,8 @@ def iter_raw(path: str | Path) -> Iterator[SourceRecord | RawLine | Reject]:
         kind = container(p)
         with open_binary(p) as stream:
             if kind == "jsonl":
-                records: Iterator[SourceRecord | RawLine | Reject] = _iter_jsonl(p, stream)
+                plain = not magic.startswith((GZIP_MAGIC, ZSTD_MAGIC))
+                records: Iterator[SourceRecord | RawLine | Reject] = _iter_jsonl(p, stream, plain)
             elif kind == "array":
                 records = _iter_json_array(p, stream)
             else:
@@ -254,20 +258,28 @@ def _skip_line(stream: IO[bytes]) -> int:
     return skipped
 
 
-def _iter_jsonl(path: Path, stream: IO[bytes]) -> Iterator[RawLine | Reject]:
+def _iter_jsonl(path: Path, stream: IO[bytes], plain: bool = False) -> Iterator[RawLine | Reject]:
+    """The lines of a JSON Lines stream; with ``plain`` (``stream`` reads the file itself, not a decompression of
+    it), each with its offset in the file."""
     index = line_no = 0
     p = str(path)
+    offset = stream.tell() if plain else None  # past a byte order mark, which `open_binary` skips
     while line := stream.readline(MAX_RECORD_BYTES + 1):
         line_no += 1
+        start = offset
+        if offset is not None:
+            offset += len(line)
         if len(line) > MAX_RECORD_BYTES:
             size = len(line) + _skip_line(stream)
+            if offset is not None:
+                offset += size - len(line)
             yield Reject(p, "record_too_large", f"a line of {size:,} bytes (at most {MAX_RECORD_BYTES:,})",
                          line=line_no, index=index, raw=line[:RAW_PREFIX_CHARS].decode("utf-8", "replace"))
             index += 1
             continue
         if not line.strip():
             continue
-        yield RawLine(p, index, line, line_no)
+        yield RawLine(p, index, line, line_no, start)
         index += 1
 
 
