@@ -8,7 +8,8 @@ per round, so a change in the machine's load touches both alike), each in a fres
         "eval classify replies.jsonl -o /tmp/c.jsonl -q --overwrite"
 
 Each command is the arguments of ``python -m agentflan`` (split on spaces). ``--copy FILE`` (repeatable) adds the floor
-`benchmarks/scale.py` uses: an orjson parse and re-serialisation of FILE, timed once per round.
+`benchmarks/scale.py` uses: an orjson parse and re-serialisation of FILE, timed once per round. Both trees' bytecode
+is written first, as an installed package has it (`scale.compile_package`).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import COPY, run  # benchmarks/ is not a package: found through sys.path
+from scale import COPY, compile_package, run  # benchmarks/ is not a package: found through sys.path
 
 
 def _span(values: list[float]) -> str:
@@ -40,6 +41,8 @@ def main() -> None:
     args = ap.parse_args()
     trees = {"A": str(Path(args.a).resolve()), "B": str(Path(args.b).resolve())}
     times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    for tree in trees.values():
+        compile_package(tree)
     before = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="agentflan-ab-") as tmp:
         for _ in range(args.rounds):
