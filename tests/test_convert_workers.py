@@ -217,3 +217,18 @@ def test_a_killed_command_leaves_no_workers(tmp_path: Path) -> None:
     while (left := _processes_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"processes left after the command was killed: {sorted(left)}"
+
+
+def test_convert_begins_its_workers_before_typer_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`convert --workers N` hands its raw option values to its early hook (which starts the workers' fork server
+    for large inputs) before typer converts them; a command line that does not parse is left to typer."""
+    from agentflan import cli
+
+    seen: list[dict] = []
+    monkeypatch.setitem(cli.EARLY, "convert", seen.append)
+    inputs = _fixture(tmp_path / "in")
+    _convert(inputs, tmp_path / "two.jsonl", 2)
+    assert len(seen) == 1 and seen[0]["workers"] == "2" and seen[0]["inputs"] == tuple(map(str, inputs))
+    bad = runner.invoke(app, ["convert", str(inputs[0]), "-o", str(tmp_path / "x.jsonl"), "--workers"])
+    assert bad.exit_code == 2 and len(seen) == 1
+    assert runner.invoke(app, ["--version"]).exit_code == 0 and len(seen) == 1

@@ -100,3 +100,24 @@ def test_reading_for_build_needs_three_cpus(tmp_path: Path, monkeypatch: pytest.
     manifest = json.loads((tmp_path / "audit" / "manifest.json").read_text())
     assert manifest["executor"]["ran"] == "local" and "needs 3" in manifest["executor"]["note"]
     assert result.report["records"] == 600
+
+
+def test_the_fork_server_starts_early_only_for_large_inputs_under_process(tmp_path: Path,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """`prestart` starts the workers' fork server (importing the modules named, ``pkg.*`` for a whole package) only
+    when workers are asked for under `process` and the inputs reach `PRESTART_BYTES`; closing the executor stops
+    it, used or not."""
+    from multiprocessing import forkserver
+
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "a.jsonl").write_bytes(b"x" * 1000)
+    assert not executors.prestart(2, None, [tmp_path / "in"], [])
+    monkeypatch.setattr(executors, "PRESTART_BYTES", 500)
+    assert not executors.prestart(1, None, [tmp_path / "in"], [])
+    assert not executors.prestart(2, "local", [tmp_path / "in"], [])
+    assert not executors.prestart(2, "ray", [tmp_path / "in"], [])
+    assert "agentflan.formats.openai" in executors._expand(["agentflan.formats.*"])
+    assert executors.prestart(2, None, [tmp_path / "in"], ["agentflan.formats.*"])
+    assert forkserver._forkserver._forkserver_pid is not None
+    executors.ProcessExecutor(2).close()
+    assert forkserver._forkserver._forkserver_pid is None

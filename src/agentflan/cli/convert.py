@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
+from agentflan.cli import EARLY
 from agentflan.cli._common import (
     ExecutorOption,
     RayAddressOption,
@@ -49,10 +50,7 @@ def convert_command(
 
         agentflan convert big.jsonl --to openai -o out/big.openai.jsonl --executor process --workers 4
     """
-    from agentflan.pipeline.executors import prestart
-
-    # before the imports below, which the fork server then does alongside
-    prestart(workers, executor, inputs, ["agentflan.cli", "agentflan.pipeline.convert", "agentflan.formats.*"])
+    start_workers_early({"workers": str(workers), "executor": executor, "inputs": list(map(str, inputs))})
     from agentflan.formats import readers, writers
     from agentflan.pipeline.convert import convert
 
@@ -73,5 +71,19 @@ def convert_command(
                   markup=False)
 
 
+def start_workers_early(options: dict[str, Any]) -> None:
+    """Start the fork server that `--workers N` would take its workers from (`executors.prestart`), from the
+    raw option values, so that its imports overlap this process's; at most once."""
+    from agentflan.pipeline.executors import prestart
+
+    try:
+        workers = int(options.get("workers") or 1)
+    except ValueError:
+        return  # typer reports it
+    prestart(workers, options.get("executor"), options.get("inputs") or [],
+             ["agentflan.cli", "agentflan.pipeline.convert", "agentflan.formats.*"])
+
+
 def register(app: typer.Typer) -> None:
     app.command("convert", no_args_is_help=True)(convert_command)
+    EARLY["convert"] = start_workers_early

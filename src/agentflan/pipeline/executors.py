@@ -151,6 +151,7 @@ class ProcessExecutor(Executor):
         self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
         self._min_cpus = 2
         self._scratch: str | None = None  # where the workers spool large results (`spool`)
+        self._stopping: Any = None  # the thread that stops the pool once its last result is in
 
     @property
     def ran(self) -> str:
@@ -279,8 +280,9 @@ class ProcessExecutor(Executor):
         while pending:
             future, _ = pending.popleft()
             result = future.result()
-            if not pending:  # the workers exit while the caller handles the last result and finishes (`close`)
-                self._pool.shutdown(wait=False)
+            if not pending:  # the workers and their server exit while the caller handles the last result
+                self._stopping = _in_background(_stop_pool, self._pool)
+                self._pool = None
             yield result
 
     def _start_pool(self, workers: int) -> None:
@@ -290,6 +292,8 @@ class ProcessExecutor(Executor):
         self._pool = _spawn_pool(workers, self._scratch)
 
     def close(self) -> None:
+        if self._stopping is not None:
+            self._stopping.join()
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
@@ -351,6 +355,15 @@ def _spawn_pool(workers: int, scratch: str | None = None) -> Any:
         context.set_forkserver_preload(_worker_modules())
     return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
                                initargs=(os.getpid(), scratch))
+
+
+def _in_background(fn: Callable[..., Any], *args: Any) -> Any:
+    """A started thread running ``fn(*args)`` (to join later)."""
+    import threading
+
+    thread = threading.Thread(target=fn, args=args, name=fn.__name__, daemon=True)
+    thread.start()
+    return thread
 
 
 def _stop_pool(pool: Any) -> None:
