@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -194,7 +195,6 @@ def _processes_with(marker: str) -> set[int]:
 def test_a_killed_command_leaves_no_workers(tmp_path: Path) -> None:
     """Workers (forked by a fork server that the workers themselves keep alive) exit once the command is
     killed, instead of waiting on their task queue indefinitely."""
-    import os
     import signal
     import subprocess
     import sys
@@ -232,3 +232,18 @@ def test_convert_begins_its_workers_before_typer_parses(tmp_path: Path, monkeypa
     bad = runner.invoke(app, ["convert", str(inputs[0]), "-o", str(tmp_path / "x.jsonl"), "--workers"])
     assert bad.exit_code == 2 and len(seen) == 1
     assert runner.invoke(app, ["--version"]).exit_code == 0 and len(seen) == 1
+
+
+def test_a_worker_tells_a_live_command_from_a_dead_or_zombie_one() -> None:
+    import subprocess
+    import sys
+    import time
+
+    assert executors._start_time(os.getpid()) is not None
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.monotonic() + 30
+    while executors._start_time(child.pid) is not None:  # exited, not yet reaped: a zombie counts as gone
+        assert time.monotonic() < deadline
+        time.sleep(0.05)
+    child.wait()
+    assert executors._start_time(child.pid) is None

@@ -474,21 +474,22 @@ def die_with(command: int) -> None:
 
 def _start_time(pid: int) -> int | None:
     """When process ``pid`` started (Linux: clock ticks since boot, which tells a reused pid apart), 0 where that
-    cannot be read but the process exists; None once it is gone or a zombie."""
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            fields = f.read().rpartition(b")")[2].split()
-        return None if fields[0] in (b"Z", b"X") else int(fields[19])
-    except FileNotFoundError:
-        return None
-    except OSError:  # no /proc (macOS)
+    cannot be read but the process exists or cannot be checked; None once it is gone or a zombie."""
+    if os.path.isdir("/proc/self"):
         try:
-            os.kill(pid, 0)
+            with open(f"/proc/{pid}/stat", "rb") as f:
+                fields = f.read().rpartition(b")")[2].split()
+        except FileNotFoundError:
+            return None
+        return None if fields[0] in (b"Z", b"X") else int(fields[19])
+    if os.name == "posix":  # macOS, BSD: no /proc
+        try:
+            os.kill(pid, 0)  # signal 0: only asks whether it exists
         except ProcessLookupError:
             return None
         except PermissionError:
             pass
-        return 0
+    return 0  # Windows (where os.kill would end it): the parent is watched alone
 
 
 class RayExecutor(Executor):
