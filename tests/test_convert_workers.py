@@ -247,3 +247,35 @@ def test_a_worker_tells_a_live_command_from_a_dead_or_zombie_one() -> None:
         time.sleep(0.05)
     child.wait()
     assert executors._start_time(child.pid) is None
+
+
+def test_workers_are_not_started_while_other_work_holds_the_cpus(tmp_path: Path,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
+    """When, while this process measured, other processes kept the CPUs its workers would need busy (a loaded
+    machine), it says so and runs alone, instead of handing back after workers have proved slower."""
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(executors, "others_running", lambda: 1)
+    inputs = _fixture(tmp_path / "in")
+    two = _convert(inputs, tmp_path / "two.jsonl", 2)
+    assert two["executor"]["ran"] == "local" and "other work held the other CPU(s)" in two["executor"]["note"]
+    monkeypatch.setattr(executors, "others_running", lambda: 0)
+    assert _convert(inputs, tmp_path / "again.jsonl", 2)["executor"]["ran"] == "process"
+
+
+@pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="reads /proc/loadavg (Linux)")
+def test_others_running_sees_a_busy_process() -> None:
+    import subprocess
+    import sys
+    import time
+
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        samples = []
+        for _ in range(20):
+            samples.append(executors.others_running())
+            time.sleep(0.01)
+    finally:
+        busy.kill()
+        busy.wait()
+    assert all(s is not None and s >= 0 for s in samples) and max(samples) >= 1  # type: ignore[type-var]

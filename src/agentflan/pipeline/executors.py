@@ -8,8 +8,8 @@ writes are byte-identical under every executor and worker count.
             ...                                     # in task order
 
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
-them, and starts workers only when the work it expects to remain outweighs what starting them costs (and there are
-two CPUs to run them on). They start from a fork server, which imports what they need once and forks them, while
+them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
+two CPUs to run them on, and other work did not hold those CPUs while it measured (`others_running`). They start from a fork server, which imports what they need once and forks them, while
 this process goes on with the tasks; they take over once all have started. Once they have run for
 `CHECK_SECONDS` it compares their rate with this process's alone and, when they are slower (other work holds the
 CPUs), finishes the rest here. Either way it says why
@@ -152,6 +152,7 @@ class ProcessExecutor(Executor):
         self._min_cpus = 2
         self._scratch: str | None = None  # where the workers spool large results (`spool`)
         self._stopping: Any = None  # the thread that stops the pool once its last result is in
+        self._others: list[int] = []  # other processes running, sampled while this one measures (`others_running`)
 
     @property
     def ran(self) -> str:
@@ -173,6 +174,7 @@ class ProcessExecutor(Executor):
         # for the next ones on ReAct) would make this process look half as fast as it is, so that workers slower
         # than it were kept: the rate is measured on the tasks after it
         warm: tuple[float, int] | None = None
+        self._sample_others()
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
@@ -182,6 +184,7 @@ class ProcessExecutor(Executor):
                 return
             done_weight += measure(task)
             yield fn(task)
+            self._sample_others()
             now = time.perf_counter()
             wall, seconds = now - started, time.process_time() - cpu
             if warm is None:
@@ -220,6 +223,11 @@ class ProcessExecutor(Executor):
             self._pool = None
         yield from (fn(task) for task in it)
 
+    def _sample_others(self) -> None:
+        others = others_running()
+        if others is not None:
+            self._others.append(others)
+
     def _remaining(self, seconds: float, done: int, total: int | None) -> tuple[float | None, float]:
         """(the seconds of work expected after ``done`` of ``total``, or None; the seconds workers must save)."""
         remaining = seconds * (total - done) / done if total is not None and done > 0 else None
@@ -249,6 +257,11 @@ class ProcessExecutor(Executor):
             self._single = True
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
+        elif self._others and sum(self._others) / len(self._others) >= cpus - 1:
+            self._single = True
+            self.note = (f"other work held the other CPU(s) ({sum(self._others) / len(self._others):.1f} processes "
+                         f"running besides this one, on average, while it measured): {self.workers} workers could "
+                         f"not pay off; ran in one process")
         else:
             self._start_pool(min(self.workers, max(cpus, 2)))
             self._used_pool = True
@@ -385,6 +398,31 @@ def _stop_fork_server() -> None:
             stop()
 
 
+def others_running() -> int | None:
+    """How many processes (threads) other than this one and its workers' fork server are running or ready to run
+    right now (Linux: /proc/loadavg); None where that cannot be read."""
+    try:
+        with open("/proc/loadavg", "rb") as f:
+            running = int(f.read().split()[3].split(b"/")[0])
+    except (OSError, IndexError, ValueError):
+        return None
+    return max(0, running - 1 - _fork_server_running())
+
+
+def _fork_server_running() -> int:
+    """1 while this process's fork server is running (importing what workers need), else 0."""
+    from multiprocessing import forkserver
+
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)  # private; absent: none
+    if pid is None:
+        return 0
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return int(f.read().rpartition(b")")[2].split()[0] == b"R")
+    except (OSError, IndexError):
+        return 0
+
+
 def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathLike[str]], modules: list[str],
              min_cpus: int = 2) -> bool:
     """Start the fork server that `process` workers would come from now, while the command is still importing
@@ -396,7 +434,8 @@ def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathL
 
     if (executor or ("process" if workers > 1 else "local")) != "process" or workers < 2 \
             or usable_cpus() < min_cpus or "forkserver" not in multiprocessing.get_all_start_methods() \
-            or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES:
+            or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES \
+            or (others_running() or 0) >= usable_cpus() - 1:  # other work holds the CPU it would use
         return False
     from multiprocessing import forkserver
 
