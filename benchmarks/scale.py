@@ -6,6 +6,7 @@ in the machine's load touches every job alike). Each job runs in a fresh process
     python benchmarks/scale.py                          # 1× 10× 30×, 3 rounds; AGENTFLAN_DATA: the corpora
     python benchmarks/scale.py --scales 1 16 30 --rounds 3 --jobs build
     python benchmarks/scale.py --scales 1 --rounds 1 --executors local process   # a quick look
+    python benchmarks/scale.py --scales 1 10 30 --jobs convert --busy 1          # with another job holding a CPU
 
 Replicating: a directory input gets each file again under a new name (a one-record file takes its id from its
 name, or from an id field, which is suffixed); a file or glob input gets its records again inside the file, with
@@ -209,6 +210,8 @@ def main() -> None:
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--executors", nargs="+", default=["local", "process"])
     ap.add_argument("--jobs", nargs="+", default=["convert", "build", "audit", "classify"])
+    ap.add_argument("--busy", type=int, default=0, help="processes that each keep a CPU busy while the jobs are "
+                                                         "timed (another job on the machine)")
     args = ap.parse_args()
     root = data_root()
     if not (root / REACT).exists():
@@ -234,6 +237,8 @@ def main() -> None:
             _replies(work / f"x{scale}.openai.jsonl", work / f"x{scale}.replies.jsonl")
             plans[scale] = (env, jobs(scale, rep, work, args.executors, args.jobs))
             work_of[scale] = work
+        busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(args.busy)]
+        time.sleep(2 if busy else 0)
         load_before = os.getloadavg()
         for r in range(args.rounds):
             for scale, (env, todo) in plans.items():
@@ -246,6 +251,9 @@ def main() -> None:
                     fig.rss_mib.append(rss)
             print(f"round {r + 1} of {args.rounds} done, load {os.getloadavg()[0]:.2f}", file=sys.stderr, flush=True)
         load_after = os.getloadavg()
+        for proc in busy:
+            proc.kill()
+            proc.wait()
     _report(figures, args, load_before, load_after)
 
 
@@ -257,6 +265,7 @@ def _span(values: list[float], fmt: str = "{:.2f}") -> str:
 def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, before: tuple[float, ...],
             after: tuple[float, ...]) -> None:
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
+          f"{f'busy processes: {args.busy}; ' if args.busy else ''}"
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
           f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
     print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local | throughput / orjson copy |")

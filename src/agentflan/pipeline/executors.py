@@ -388,14 +388,10 @@ def _stop_pool(pool: Any) -> None:
 def _stop_fork_server() -> None:
     """Stop this process's fork server, if it runs, so that no process outlives the command and the workers' CPU
     time is counted in the command's (the server reaps them; this process reaps the server)."""
-    import multiprocessing
-
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        from multiprocessing import forkserver
-
-        stop = getattr(forkserver._forkserver, "_stop", None)  # private; absent, the server exits with us
-        if stop is not None:
-            stop()
+    forkserver = sys.modules.get("multiprocessing.forkserver")  # not imported: none runs (and none is imported)
+    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)  # private; absent, it exits with us
+    if stop is not None:
+        stop()
 
 
 def others_running() -> int | None:
@@ -411,8 +407,7 @@ def others_running() -> int | None:
 
 def _fork_server_running() -> int:
     """1 while this process's fork server is running (importing what workers need), else 0."""
-    from multiprocessing import forkserver
-
+    forkserver = sys.modules.get("multiprocessing.forkserver")  # not imported: none runs
     pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)  # private; absent: none
     if pid is None:
         return 0
@@ -430,12 +425,13 @@ def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathL
     at least `PRESTART_BYTES` of ``inputs``. It imports ``modules`` (``pkg.*``: every module of ``pkg``) on a CPU
     this process leaves idle meanwhile, so that workers fork at once when the measurement asks for them; unused,
     it is stopped when the executor closes. Whether it was started."""
-    import multiprocessing
-
     if (executor or ("process" if workers > 1 else "local")) != "process" or workers < 2 \
-            or usable_cpus() < min_cpus or "forkserver" not in multiprocessing.get_all_start_methods() \
-            or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES \
+            or usable_cpus() < min_cpus or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES \
             or (others_running() or 0) >= usable_cpus() - 1:  # other work holds the CPU it would use
+        return False
+    import multiprocessing  # only now: importing it and its fork server costs a small command 30 ms
+
+    if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
     from multiprocessing import forkserver
 
