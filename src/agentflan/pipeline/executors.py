@@ -498,6 +498,8 @@ def die_with(command: int) -> None:
     import threading
 
     parent, started = os.getppid(), _start_time(command)
+    if started is None:  # the command was gone before this worker started (killed while it was being forked)
+        os._exit(1)
 
     def watch() -> None:
         while os.getppid() == parent and _start_time(command) == started:
