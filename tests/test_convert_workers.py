@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -14,7 +15,8 @@ from agentflan.pipeline import executors
 from agentflan.schema import Message, ToolCall, Trajectory
 
 runner = CliRunner()
-OTHERS_RUNNING = executors.others_running  # the real one: the fixture below stands in for it
+OTHERS_RUNNING = executors.others_running  # the real ones: the fixture below stands in for `cpu_of_others`
+CPU_OF_OTHERS = executors.cpu_of_others
 
 
 @pytest.fixture(autouse=True)
@@ -24,7 +26,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "PROBE_SECONDS", 0.0)
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(executors, "WORK_WHILE_STARTING", False)
-    monkeypatch.setattr(executors, "others_running", lambda: 0)  # whatever else the machine runs meanwhile
+    monkeypatch.setattr(executors, "cpu_of_others", lambda: None)  # whatever else the machine runs meanwhile
 
 
 def _convert(inputs: list[Path], out: Path, workers: int, to: str = "openai") -> dict:
@@ -257,12 +259,38 @@ def test_workers_are_not_started_while_other_work_holds_the_cpus(tmp_path: Path,
     """When, while this process measured, other processes kept the CPUs its workers would need busy (a loaded
     machine), it says so and runs alone, instead of handing back after workers have proved slower."""
     monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
-    monkeypatch.setattr(executors, "others_running", lambda: 1)
+    # another process that keeps one CPU busy: its CPU time grows as fast as the clock
+    monkeypatch.setattr(executors, "cpu_of_others", lambda: (time.perf_counter(), time.perf_counter()))
+    monkeypatch.setattr(executors.OtherWork, "MIN_SECONDS", 0.0)
     inputs = _fixture(tmp_path / "in")
     two = _convert(inputs, tmp_path / "two.jsonl", 2)
     assert two["executor"]["ran"] == "local" and "other work held the other CPU(s)" in two["executor"]["note"]
-    monkeypatch.setattr(executors, "others_running", lambda: 0)
+    monkeypatch.setattr(executors, "cpu_of_others", lambda: (time.perf_counter(), 0.0))  # a quiet machine
     assert _convert(inputs, tmp_path / "again.jsonl", 2)["executor"]["ran"] == "process"
+
+
+@pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads /proc/stat (Linux)")
+def test_other_work_sees_a_busy_process_and_not_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import subprocess
+    import sys
+
+    monkeypatch.setattr(executors, "cpu_of_others", CPU_OF_OTHERS)
+    quiet = executors.OtherWork()
+    end = time.perf_counter() + 0.5
+    while time.perf_counter() < end:  # this process's own work is not other work
+        pass
+    alone = quiet.cpus()
+    busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.3)
+        loaded = executors.OtherWork()
+        time.sleep(0.5)
+        other = loaded.cpus()
+    finally:
+        busy.kill()
+        busy.wait()
+    assert alone is not None and other is not None
+    assert other - alone >= 0.5, (alone, other)
 
 
 @pytest.mark.skipif(not Path("/proc/loadavg").exists(), reason="reads /proc/loadavg (Linux)")

@@ -36,7 +36,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(executors, "CHECK_SECONDS", float("inf"))
     monkeypatch.setattr(executors, "WORK_WHILE_STARTING", False)
-    monkeypatch.setattr(executors, "others_running", lambda: 0)  # whatever else the machine runs meanwhile
+    monkeypatch.setattr(executors, "cpu_of_others", lambda: None)  # whatever else the machine runs meanwhile
     monkeypatch.setattr(executors, "usable_cpus", lambda: 4)  # build and audit read in workers from 3 CPUs
 
 

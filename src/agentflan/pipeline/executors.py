@@ -9,12 +9,12 @@ writes are byte-identical under every executor and worker count.
 
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
-two CPUs to run them on, and other work did not hold those CPUs while it measured (`others_running`). They start from a fork server, which imports what they need once and forks them, while
-this process goes on with the tasks; they take over once all have started. Once they have run for
-`CHECK_SECONDS` it compares their rate with this process's alone and, when they are slower (other work holds the
-CPUs), finishes the rest here. Either way it says why
-(`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are in flight, so memory stays
-bounded whatever the input's size.
+two CPUs to run them on, and other work did not hold those CPUs while it measured (`OtherWork`). They start from
+a fork server, which imports what they need once and forks them, while this process goes on with the tasks; they
+take over once all have started. Once they have run for `CHECK_SECONDS` it compares their rate with this
+process's alone and, when they are slower (other work holds the CPUs), finishes the rest here. Either way it says
+why (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are in flight, so memory
+stays bounded whatever the input's size.
 
 ``ray`` starts a local cluster when no address is given (``--ray-address`` names a running one; the inputs must
 then be readable at the same paths on every node) and runs each window of tasks as one Ray Data dataset, in
@@ -152,7 +152,7 @@ class ProcessExecutor(Executor):
         self._min_cpus = 2
         self._scratch: str | None = None  # where the workers spool large results (`spool`)
         self._stopping: Any = None  # the thread that stops the pool once its last result is in
-        self._others: list[int] = []  # other processes running, sampled while this one measures (`others_running`)
+        self._others: OtherWork | None = None  # what other processes ran while this one measured
 
     @property
     def ran(self) -> str:
@@ -174,7 +174,7 @@ class ProcessExecutor(Executor):
         # for the next ones on ReAct) would make this process look half as fast as it is, so that workers slower
         # than it were kept: the rate is measured on the tasks after it
         warm: tuple[float, int] | None = None
-        self._sample_others()
+        self._others = OtherWork()
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
@@ -184,7 +184,6 @@ class ProcessExecutor(Executor):
                 return
             done_weight += measure(task)
             yield fn(task)
-            self._sample_others()
             now = time.perf_counter()
             wall, seconds = now - started, time.process_time() - cpu
             if warm is None:
@@ -223,11 +222,6 @@ class ProcessExecutor(Executor):
             self._pool = None
         yield from (fn(task) for task in it)
 
-    def _sample_others(self) -> None:
-        others = others_running()
-        if others is not None:
-            self._others.append(others)
-
     def _remaining(self, seconds: float, done: int, total: int | None) -> tuple[float | None, float]:
         """(the seconds of work expected after ``done`` of ``total``, or None; the seconds workers must save)."""
         remaining = seconds * (total - done) / done if total is not None and done > 0 else None
@@ -257,11 +251,10 @@ class ProcessExecutor(Executor):
             self._single = True
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
-        elif self._others and sum(self._others) / len(self._others) >= cpus - 1:
+        elif (others := self._others.cpus() if self._others else None) is not None and others >= cpus - 1.5:
             self._single = True
-            self.note = (f"other work held the other CPU(s) ({sum(self._others) / len(self._others):.1f} processes "
-                         f"running besides this one, on average, while it measured): {self.workers} workers could "
-                         f"not pay off; ran in one process")
+            self.note = (f"other work held the other CPU(s) (it used {others:.1f} CPUs while this process "
+                         f"measured): {self.workers} workers could not pay off; ran in one process")
         else:
             self._start_pool(min(self.workers, max(cpus, 2)))
             self._used_pool = True
@@ -394,6 +387,58 @@ def _stop_fork_server() -> None:
         stop()
 
 
+class OtherWork:
+    """The CPU time that processes other than this one and its fork server use from now on (Linux: /proc/stat,
+    less this process's time and its server's), as a number of CPUs kept busy."""
+
+    # Below this much wall time the clock ticks /proc/stat counts in (10 ms) say too little.
+    MIN_SECONDS = 0.05
+
+    def __init__(self) -> None:
+        self.start = cpu_of_others()
+
+    def cpus(self) -> float | None:
+        """CPUs other work kept busy since this was made; None where unknown or too soon to tell."""
+        now = cpu_of_others()
+        if self.start is None or now is None or now[0] - self.start[0] < self.MIN_SECONDS:
+            return None
+        return max(0.0, (now[1] - self.start[1]) / (now[0] - self.start[0]))
+
+
+def cpu_of_others() -> tuple[float, float] | None:
+    """(now, the CPU seconds every process but this one and its fork server has used since boot); None where
+    /proc/stat cannot be read."""
+    try:
+        with open("/proc/stat", "rb") as f:
+            fields = f.readline().split()
+        user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
+        ticks = os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError, AttributeError):
+        return None
+    own = os.times()
+    return time.perf_counter(), (user + nice + system + irq + softirq) / ticks - own.user - own.system \
+        - _fork_server_cpu(ticks)
+
+
+def _fork_server_cpu(ticks: int) -> float:
+    """The CPU seconds this process's fork server has used (importing what workers need), 0 when none runs."""
+    fields = _fork_server_stat()
+    return (int(fields[11]) + int(fields[12])) / ticks if fields else 0.0
+
+
+def _fork_server_stat() -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name, of this process's fork server; None when none runs."""
+    forkserver = sys.modules.get("multiprocessing.forkserver")  # not imported: none runs
+    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)  # private; absent: none
+    if pid is None:
+        return None
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
+
+
 def others_running() -> int | None:
     """How many processes (threads) other than this one and its workers' fork server are running or ready to run
     right now (Linux: /proc/loadavg); None where that cannot be read."""
@@ -407,15 +452,8 @@ def others_running() -> int | None:
 
 def _fork_server_running() -> int:
     """1 while this process's fork server is running (importing what workers need), else 0."""
-    forkserver = sys.modules.get("multiprocessing.forkserver")  # not imported: none runs
-    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)  # private; absent: none
-    if pid is None:
-        return 0
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return int(f.read().rpartition(b")")[2].split()[0] == b"R")
-    except (OSError, IndexError):
-        return 0
+    fields = _fork_server_stat()
+    return 1 if fields and fields[0] == b"R" else 0
 
 
 def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathLike[str]], modules: list[str],
