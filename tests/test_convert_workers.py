@@ -11,12 +11,12 @@ import pytest
 from typer.testing import CliRunner
 
 from agentflan.cli import app
-from agentflan.pipeline import executors
+from agentflan.pipeline import executors, machine
 from agentflan.schema import Message, ToolCall, Trajectory
 
 runner = CliRunner()
-OTHERS_RUNNING = executors.others_running  # the real ones: the fixture below stands in for `cpu_of_others`
-CPU_OF_OTHERS = executors.cpu_of_others
+OTHERS_RUNNING = machine.others_running  # the real ones: the fixture below stands in for `cpu_of_others`
+CPU_OF_OTHERS = machine.cpu_of_others
 
 
 @pytest.fixture(autouse=True)
@@ -26,7 +26,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "PROBE_SECONDS", 0.0)
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(executors, "WORK_WHILE_STARTING", False)
-    monkeypatch.setattr(executors, "cpu_of_others", lambda: None)  # whatever else the machine runs meanwhile
+    monkeypatch.setattr(machine, "cpu_of_others", lambda mine=(): None)  # whatever else the machine runs meanwhile
 
 
 def _convert(inputs: list[Path], out: Path, workers: int, to: str = "openai") -> dict:
@@ -244,14 +244,14 @@ def test_a_worker_tells_a_live_command_from_a_dead_or_zombie_one() -> None:
     import sys
     import time
 
-    assert executors._start_time(os.getpid()) is not None
+    assert machine.start_time(os.getpid()) is not None
     child = subprocess.Popen([sys.executable, "-c", "pass"])
     deadline = time.monotonic() + 30
-    while executors._start_time(child.pid) is not None:  # exited, not yet reaped: a zombie counts as gone
+    while machine.start_time(child.pid) is not None:  # exited, not yet reaped: a zombie counts as gone
         assert time.monotonic() < deadline
         time.sleep(0.05)
     child.wait()
-    assert executors._start_time(child.pid) is None
+    assert machine.start_time(child.pid) is None
 
 
 def test_workers_are_not_started_while_other_work_holds_the_cpus(tmp_path: Path,
@@ -260,12 +260,13 @@ def test_workers_are_not_started_while_other_work_holds_the_cpus(tmp_path: Path,
     machine), it says so and runs alone, instead of handing back after workers have proved slower."""
     monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
     # another process that keeps one CPU busy: its CPU time grows as fast as the clock
-    monkeypatch.setattr(executors, "cpu_of_others", lambda: (time.perf_counter(), time.perf_counter()))
-    monkeypatch.setattr(executors.OtherWork, "MIN_SECONDS", 0.0)
+    monkeypatch.setattr(machine, "cpu_of_others",
+                        lambda mine=(): (time.perf_counter(), time.perf_counter()))
+    monkeypatch.setattr(machine.OtherWork, "MIN_SECONDS", 0.0)
     inputs = _fixture(tmp_path / "in")
     two = _convert(inputs, tmp_path / "two.jsonl", 2)
     assert two["executor"]["ran"] == "local" and "other work held the other CPU(s)" in two["executor"]["note"]
-    monkeypatch.setattr(executors, "cpu_of_others", lambda: (time.perf_counter(), 0.0))  # a quiet machine
+    monkeypatch.setattr(machine, "cpu_of_others", lambda mine=(): (time.perf_counter(), 0.0))  # a quiet machine
     assert _convert(inputs, tmp_path / "again.jsonl", 2)["executor"]["ran"] == "process"
 
 
@@ -274,8 +275,8 @@ def test_other_work_sees_a_busy_process_and_not_this_one(monkeypatch: pytest.Mon
     import subprocess
     import sys
 
-    monkeypatch.setattr(executors, "cpu_of_others", CPU_OF_OTHERS)
-    quiet = executors.OtherWork()
+    monkeypatch.setattr(machine, "cpu_of_others", CPU_OF_OTHERS)
+    quiet = machine.OtherWork()
     end = time.perf_counter() + 0.5
     while time.perf_counter() < end:  # this process's own work is not other work
         pass
@@ -283,7 +284,7 @@ def test_other_work_sees_a_busy_process_and_not_this_one(monkeypatch: pytest.Mon
     busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
         time.sleep(0.3)
-        loaded = executors.OtherWork()
+        loaded = machine.OtherWork()
         time.sleep(0.5)
         other = loaded.cpus()
     finally:

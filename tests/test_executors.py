@@ -13,7 +13,8 @@ from agentflan.audit.run import AuditOptions, run_audit
 from agentflan.config import load_config
 from agentflan.construct.build import build
 from agentflan.construct.recipe import Recipe
-from agentflan.pipeline import executors
+from agentflan.pipeline import executors, machine
+from agentflan.pipeline import workers as worker_processes
 from agentflan.pipeline.convert import convert
 
 RECIPE = Path("recipes/agent-flan.yaml")
@@ -36,7 +37,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(executors, "CHECK_SECONDS", float("inf"))
     monkeypatch.setattr(executors, "WORK_WHILE_STARTING", False)
-    monkeypatch.setattr(executors, "cpu_of_others", lambda: None)  # whatever else the machine runs meanwhile
+    monkeypatch.setattr(machine, "cpu_of_others", lambda mine=(): None)  # whatever else the machine runs meanwhile
     monkeypatch.setattr(executors, "usable_cpus", lambda: 4)  # build and audit read in workers from 3 CPUs
 
 
@@ -112,13 +113,13 @@ def test_the_fork_server_starts_early_only_for_large_inputs_under_process(tmp_pa
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.jsonl").write_bytes(b"x" * 1000)
-    assert not executors.prestart(2, None, [tmp_path / "in"], [])
-    monkeypatch.setattr(executors, "PRESTART_BYTES", 500)
-    assert not executors.prestart(1, None, [tmp_path / "in"], [])
-    assert not executors.prestart(2, "local", [tmp_path / "in"], [])
-    assert not executors.prestart(2, "ray", [tmp_path / "in"], [])
-    assert "agentflan.formats.openai" in executors._expand(["agentflan.formats.*"])
-    assert executors.prestart(2, None, [tmp_path / "in"], ["agentflan.formats.*"])
+    assert not worker_processes.prestart(2, None, [tmp_path / "in"], [])
+    monkeypatch.setattr(worker_processes, "PRESTART_BYTES", 500)
+    assert not worker_processes.prestart(1, None, [tmp_path / "in"], [])
+    assert not worker_processes.prestart(2, "local", [tmp_path / "in"], [])
+    assert not worker_processes.prestart(2, "ray", [tmp_path / "in"], [])
+    assert "agentflan.formats.openai" in worker_processes.expand(["agentflan.formats.*"])
+    assert worker_processes.prestart(2, None, [tmp_path / "in"], ["agentflan.formats.*"])
     assert forkserver._forkserver._forkserver_pid is not None
     executors.ProcessExecutor(2).close()
     assert forkserver._forkserver._forkserver_pid is None

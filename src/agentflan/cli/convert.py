@@ -72,9 +72,9 @@ def convert_command(
 
 
 def start_workers_early(options: dict[str, Any]) -> None:
-    """Start the fork server that `--workers N` would take its workers from (`executors.prestart`), from the
+    """Start the fork server that `--workers N` would take its workers from (`workers.prestart`), from the
     raw option values, so that its imports overlap this process's; at most once."""
-    from agentflan.pipeline.executors import prestart
+    from agentflan.pipeline.workers import prestart
 
     try:
         workers = int(options.get("workers") or 1)

@@ -9,9 +9,9 @@ writes are byte-identical under every executor and worker count.
 
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
-two CPUs to run them on, and other work did not hold those CPUs while it measured (`OtherWork`). They start from
-a fork server, which imports what they need once and forks them, while this process goes on with the tasks; they
-take over once all have started. Once they have run for `CHECK_SECONDS` it compares their rate with this
+two CPUs to run them on, and other work did not hold those CPUs while it measured (`machine.OtherWork`). They
+start from a fork server, which imports what they need once and forks them, while this process goes on with the
+tasks; they take over once all have started (`workers`). Once they have run for `CHECK_SECONDS` it compares their rate with this
 process's alone and, when they are slower (other work holds the CPUs), finishes the rest here. Either way it says
 why (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are in flight, so memory
 stays bounded whatever the input's size.
@@ -23,7 +23,6 @@ order (``preserve_order``).
 
 from __future__ import annotations
 
-import gc
 import os
 import pickle
 import sys
@@ -31,19 +30,29 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
-from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, TypeVar
 
 from agentflan.errors import UsageError
+from agentflan.pipeline.machine import OtherWork, usable_cpus
+from agentflan.pipeline.workers import (
+    Starting,
+    few_collections,
+    fork_server,
+    in_background,
+    spawn_pool,
+    stop_fork_server,
+    stop_pool,
+)
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 EXECUTORS = ("local", "process", "ray")
 
-# Starting a spawned worker (a fresh interpreter importing agentflan and the readers) costs about half a CPU
-# second on the development machine; workers start together, so this is the wall time they add, with margin.
+# What workers must save before they pay off: starting them (a fork server importing agentflan and the readers,
+# then forking) costs about 0.3 s of CPU on the development machine, and shipping work to them keeps 2 workers'
+# CPU time about 10% above one process's; with margin.
 STARTUP_SECONDS = 1.0
 # How long the first tasks run here before the decision: long enough to measure, short enough not to matter.
 PROBE_SECONDS = 0.3
@@ -54,46 +63,9 @@ CHECK_SECONDS = 1.0
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 # After this long, workers start at once when the work expected would repay them twice over.
 EARLY_SECONDS = 0.05
-# Inputs from this size on start the workers' fork server while the command is still starting (`prestart`): the
-# size of about 2 s of work for the fastest step (convert openai -> openai reads about 20 MB/s on the development
-# machine), so that it is rarely started in vain; in vain it costs a CPU that would have idled, about 0.3 s.
-PRESTART_BYTES = 32 << 20
 # Whether this process goes on with the tasks while the workers start (tests that must see the workers run on a
 # small input turn it off; so does `ALWAYS_ENV`).
 WORK_WHILE_STARTING = True
-WORKER_NICENESS = 5
-# Allocations between young-generation collections while steps run (Python's default: 700). A step makes
-# thousands of short-lived models per batch and almost no cycles; at the default, collections took 10% of
-# `convert` (react → openai, 13,440 records: 1.99 s of CPU against 1.79 s at this threshold with the objects
-# made before the loop frozen).
-STEP_GC_THRESHOLD = 50_000
-
-
-@contextmanager
-def few_collections() -> Iterator[None]:
-    """Run steps with rarer garbage collections: what exists before (modules, the inputs' ledgers) is frozen
-    out of them, and the young generation is collected less often; the settings are restored after."""
-    before = _collect_rarely()
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
-        gc.unfreeze()
-
-
-def _collect_rarely() -> tuple[int, int, int]:
-    """Freeze what exists out of collections and raise the young generation's threshold; the thresholds before."""
-    before = gc.get_threshold()
-    gc.freeze()
-    gc.set_threshold(STEP_GC_THRESHOLD, *before[1:])
-    return before
-
-
-def usable_cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not Linux
-        return os.cpu_count() or 1
 
 
 class Executor:
@@ -174,7 +146,7 @@ class ProcessExecutor(Executor):
         # for the next ones on ReAct) would make this process look half as fast as it is, so that workers slower
         # than it were kept: the rate is measured on the tasks after it
         warm: tuple[float, int] | None = None
-        self._others = OtherWork()
+        self._others = OtherWork(fork_server())
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
@@ -200,7 +172,7 @@ class ProcessExecutor(Executor):
             return
         # The workers start (a fork server imports what they need, then forks them) while this process goes on
         # with the tasks in order; they take over once every one has answered.
-        starting = _Starting(self._pool)
+        starting = Starting(self._pool)
         if not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV):
             starting.wait()
         while not starting.ready():
@@ -218,7 +190,7 @@ class ProcessExecutor(Executor):
         else:
             self.note = f"the workers could not start ({starting.failed}); ran in one process"
             self._single, self._used_pool = True, False
-            _stop_pool(self._pool)
+            stop_pool(self._pool)
             self._pool = None
         yield from (fn(task) for task in it)
 
@@ -280,14 +252,14 @@ class ProcessExecutor(Executor):
                                  f"the rate of one process (is the machine busy?); finished in one process")
                     self._single = True
                     yield from (f.result() for f, _ in pending)
-                    _stop_pool(self._pool)
+                    stop_pool(self._pool)
                     self._pool = None
                     return
         while pending:
             future, _ = pending.popleft()
             result = future.result()
             if not pending:  # the workers and their server exit while the caller handles the last result
-                self._stopping = _in_background(_stop_pool, self._pool)
+                self._stopping = in_background(stop_pool, self._pool)
                 self._pool = None
             yield result
 
@@ -295,7 +267,7 @@ class ProcessExecutor(Executor):
         import tempfile
 
         self._scratch = tempfile.mkdtemp(prefix="agentflan-spool-")
-        self._pool = _spawn_pool(workers, self._scratch)
+        self._pool = spawn_pool(workers, self._scratch)
 
     def close(self) -> None:
         if self._stopping is not None:
@@ -303,7 +275,7 @@ class ProcessExecutor(Executor):
         if self._pool is not None:
             self._pool.shutdown(cancel_futures=True)
             self._pool = None
-        _stop_fork_server()  # also one that `prestart` started for workers that were not wanted
+        stop_fork_server()  # also one that `workers.prestart` started for workers that were not wanted
         if self._scratch is not None:
             import shutil
 
@@ -311,260 +283,10 @@ class ProcessExecutor(Executor):
             self._scratch = None
 
 
-class _Starting:
-    """A pool's workers starting in the background: starting one blocks until the fork server (or a spawned
-    interpreter) has imported what workers need, which would otherwise hold this process idle."""
-
-    def __init__(self, pool: Any) -> None:
-        import threading
-
-        self.answers: list[Future[int]] = []
-        self.failed: str | None = None
-        self._count = pool._max_workers
-        self._thread = threading.Thread(target=self._start, args=(pool,), name="workers-starting", daemon=True)
-        self._thread.start()
-
-    def _start(self, pool: Any) -> None:
-        try:
-            for _ in range(self._count):
-                self.answers.append(pool.submit(os.getpid))  # a worker answers once it is up
-            for answer in self.answers:
-                answer.result()
-        except Exception as exc:  # e.g. BrokenProcessPool: no workers, and the command goes on without them
-            self.failed = f"{type(exc).__name__}: {exc}"[:300]
-
-    def wait(self) -> None:
-        self._thread.join()
-
-    def ready(self) -> bool:
-        """Whether every worker has answered, or starting them failed."""
-        return not self._thread.is_alive()
-
-
 def _rate(warm: tuple[float, int], now: float, done: int) -> float:
     """Weight per second since ``warm`` (time, weight done then)."""
     since, before = warm
     return (done - before) / max(now - since, 1e-9)
-
-
-def _spawn_pool(workers: int, scratch: str | None = None) -> Any:
-    """A pool of ``workers`` processes, which spool large results into ``scratch`` (`spool`)."""
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
-
-    # Not fork: the parent may hold threads (the progress bar), which fork would copy in an unknown state. A fork
-    # server is one fresh interpreter that imports what the workers need once and forks them: starting two workers
-    # costs one start-up instead of two (spawn, where there is no fork server, pays one each).
-    context: Any = multiprocessing.get_context("spawn")
-    if "forkserver" in multiprocessing.get_all_start_methods():
-        context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(_worker_modules())
-    return ProcessPoolExecutor(workers, mp_context=context, initializer=_start_worker,
-                               initargs=(os.getpid(), scratch))
-
-
-def _in_background(fn: Callable[..., Any], *args: Any) -> Any:
-    """A started thread running ``fn(*args)`` (to join later)."""
-    import threading
-
-    thread = threading.Thread(target=fn, args=args, name=fn.__name__, daemon=True)
-    thread.start()
-    return thread
-
-
-def _stop_pool(pool: Any) -> None:
-    """Shut ``pool`` down and stop the fork server it used."""
-    pool.shutdown(cancel_futures=True)
-    _stop_fork_server()
-
-
-def _stop_fork_server() -> None:
-    """Stop this process's fork server, if it runs, so that no process outlives the command and the workers' CPU
-    time is counted in the command's (the server reaps them; this process reaps the server)."""
-    forkserver = sys.modules.get("multiprocessing.forkserver")  # not imported: none runs (and none is imported)
-    stop = getattr(getattr(forkserver, "_forkserver", None), "_stop", None)  # private; absent, it exits with us
-    if stop is not None:
-        stop()
-
-
-class OtherWork:
-    """The CPU time that processes other than this one and its fork server use from now on (Linux: /proc/stat,
-    less this process's time and its server's), as a number of CPUs kept busy."""
-
-    # Below this much wall time the clock ticks /proc/stat counts in (10 ms) say too little.
-    MIN_SECONDS = 0.05
-
-    def __init__(self) -> None:
-        self.start = cpu_of_others()
-
-    def cpus(self) -> float | None:
-        """CPUs other work kept busy since this was made; None where unknown or too soon to tell."""
-        now = cpu_of_others()
-        if self.start is None or now is None or now[0] - self.start[0] < self.MIN_SECONDS:
-            return None
-        return max(0.0, (now[1] - self.start[1]) / (now[0] - self.start[0]))
-
-
-def cpu_of_others() -> tuple[float, float] | None:
-    """(now, the CPU seconds every process but this one and its fork server has used since boot); None where
-    /proc/stat cannot be read."""
-    try:
-        with open("/proc/stat", "rb") as f:
-            fields = f.readline().split()
-        user, nice, system, _idle, _iowait, irq, softirq = (int(x) for x in fields[1:8])
-        ticks = os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError, IndexError, AttributeError):
-        return None
-    own = os.times()
-    return time.perf_counter(), (user + nice + system + irq + softirq) / ticks - own.user - own.system \
-        - _fork_server_cpu(ticks)
-
-
-def _fork_server_cpu(ticks: int) -> float:
-    """The CPU seconds this process's fork server has used (importing what workers need), 0 when none runs."""
-    fields = _fork_server_stat()
-    return (int(fields[11]) + int(fields[12])) / ticks if fields else 0.0
-
-
-def _fork_server_stat() -> list[bytes] | None:
-    """The fields of /proc/PID/stat after the command name, of this process's fork server; None when none runs."""
-    forkserver = sys.modules.get("multiprocessing.forkserver")  # not imported: none runs
-    pid = getattr(getattr(forkserver, "_forkserver", None), "_forkserver_pid", None)  # private; absent: none
-    if pid is None:
-        return None
-    try:
-        with open(f"/proc/{pid}/stat", "rb") as f:
-            return f.read().rpartition(b")")[2].split()
-    except OSError:
-        return None
-
-
-def others_running() -> int | None:
-    """How many processes (threads) other than this one and its workers' fork server are running or ready to run
-    right now (Linux: /proc/loadavg); None where that cannot be read."""
-    try:
-        with open("/proc/loadavg", "rb") as f:
-            running = int(f.read().split()[3].split(b"/")[0])
-    except (OSError, IndexError, ValueError):
-        return None
-    return max(0, running - 1 - _fork_server_running())
-
-
-def _fork_server_running() -> int:
-    """1 while this process's fork server is running (importing what workers need), else 0."""
-    fields = _fork_server_stat()
-    return 1 if fields and fields[0] == b"R" else 0
-
-
-def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathLike[str]], modules: list[str],
-             min_cpus: int = 2) -> bool:
-    """Start the fork server that `process` workers would come from now, while the command is still importing
-    and listing, when they are likely to be wanted: ``workers`` > 1 under ``process``, ``min_cpus`` CPUs, and
-    at least `PRESTART_BYTES` of ``inputs``. It imports ``modules`` (``pkg.*``: every module of ``pkg``) on a CPU
-    this process leaves idle meanwhile, so that workers fork at once when the measurement asks for them; unused,
-    it is stopped when the executor closes. Whether it was started."""
-    if (executor or ("process" if workers > 1 else "local")) != "process" or workers < 2 \
-            or usable_cpus() < min_cpus or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES \
-            or (others_running() or 0) >= usable_cpus() - 1:  # other work holds the CPU it would use
-        return False
-    import multiprocessing  # only now: importing it and its fork server costs a small command 30 ms
-
-    if "forkserver" not in multiprocessing.get_all_start_methods():
-        return False
-    from multiprocessing import forkserver
-
-    multiprocessing.get_context("forkserver").set_forkserver_preload(_expand(modules))
-    forkserver.ensure_running()  # spawns the server and returns; the server imports on its own
-    return True
-
-
-def _input_bytes(inputs: Iterable[str | os.PathLike[str]], enough: int) -> int:
-    """The bytes of the files ``inputs`` name (folders walked), counted until ``enough``."""
-    total = 0
-    for item in inputs:
-        for root, _, names in os.walk(item) if os.path.isdir(item) else [("", [], [os.fspath(item)])]:
-            for name in names:
-                try:
-                    total += os.stat(os.path.join(root, name)).st_size
-                except OSError:
-                    continue
-                if total >= enough:
-                    return total
-    return total
-
-
-def _expand(modules: list[str]) -> list[str]:
-    """``modules`` with each ``pkg.*`` replaced by ``pkg``'s modules, found without importing ``pkg``."""
-    import importlib.util
-    import pkgutil
-
-    out: list[str] = []
-    for name in modules:
-        if not name.endswith(".*"):
-            out.append(name)
-            continue
-        package = name[:-2]
-        spec = importlib.util.find_spec(package)
-        out.append(package)
-        if spec is not None and spec.submodule_search_locations is not None:
-            out += [f"{package}.{m.name}" for m in pkgutil.iter_modules(spec.submodule_search_locations)]
-    return out
-
-
-def _worker_modules() -> list[str]:
-    """What a worker will import: this package's modules that this process has imported (the step, its readers
-    and writers, and the command line, which the ``agentflan`` script imports again in every child)."""
-    return sorted(name for name in list(sys.modules) if name.partition(".")[0] == __package__.partition(".")[0]
-                  and not name.endswith("__main__"))
-
-
-def _start_worker(command: int, scratch: str | None) -> None:
-    """In a worker: yield the CPU to the parent, whose listing and writing are on every task's path; die with the
-    command; spool large results into ``scratch``."""
-    from agentflan.pipeline import spool
-
-    spool.configure(scratch)
-    os.nice(WORKER_NICENESS)
-    die_with(command)
-    _collect_rarely()  # a worker only runs steps: `few_collections` for its whole life
-
-
-def die_with(command: int) -> None:
-    """In a worker: exit as soon as the process ``command`` or this worker's parent is gone, so that killing a
-    command never leaves workers running (they would otherwise wait on their task queue indefinitely). The
-    parent may be a fork server, which the workers themselves keep alive, so the command is watched directly."""
-    import threading
-
-    parent, started = os.getppid(), _start_time(command)
-    if started is None:  # the command was gone before this worker started (killed while it was being forked)
-        os._exit(1)
-
-    def watch() -> None:
-        while os.getppid() == parent and _start_time(command) == started:
-            time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="die-with-command", daemon=True).start()
-
-
-def _start_time(pid: int) -> int | None:
-    """When process ``pid`` started (Linux: clock ticks since boot, which tells a reused pid apart), 0 where that
-    cannot be read but the process exists or cannot be checked; None once it is gone or a zombie."""
-    if os.path.isdir("/proc/self"):
-        try:
-            with open(f"/proc/{pid}/stat", "rb") as f:
-                fields = f.read().rpartition(b")")[2].split()
-        except FileNotFoundError:
-            return None
-        return None if fields[0] in (b"Z", b"X") else int(fields[19])
-    if os.name == "posix":  # macOS, BSD: no /proc
-        try:
-            os.kill(pid, 0)  # signal 0: only asks whether it exists
-        except ProcessLookupError:
-            return None
-        except PermissionError:
-            pass
-    return 0  # Windows (where os.kill would end it): the parent is watched alone
 
 
 class RayExecutor(Executor):
