@@ -134,7 +134,7 @@ def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathL
             or usable_cpus() < min_cpus or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES \
             or (others_running(fork_server()) or 0) >= usable_cpus() - 1:  # other work holds the CPU it would use
         return False
-    import multiprocessing  # only now: importing it and its fork server costs a small command 30 ms
+    import multiprocessing  # only now: importing it and its fork server costs a small command about 20 ms
 
     if "forkserver" not in multiprocessing.get_all_start_methods():
         return False
