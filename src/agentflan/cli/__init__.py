@@ -26,11 +26,7 @@ def _begin_early(group: TyperGroup, ctx: Any, args: list[str]) -> None:
     """Call the `EARLY` hook of the command ``args`` name (after the group's own flags, which take no value)
     with its raw option values; a command line that does not parse is left for typer to report."""
     at = next((i for i, arg in enumerate(args) if not arg.startswith("-")), None)
-    begin = EARLY.get(args[at]) if at is not None else None
-    if begin is None or at is None:
-        return
-    command = group.get_command(ctx, args[at])
-    if command is None:
+    if at is None or (begin := EARLY.get(args[at])) is None or (command := group.get_command(ctx, args[at])) is None:
         return
     try:
         parser = command.make_parser(command.context_class(command, parent=ctx, info_name=args[at]))

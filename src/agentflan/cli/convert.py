@@ -50,7 +50,6 @@ def convert_command(
 
         agentflan convert big.jsonl --to openai -o out/big.openai.jsonl --executor process --workers 4
     """
-    start_workers_early({"workers": str(workers), "executor": executor, "inputs": list(map(str, inputs))})
     from agentflan.formats import readers, writers
     from agentflan.pipeline.convert import convert
 
@@ -73,7 +72,7 @@ def convert_command(
 
 def start_workers_early(options: dict[str, Any]) -> None:
     """Start the fork server that `--workers N` would take its workers from (`workers.prestart`), from the
-    raw option values, so that its imports overlap this process's; at most once."""
+    raw option values, so that its imports overlap this process's (`cli.EARLY`: called before typer parses)."""
     from agentflan.pipeline.workers import prestart
 
     try:
