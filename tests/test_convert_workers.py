@@ -181,47 +181,143 @@ def test_batches_are_weighed_without_encoding_their_records(tmp_path: Path, monk
         assert tasks[0].weight() == size
 
 
-def _processes_with(marker: str) -> dict[int, int]:
-    """The live processes whose environment holds ``marker`` (the command, its fork server and resource tracker,
-    the workers): pid → parent pid."""
+def _processes_with(marker: str) -> dict[int, tuple[int, int]]:
+    """The live processes whose environment holds ``marker`` (the command, the workers, and where they do not fork
+    from the command its fork server and resource tracker): pid → (parent pid, niceness)."""
     found = {}
     for proc in Path("/proc").iterdir():
         try:
             if proc.name.isdigit() and marker.encode() in (proc / "environ").read_bytes():
-                state, parent = (proc / "stat").read_bytes().rpartition(b")")[2].split()[:2]
-                if state != b"Z":
-                    found[int(proc.name)] = int(parent)
-        except (OSError, ValueError):
+                fields = (proc / "stat").read_bytes().rpartition(b")")[2].split()
+                if fields[0] != b"Z":
+                    found[int(proc.name)] = (int(fields[1]), int(fields[16]))
+        except (OSError, ValueError, IndexError):
             continue
     return found
 
 
+def _workers_of(command: int, marker: str) -> dict[int, int]:
+    """The command's workers (the processes it made that lower their priority, `workers.WORKER_NICENESS`): pid →
+    parent pid."""
+    found = _processes_with(marker)
+    if command not in found:
+        return {}
+    nice = found[command][1]
+    return {pid: parent for pid, (parent, niceness) in found.items() if pid != command and niceness > nice}
+
+
+def _command(inputs: list[Path], out: Path, marker: str, *options: str) -> list[str]:
+    import sys
+
+    del marker  # in the environment, not the command line
+    return [sys.executable, "-m", "agentflan", "convert", *map(str, inputs), "-o", str(out), "--workers", "2",
+            *options]
+
+
+def _marked_env(marker: str) -> dict[str, str]:
+    name, value = marker.split("=")
+    return {**os.environ, executors.ALWAYS_ENV: "1", name: value}
+
+
+def _wait_for_workers(proc: object, marker: str, count: int = 2) -> dict[int, int]:
+    deadline = time.monotonic() + 60
+    while len(workers := _workers_of(proc.pid, marker)) < count:  # type: ignore[attr-defined]
+        assert proc.poll() is None, "the command finished before its workers were seen"  # type: ignore[attr-defined]
+        assert time.monotonic() < deadline, "the workers never started"
+        time.sleep(0.02)
+    return workers
+
+
 @pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="finds processes through /proc (Linux)")
 def test_a_killed_command_leaves_no_workers(tmp_path: Path) -> None:
-    """Workers (forked by a fork server that the workers themselves keep alive) exit once the command is
-    killed, instead of waiting on their task queue indefinitely."""
+    """Workers exit once the command is killed, instead of waiting on their task queue indefinitely (forked by
+    a fork server, which they keep alive, or by the command itself)."""
     import signal
     import subprocess
-    import sys
-    import time
     import uuid
 
     inputs = _fixture(tmp_path / "in", n=40_000)  # long enough to be killed mid-way
     marker = f"AGENTFLAN_KILL_TEST={uuid.uuid4().hex}"
-    env = {**os.environ, executors.ALWAYS_ENV: "1", marker.split("=")[0]: marker.split("=")[1]}
-    proc = subprocess.Popen([sys.executable, "-m", "agentflan", "convert", *map(str, inputs), "-o",
-                             str(tmp_path / "o.jsonl"), "-q", "--workers", "2"], env=env)
-    deadline = time.monotonic() + 60
-    while sum(parent not in (proc.pid, 1) for parent in _processes_with(marker).values()) < 2:  # two workers
-        assert proc.poll() is None, "the command finished before its workers were seen"
-        assert time.monotonic() < deadline, "the workers never started"
-        time.sleep(0.05)
+    proc = subprocess.Popen(_command(inputs, tmp_path / "o.jsonl", marker, "-q"), env=_marked_env(marker))
+    _wait_for_workers(proc, marker)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
     deadline = time.monotonic() + 10
     while (left := _processes_with(marker)) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not left, f"processes left after the command was killed: {sorted(left)}"
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="forks only where /proc lists threads (Linux)")
+def test_workers_fork_from_the_command_while_its_progress_bar_shows(tmp_path: Path) -> None:
+    """A command runs no thread but its own, the progress bar on a terminal included, so its workers fork from it
+    (no fork server to wait for), and write the bytes one process writes."""
+    import pty
+    import uuid
+
+    inputs = _fixture(tmp_path / "in", n=20_000)
+    _convert(inputs, tmp_path / "one.jsonl", 1)
+    marker = f"AGENTFLAN_FORK_TEST={uuid.uuid4().hex}"
+    pid, terminal = pty.fork()
+    if pid == 0:  # the child: the command, on a terminal, so that the bar shows
+        try:
+            argv = _command(inputs, tmp_path / "two.jsonl", marker)
+            os.execve(argv[0], argv, _marked_env(marker))
+        finally:
+            os._exit(127)
+
+    class Child:
+        def __init__(self) -> None:
+            self.pid, self.status = pid, None
+
+        def poll(self) -> int | None:
+            if self.status is None:
+                done, status = os.waitpid(pid, os.WNOHANG)
+                self.status = os.waitstatus_to_exitcode(status) if done else None
+            return self.status
+
+    child = Child()
+    drawn = bytearray()
+    os.set_blocking(terminal, False)
+    try:
+        workers = _wait_for_workers(child, marker)
+        assert set(workers.values()) == {pid}, "the workers were not forked by the command"
+        while child.poll() is None:
+            try:
+                drawn += os.read(terminal, 1 << 16)
+            except (BlockingIOError, OSError):
+                time.sleep(0.02)
+    finally:
+        if child.poll() is None:
+            os.kill(pid, 9)
+            os.waitpid(pid, 0)
+        os.close(terminal)
+    assert child.status == 0, drawn.decode(errors="replace")[-2000:]
+    live = drawn.partition(b"\x1b[?25h")[0]  # what the bar drew before the live display gave the cursor back
+    assert b"convert" in live and b" records" in live
+    _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
+
+
+def test_workers_come_from_a_fork_server_while_another_thread_runs() -> None:
+    """Forking copies other threads' locks in whatever state they are: with another thread running, workers come
+    from a fork server (or are spawned) instead."""
+    import threading
+
+    from agentflan.pipeline import workers
+
+    stop = threading.Event()
+    other = threading.Thread(target=stop.wait)
+    other.start()
+    try:
+        assert not workers.only_thread()
+        pool = workers.spawn_pool(2)
+        try:
+            assert not workers.forks(pool)
+        finally:
+            pool.shutdown()
+    finally:
+        stop.set()
+        other.join()
 
 
 def test_convert_begins_its_workers_before_typer_parses(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

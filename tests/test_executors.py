@@ -107,12 +107,18 @@ def test_reading_for_build_needs_three_cpus(tmp_path: Path, monkeypatch: pytest.
 def test_the_fork_server_starts_early_only_for_large_inputs_under_process(tmp_path: Path,
                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
     """`prestart` starts the workers' fork server (importing the modules named, ``pkg.*`` for a whole package) only
-    when workers are asked for under `process` and the inputs reach `PRESTART_BYTES`; closing the executor stops
-    it, used or not."""
+    when workers are asked for under `process`, the inputs reach `PRESTART_BYTES` and the workers would not fork
+    from this process; closing the executor stops it, used or not."""
     from multiprocessing import forkserver
 
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "a.jsonl").write_bytes(b"x" * 1000)
+    monkeypatch.setattr(worker_processes, "others_running", lambda mine=(): 0)  # whatever else the machine runs
+    monkeypatch.setattr(worker_processes, "PRESTART_BYTES", 500)
+    monkeypatch.setattr(worker_processes, "only_thread", lambda: True)  # the workers will fork: nothing to start
+    assert not worker_processes.prestart(2, None, [tmp_path / "in"], [])
+    monkeypatch.setattr(worker_processes, "only_thread", lambda: False)
+    monkeypatch.setattr(worker_processes, "PRESTART_BYTES", 2000)
     assert not worker_processes.prestart(2, None, [tmp_path / "in"], [])
     monkeypatch.setattr(worker_processes, "PRESTART_BYTES", 500)
     assert not worker_processes.prestart(1, None, [tmp_path / "in"], [])

@@ -12,7 +12,8 @@ from agentflan import __version__
 
 # Commands that begin work from their raw option values (strings, as typed) as soon as they are named, before
 # typer parses and converts their options: that costs about 0.14 s (typer imports its conversion machinery on
-# the first option), which the early work overlaps. `convert --workers N` starts its workers' fork server.
+# the first option), which the early work overlaps. `convert --workers N` starts its workers' fork server where
+# they will not fork from the command itself (`workers.prestart`).
 EARLY: dict[str, Callable[[dict[str, Any]], None]] = {}
 
 

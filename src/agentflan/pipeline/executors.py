@@ -10,8 +10,9 @@ writes are byte-identical under every executor and worker count.
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
 two CPUs to run them on, and other work did not hold those CPUs while it measured (`machine.OtherWork`). They
-start from a fork server, which imports what they need once and forks them, while this process goes on with the
-tasks; they take over once all have started (`workers`). Once they have run for `CHECK_SECONDS` it compares
+fork from this process, which runs no other thread (else they come from a fork server, which imports what they
+need once and forks them, while this process goes on with the tasks); they take over once all have started
+(`workers`). Once they have run for `CHECK_SECONDS` it compares
 their rate with this process's alone and, when they are slower (other work holds the CPUs), finishes the rest
 here. Either way it says why (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are
 in flight, so memory stays bounded whatever the input's size.
@@ -170,8 +171,8 @@ class ProcessExecutor(Executor):
         if self._pool is None:
             yield from (fn(task) for task in it)
             return
-        # The workers start (a fork server imports what they need, then forks them) while this process goes on
-        # with the tasks in order; they take over once every one has answered.
+        # The workers start (forked from here at once, or from a fork server that first imports what they need)
+        # while this process goes on with the tasks in order; they take over once every one has answered.
         starting = Starting(self._pool)
         if not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV):
             starting.wait()

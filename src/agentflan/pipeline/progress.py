@@ -1,8 +1,13 @@
-"""Progress display for long work: a rich bar on a terminal, silence otherwise (CI logs stay readable)."""
+"""Progress display for long work: a rich bar on a terminal, silence otherwise (CI logs stay readable).
+
+The bar is redrawn by the work itself, as records pass (at most `REFRESH_SECONDS` apart), never by a thread of
+its own: a command that runs no other thread can fork its workers (`workers.spawn_pool`), which start at once.
+"""
 
 from __future__ import annotations
 
 import sys
+import time
 from types import TracebackType
 
 from rich.console import Console
@@ -17,6 +22,7 @@ from rich.progress import (
 )
 
 STDERR = Console(stderr=True)
+REFRESH_SECONDS = 0.1
 
 
 class RecordProgress:
@@ -28,6 +34,7 @@ class RecordProgress:
         self.total = total
         self._progress: Progress | None = None
         self._task: TaskID | None = None
+        self._drawn = 0.0  # when the bar was last redrawn (`time.monotonic`)
         self.count = 0
 
     def __enter__(self) -> RecordProgress:
@@ -40,6 +47,7 @@ class RecordProgress:
                 TimeElapsedColumn(),
                 console=STDERR,
                 transient=False,
+                auto_refresh=False,
             )
             self._progress.start()
             self._task = self._progress.add_task(self.description, total=self.total)
@@ -47,12 +55,14 @@ class RecordProgress:
 
     def advance(self, n: int = 1) -> None:
         self.count += n
-        if self._progress is not None and self._task is not None and (self.count % 50 == 0 or self.total):
-            self._progress.update(self._task, completed=self.count)
+        if self._progress is not None and self._task is not None and \
+                (now := time.monotonic()) - self._drawn >= REFRESH_SECONDS:
+            self._progress.update(self._task, completed=self.count, refresh=True)
+            self._drawn = now
 
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         if self._progress is not None and self._task is not None:
-            self._progress.update(self._task, completed=self.count)
+            self._progress.update(self._task, completed=self.count, refresh=True)
             self._progress.stop()
