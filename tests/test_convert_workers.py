@@ -407,3 +407,53 @@ def test_others_running_sees_a_busy_process() -> None:
         busy.kill()
         busy.wait()
     assert all(s is not None and s >= 0 for s in samples) and max(samples) >= 1  # type: ignore[type-var]
+
+
+def _dies_in_a_worker(task: tuple[int, int]) -> int:
+    """A step whose worker dies (as when the kernel kills it for memory) on task 7; here it just runs."""
+    command, n = task
+    if n == 7 and os.getpid() != command:
+        os._exit(9)
+    return n * n
+
+
+def test_a_dead_worker_leaves_the_tasks_to_this_process() -> None:
+    """When a worker dies, the tasks the workers held run again here, in order, and the rest with them; the
+    executor says why."""
+    tasks = [(os.getpid(), n) for n in range(60)]
+    with executors.ProcessExecutor(2) as ex:
+        results = list(ex.map(_dies_in_a_worker, tasks))
+    assert results == [n * n for n in range(60)]
+    assert ex.note is not None and ex.note.startswith("a worker died") and ex.ran == "local"
+
+
+def test_scratch_folders_of_dead_commands_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A killed command cannot remove its workers' scratch folder: the next one removes those whose command is
+    gone, and leaves a live command's and anything not named like them."""
+    import subprocess
+    import sys
+    import tempfile
+
+    from agentflan.pipeline import spool
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                          text=True, check=True).stdout.strip()
+    dead = tmp_path / f"{spool.FOLDER_PREFIX}{gone}-abc"
+    (dead / "sub").mkdir(parents=True)
+    (dead / "sub" / "1-0").write_bytes(b"x")
+    live = tmp_path / f"{spool.FOLDER_PREFIX}{os.getppid()}-def"
+    unnamed = tmp_path / f"{spool.FOLDER_PREFIX}xyz"
+    live.mkdir()
+    unnamed.mkdir()
+    made = Path(spool.new_folder())
+    assert made.parent == tmp_path and made.name.startswith(f"{spool.FOLDER_PREFIX}{os.getpid()}-")
+    assert not dead.exists() and live.exists() and unnamed.exists()
+    assert Path(spool.new_folder()) != made and made.exists()  # this command's own folder stays
+
+
+def test_more_workers_than_cpus_start_one_per_cpu_and_say_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    m = _convert(_fixture(tmp_path / "in"), tmp_path / "o.jsonl", 3)
+    assert m["executor"]["ran"] == "process" and m["executor"]["workers"] == 3
+    assert m["executor"]["note"] == "2 CPUs available: started 2 workers, not 3"

@@ -41,6 +41,16 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "usable_cpus", lambda: 4)  # build and audit read in workers from 3 CPUs
 
 
+def test_a_ray_address_that_does_not_parse_is_a_usage_error() -> None:
+    """(Defined before the tests that start the module's cluster: an initialised Ray is used as it is.)"""
+    ray = pytest.importorskip("ray", reason="ray is not installed (pip install 'agentflan[ray]')")
+    if ray.is_initialized():
+        pytest.skip("Ray is already initialised in this process: the address would not be used")
+    with pytest.raises(executors.UsageError, match="--ray-address not-an-address"):
+        executors.RayExecutor(2, "not-an-address")
+    assert not ray.is_initialized()
+
+
 def _files(out: Path) -> dict[str, bytes]:
     return {p.name: p.read_bytes() for p in sorted(out.iterdir()) if not p.name.endswith("manifest.json")}
 

@@ -33,7 +33,7 @@ ExecutorOption = Annotated[
     str | None,
     typer.Option("--executor", help="Where the work runs: local (this process), process (--workers processes; "
                  "runs in one when workers would not pay off, and says so) or ray (Ray Data: a local cluster of "
-                 "--workers CPUs, or --ray-address; pip install 'agentflan[ray]'). Default: local, or process with "
+                 "--workers CPUs, or --ray-address; pip install 'agentflan\\[ray]'). Default: local, or process with "
                  "--workers > 1. The files written are the same under each.", metavar="local|process|ray"),
 ]
 WorkersOption = Annotated[int, typer.Option("--workers", min=1, help="Processes (or Ray CPUs) that do the work.")]

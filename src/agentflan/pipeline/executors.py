@@ -34,7 +34,7 @@ from concurrent.futures import Future
 from types import TracebackType
 from typing import Any, TypeVar
 
-from agentflan.errors import UsageError
+from agentflan.errors import AgentflanError, UsageError
 from agentflan.pipeline.machine import OtherWork, usable_cpus
 from agentflan.pipeline.workers import (
     Starting,
@@ -229,45 +229,65 @@ class ProcessExecutor(Executor):
             self.note = (f"other work held the other CPU(s) (it used {others:.1f} CPUs while this process "
                          f"measured): {self.workers} workers could not pay off; ran in one process")
         else:
-            self._start_pool(min(self.workers, max(cpus, 2)))
+            started = min(self.workers, max(cpus, 2))
+            if started < self.workers:  # more would only share the same CPUs
+                self.note = f"{cpus} CPUs available: started {started} workers, not {self.workers}"
+            self._start_pool(started)
             self._used_pool = True
 
     def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
         """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
         process alone (a busy machine): then the tasks in flight are finished and the rest left to the caller."""
-        pending: deque[tuple[Future[R], int]] = deque()
+        from concurrent.futures.process import BrokenProcessPool
+
+        pending: deque[tuple[Future[R], T, int]] = deque()
         first: float | None = None
         done = 0
-        for task in tasks:
-            pending.append((self._pool.submit(fn, task), measure(task)))
-            while len(pending) > 4 * self.workers:
-                future, w = pending.popleft()
-                yield future.result()
-                now = time.perf_counter()
-                if first is None:  # the workers' start-up is paid; their rate counts from their first result
-                    first = now
-                    continue
-                done += w
-                if now - first >= CHECK_SECONDS and done / (now - first) < self._local_rate:
-                    self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x "
-                                 f"the rate of one process (is the machine busy?); finished in one process")
-                    self._single = True
-                    yield from (f.result() for f, _ in pending)
-                    stop_pool(self._pool)
+        submitting: list[T] = []  # the task being handed over when the pool broke, if it was then
+        try:
+            for task in tasks:
+                submitting.append(task)
+                pending.append((self._pool.submit(fn, task), task, measure(task)))
+                submitting.clear()
+                while len(pending) > 4 * self.workers:
+                    future, _, w = pending[0]
+                    result = future.result()
+                    pending.popleft()
+                    yield result
+                    now = time.perf_counter()
+                    if first is None:  # the workers' start-up is paid; their rate counts from their first result
+                        first = now
+                        continue
+                    done += w
+                    if now - first >= CHECK_SECONDS and done / (now - first) < self._local_rate:
+                        self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x"
+                                     f" the rate of one process (is the machine busy?); finished in one process")
+                        self._single = True
+                        yield from (f.result() for f, _, _ in pending)
+                        stop_pool(self._pool)
+                        self._pool = None
+                        return
+            while pending:
+                result = pending[0][0].result()
+                pending.popleft()
+                if not pending:  # the workers and their server exit while the caller handles the last result
+                    self._stopping = in_background(stop_pool, self._pool)
                     self._pool = None
-                    return
-        while pending:
-            future, _ = pending.popleft()
-            result = future.result()
-            if not pending:  # the workers and their server exit while the caller handles the last result
-                self._stopping = in_background(stop_pool, self._pool)
-                self._pool = None
-            yield result
+                yield result
+        except BrokenProcessPool as exc:
+            # A worker died (killed, out of memory): the tasks it and the others held run again here, in order;
+            # a step gives the same result wherever it runs.
+            self.note = f"a worker died ({exc}); finished in one process"[:300]
+            self._single = True
+            stop_pool(self._pool)
+            self._pool = None
+            yield from (fn(task) for _, task, _ in pending)
+            yield from (fn(task) for task in submitting)
 
     def _start_pool(self, workers: int) -> None:
-        import tempfile
+        from agentflan.pipeline import spool
 
-        self._scratch = tempfile.mkdtemp(prefix="agentflan-spool-")
+        self._scratch = spool.new_folder()
         self._pool = spawn_pool(workers, self._scratch)
 
     def close(self) -> None:
@@ -306,8 +326,14 @@ class RayExecutor(Executor):
             raise UsageError("--executor ray needs Ray Data: pip install 'agentflan[ray]'") from None
         self._started = False
         if not ray.is_initialized():
-            ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
-                     log_to_driver=False, configure_logging=False)
+            try:
+                ray.init(address=address, num_cpus=None if address else workers, include_dashboard=False,
+                         log_to_driver=False, configure_logging=False)
+            except ValueError as exc:  # an address Ray cannot parse
+                raise UsageError(f"--ray-address {address}: {exc}") from None
+            except Exception as exc:  # no cluster there, or it refused us (Ray raises several kinds)
+                where = f"the Ray cluster at {address}" if address else "a local Ray cluster"
+                raise AgentflanError(f"cannot start or reach {where}: {type(exc).__name__}: {exc}") from None
             self._started = True
         import logging
 

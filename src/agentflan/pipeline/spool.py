@@ -1,7 +1,7 @@
 """Large byte results of a worker handed over through a file instead of the result pipe: the worker writes them to
-a file of its own in a scratch folder the executor made (`configure`, in the worker's start-up) and returns
-where they are (`Spooled`); the parent copies them into its output inside the kernel (`copy_into`) and removes
-the file. Outside a worker, or below `MIN_BYTES`, `put` returns the bytes themselves.
+a file of its own in a scratch folder the executor made (`new_folder`; `configure`, in the worker's start-up)
+and returns where they are (`Spooled`); the parent copies them into its output inside the kernel (`copy_into`)
+and removes the file. Outside a worker, or below `MIN_BYTES`, `put` returns the bytes themselves.
 
 Pickling and piping a result through the pool costs the worker and the parent about as much as the bytes are
 large (for `convert`, twice the input); a file write and a kernel copy cost a fraction of that.
@@ -20,9 +20,32 @@ from typing import IO
 
 # Below this, the bytes travel in the result itself (a file costs more than piping them).
 MIN_BYTES = 64 << 10
+# Scratch folders are named after the command that made them (`new_folder`), so that a later one can tell those
+# of dead commands.
+FOLDER_PREFIX = "agentflan-spool-"
 
 _folder: str | None = None
 _names = itertools.count()
+
+
+def new_folder() -> str:
+    """A new scratch folder for this command's workers, in the system's temporary folder, after removing those
+    that commands no longer running left there (a killed command cannot remove its own)."""
+    import tempfile
+
+    from agentflan.files import pid_alive
+
+    base = tempfile.gettempdir()
+    try:
+        entries = list(os.scandir(base))
+    except OSError:
+        entries = []
+    for entry in entries:
+        pid = entry.name.removeprefix(FOLDER_PREFIX).partition("-")[0]
+        if entry.name.startswith(FOLDER_PREFIX) and pid.isdigit() and int(pid) != os.getpid() \
+                and entry.is_dir(follow_symlinks=False) and not pid_alive(int(pid)):
+            shutil.rmtree(entry.path, ignore_errors=True)
+    return tempfile.mkdtemp(prefix=f"{FOLDER_PREFIX}{os.getpid()}-", dir=base)
 
 
 def configure(folder: str | None) -> None:
