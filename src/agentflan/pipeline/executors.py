@@ -51,10 +51,12 @@ R = TypeVar("R")
 
 EXECUTORS = ("local", "process", "ray")
 
-# What workers must save before they pay off: starting them (a fork server importing agentflan and the readers,
-# then forking) costs about 0.3 s of CPU on the development machine, and shipping work to them keeps 2 workers'
-# CPU time 10-20% above one process's (ReAct 30x: 5.7-6.6 s against 5.1-5.4); with margin.
-STARTUP_SECONDS = 1.0
+# What workers must save before they pay off. On the development machine forked workers answer 40-50 ms after
+# the decision (a fork server, where they cannot fork, costs 0.3 s of CPU on a CPU that would idle), and shipping
+# work to them keeps 2 workers' CPU time up to 10% above one process's (ReAct 30x: 5.4-5.5 s against 4.9-5.5),
+# so 2 workers break even at about 0.1 s of work left. With margin, 0.6 s must be left: the shared ReAct file 6
+# times over (1.2 s alone) runs 1.40-1.44x faster with 2 workers, 5 times over runs alone.
+STARTUP_SECONDS = 0.3
 # How long the first tasks run here before the decision: long enough to measure, short enough not to matter.
 PROBE_SECONDS = 0.3
 # How long the workers run before their rate is compared with this process's alone.
@@ -223,7 +225,7 @@ class ProcessExecutor(Executor):
         elif remaining is not None and remaining < needed:
             self._single = True
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
-                         f"workers (~{STARTUP_SECONDS:.0f} s) would not pay off; ran in one process")
+                         f"workers (~{STARTUP_SECONDS:.1f} s) would not pay off; ran in one process")
         elif (others := self._others.cpus() if self._others else None) is not None and others >= cpus - 1.5:
             self._single = True
             self.note = (f"other work held the other CPU(s) (it used {others:.1f} CPUs while this process "
