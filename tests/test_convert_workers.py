@@ -366,6 +366,16 @@ def test_workers_are_not_started_while_other_work_holds_the_cpus(tmp_path: Path,
     assert _convert(inputs, tmp_path / "again.jsonl", 2)["executor"]["ran"] == "process"
 
 
+def test_the_decision_waits_until_the_busy_check_can_tell(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Workers that would clearly pay off are decided on at the first task, sooner than other work's CPU time
+    can be measured: the decision then waits for the measurement instead of taking "unknown" for "idle"."""
+    monkeypatch.setattr(executors, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(machine, "cpu_of_others", lambda mine=(): (time.perf_counter(), time.perf_counter()))
+    monkeypatch.setattr(machine.OtherWork, "MIN_SECONDS", 0.1)  # longer than a task of this input takes
+    two = _convert(_fixture(tmp_path / "in", n=6000), tmp_path / "two.jsonl", 2)
+    assert two["executor"]["ran"] == "local" and "other work held the other CPU(s)" in two["executor"]["note"]
+
+
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads /proc/stat (Linux)")
 def test_other_work_sees_a_busy_process_and_not_this_one(monkeypatch: pytest.MonkeyPatch) -> None:
     import subprocess

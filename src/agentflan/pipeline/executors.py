@@ -215,6 +215,8 @@ class ProcessExecutor(Executor):
             self._used_pool = True
             self._local_rate = 0.0  # never hand back
             return
+        if self._others is not None and self._others.too_soon():
+            return  # the busy check cannot tell yet (a decision on the first tasks): decide at a later one
         remaining, needed = self._remaining(seconds, done, total)
         if cpus < self._min_cpus:
             self._single = True

@@ -25,11 +25,15 @@ class OtherWork:
     this process's time and theirs), as a number of CPUs kept busy."""
 
     # Below this much wall time the clock ticks /proc/stat counts in (10 ms) say too little.
-    MIN_SECONDS = 0.05
+    MIN_SECONDS = 0.1
 
     def __init__(self, mine: Iterable[int] = ()) -> None:
         self.mine = tuple(mine)
         self.start = cpu_of_others(self.mine)
+
+    def too_soon(self) -> bool:
+        """Whether too little time has passed to tell (where it can be told at all)."""
+        return self.start is not None and time.perf_counter() - self.start[0] < self.MIN_SECONDS
 
     def cpus(self) -> float | None:
         """CPUs other work kept busy since this was made; None where unknown or too soon to tell."""
