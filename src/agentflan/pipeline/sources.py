@@ -277,7 +277,7 @@ def _iter_jsonl(path: Path, stream: IO[bytes], plain: bool = False) -> Iterator[
                          line=line_no, index=index, raw=line[:RAW_PREFIX_CHARS].decode("utf-8", "replace"))
             index += 1
             continue
-        if not line.strip():
+        if line.isspace():  # blank: whitespace only (`strip` would copy every line to tell)
             continue
         yield RawLine(p, index, line, line_no, start)
         index += 1
