@@ -267,7 +267,10 @@ class ProcessExecutor(Executor):
                         self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x"
                                      f" the rate of one process (is the machine busy?); finished in one process")
                         self._single = True
-                        yield from (f.result() for f, _, _ in pending)
+                        while pending:  # popped as they come, so that a worker dying now re-runs only the rest
+                            result = pending[0][0].result()
+                            pending.popleft()
+                            yield result
                         stop_pool(self._pool)
                         self._pool = None
                         return
