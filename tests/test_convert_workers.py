@@ -206,10 +206,9 @@ def _workers_of(command: int, marker: str) -> dict[int, int]:
     return {pid: parent for pid, (parent, niceness) in found.items() if pid != command and niceness > nice}
 
 
-def _command(inputs: list[Path], out: Path, marker: str, *options: str) -> list[str]:
+def _command(inputs: list[Path], out: Path, *options: str) -> list[str]:
     import sys
 
-    del marker  # in the environment, not the command line
     return [sys.executable, "-m", "agentflan", "convert", *map(str, inputs), "-o", str(out), "--workers", "2",
             *options]
 
@@ -238,7 +237,7 @@ def test_a_killed_command_leaves_no_workers(tmp_path: Path) -> None:
 
     inputs = _fixture(tmp_path / "in", n=40_000)  # long enough to be killed mid-way
     marker = f"AGENTFLAN_KILL_TEST={uuid.uuid4().hex}"
-    proc = subprocess.Popen(_command(inputs, tmp_path / "o.jsonl", marker, "-q"), env=_marked_env(marker))
+    proc = subprocess.Popen(_command(inputs, tmp_path / "o.jsonl", "-q"), env=_marked_env(marker))
     _wait_for_workers(proc, marker)
     proc.send_signal(signal.SIGKILL)
     proc.wait(timeout=30)
@@ -261,7 +260,7 @@ def test_workers_fork_from_the_command_while_its_progress_bar_shows(tmp_path: Pa
     pid, terminal = pty.fork()
     if pid == 0:  # the child: the command, on a terminal, so that the bar shows
         try:
-            argv = _command(inputs, tmp_path / "two.jsonl", marker)
+            argv = _command(inputs, tmp_path / "two.jsonl")
             os.execve(argv[0], argv, _marked_env(marker))
         finally:
             os._exit(127)

@@ -33,13 +33,19 @@ def _write(path: Path, lines: list[bytes], final_newline: bool, bom: bool) -> by
     return data
 
 
+def _small_records_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                        case: tuple[list[bytes], bool, bool]) -> tuple[Path, bytes]:
+    """``case`` written as ``a.jsonl``, read with a record limit its long lines pass: (the path, its bytes)."""
+    monkeypatch.setattr(sources, "MAX_RECORD_BYTES", 64)
+    path = tmp_path / "a.jsonl"
+    return path, _write(path, *case)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(_files)
 def test_every_line_of_a_plain_file_knows_where_it_is(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                       case: tuple[list[bytes], bool, bool]) -> None:
-    monkeypatch.setattr(sources, "MAX_RECORD_BYTES", 64)
-    path = tmp_path / "a.jsonl"
-    data = _write(path, *case)
+    path, data = _small_records_file(tmp_path, monkeypatch, case)
     lines = [r for r in iter_raw(path) if isinstance(r, RawLine)]
     for line in lines:
         assert line.offset is not None and data[line.offset:line.offset + len(line.data)] == line.data
@@ -53,9 +59,7 @@ def test_every_line_of_a_plain_file_knows_where_it_is(tmp_path: Path, monkeypatc
 @given(_files)
 def test_a_batch_arrives_with_the_lines_it_left_with(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                      case: tuple[list[bytes], bool, bool]) -> None:
-    monkeypatch.setattr(sources, "MAX_RECORD_BYTES", 64)
-    path = tmp_path / "a.jsonl"
-    _write(path, *case)
+    path, _ = _small_records_file(tmp_path, monkeypatch, case)
     for task in batches(path, "openai", InputStats(str(path), ""), size=7):
         if not isinstance(task, Batch):
             continue

@@ -215,8 +215,6 @@ class ProcessExecutor(Executor):
             self._used_pool = True
             self._local_rate = 0.0  # never hand back
             return
-        if self._others is not None and self._others.too_soon():
-            return  # the busy check cannot tell yet (a decision on the first tasks): decide at a later one
         remaining, needed = self._remaining(seconds, done, total)
         if cpus < self._min_cpus:
             self._single = True
@@ -228,6 +226,8 @@ class ProcessExecutor(Executor):
             self._single = True
             self.note = (f"about {remaining:.1f} s of work left after {seconds:.1f} s: starting {self.workers} "
                          f"workers (~{STARTUP_SECONDS:.1f} s) would not pay off; ran in one process")
+        elif self._others is not None and self._others.too_soon():
+            return  # the busy check cannot tell yet (a decision on the first tasks): decide at a later one
         elif (others := self._others.cpus() if self._others else None) is not None and others >= cpus - 1.5:
             self._single = True
             self.note = (f"other work held the other CPU(s) (it used {others:.1f} CPUs while this process "
@@ -267,20 +267,11 @@ class ProcessExecutor(Executor):
                         self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x"
                                      f" the rate of one process (is the machine busy?); finished in one process")
                         self._single = True
-                        while pending:  # popped as they come, so that a worker dying now re-runs only the rest
-                            result = pending[0][0].result()
-                            pending.popleft()
-                            yield result
+                        yield from _in_order(pending)
                         stop_pool(self._pool)
                         self._pool = None
                         return
-            while pending:
-                result = pending[0][0].result()
-                pending.popleft()
-                if not pending:  # the workers and their server exit while the caller handles the last result
-                    self._stopping = in_background(stop_pool, self._pool)
-                    self._pool = None
-                yield result
+            yield from _in_order(pending, last=self._stop_in_background)
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): the tasks it and the others held run again here, in order;
             # a step gives the same result wherever it runs.
@@ -290,6 +281,11 @@ class ProcessExecutor(Executor):
             self._pool = None
             yield from (fn(task) for _, task, _ in pending)
             yield from (fn(task) for task in submitting)
+
+    def _stop_in_background(self) -> None:
+        """The workers and their server exit while the caller handles the last result."""
+        self._stopping = in_background(stop_pool, self._pool)
+        self._pool = None
 
     def _start_pool(self, workers: int) -> None:
         from agentflan.pipeline import spool
@@ -309,6 +305,17 @@ class ProcessExecutor(Executor):
 
             shutil.rmtree(self._scratch, ignore_errors=True)  # results spooled but never taken (a failed run)
             self._scratch = None
+
+
+def _in_order(pending: deque[tuple[Future[R], Any, int]], last: Callable[[], None] | None = None) -> Iterator[R]:
+    """The results of ``pending`` (future, task, weight), in order, each removed once its result is in (so that
+    a worker dying meanwhile leaves exactly the tasks not yet returned); ``last`` is called before the last."""
+    while pending:
+        result = pending[0][0].result()
+        pending.popleft()
+        if not pending and last is not None:
+            last()
+        yield result
 
 
 def _rate(warm: tuple[float, int], now: float, done: int) -> float:

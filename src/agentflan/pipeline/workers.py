@@ -59,9 +59,10 @@ class Starting:
         self.answers: list[Future[int]] = []
         self.failed: str | None = None
         self._count = pool._max_workers
-        if forks(pool):
+        forked_here = forks(pool)
+        if forked_here:
             self._ask(pool)
-        self._thread = in_background(self._start, pool)
+        self._thread = in_background(self._start, pool, not forked_here)
 
     def _ask(self, pool: Any) -> None:
         try:
@@ -70,8 +71,8 @@ class Starting:
         except Exception as exc:
             self.failed = f"{type(exc).__name__}: {exc}"[:300]
 
-    def _start(self, pool: Any) -> None:
-        if not self.answers and self.failed is None:
+    def _start(self, pool: Any, ask: bool) -> None:
+        if ask:
             self._ask(pool)
         try:
             for answer in self.answers:
@@ -92,8 +93,8 @@ def spawn_pool(workers: int, scratch: str | None = None) -> Any:
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # Forked workers have everything this process imported at no cost and start at once (ReAct 30x: about 10 ms
-    # against 0.17 s, and 0.3 s less CPU). Fork is only safe with no other thread, which a fork would copy in an
+    # Forked workers have everything this process imported at no cost and start at once (ReAct 30x: they answer
+    # 40-50 ms after the decision against 0.17 s, with 0.3 s less CPU). Fork is only safe with no other thread, which a fork would copy in an
     # unknown state (holding a lock the child then waits on forever): otherwise a fork server, one fresh
     # interpreter that imports what the workers need once and forks them (spawn, where there is none, pays a
     # start-up per worker).
@@ -159,9 +160,9 @@ def prestart(workers: int, executor: str | None, inputs: Iterable[str | os.PathL
     """Start the fork server that `process` workers would come from now, while the command is still importing
     and listing, when they are likely to be wanted: ``workers`` > 1 under ``process``, ``min_cpus`` CPUs, no other
     work running on them, and at least `PRESTART_BYTES` of ``inputs``; never where they would fork from this
-    process (`only_thread`: a command runs no other thread, the progress bar included). It imports ``modules`` (``pkg.*``: every
-    module of ``pkg``) on a CPU this process leaves idle meanwhile, so that workers fork at once when the
-    measurement asks for them; unused, it is stopped when the executor closes. Whether it was started."""
+    process (`only_thread`: a command runs no other thread, the progress bar included). It imports ``modules``
+    (``pkg.*``: every module of ``pkg``) on a CPU this process leaves idle meanwhile, so that workers fork at once
+    when the measurement asks for them; unused, it is stopped when the executor closes. Whether it was started."""
     if (executor or ("process" if workers > 1 else "local")) != "process" or workers < 2 or only_thread() \
             or usable_cpus() < min_cpus or _input_bytes(inputs, PRESTART_BYTES) < PRESTART_BYTES \
             or (others_running(fork_server()) or 0) >= usable_cpus() - 1:  # other work holds the CPU it would use
