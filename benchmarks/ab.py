@@ -22,7 +22,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from scale import COPY, compile_package, run  # benchmarks/ is not a package: found through sys.path
+# benchmarks/ is not a package: found through sys.path
+from scale import COPY, compile_package, remove_output, run
 
 
 def _span(values: list[float]) -> str:
@@ -50,6 +51,7 @@ def main() -> None:
                 for label, tree in trees.items():
                     env = {**os.environ, "PYTHONPATH": tree}
                     argv = [sys.executable, "-m", "agentflan", *command.split()]
+                    remove_output(argv)  # untimed, as in scale.py
                     times.setdefault((command, label), []).append(run(argv, env)[:2])
             for path in args.copy:
                 out = Path(tmp) / "copy.out"

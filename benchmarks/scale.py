@@ -1,7 +1,13 @@
 """Scale: time, CPU and peak RSS of `convert`, `build` and `audit` on the shared corpora replicated 1×, 10× and 30×
 with fresh ids, under each executor, in interleaved rounds (every job once per round, in turn, so that a change
 in the machine's load touches every job alike). Each job runs in a fresh process; peak RSS and CPU come from
-`os.wait4` (the process and the workers it waited for).
+`os.wait4` (the process and the workers it waited for); what a job wrote the round before is removed, untimed,
+before it runs.
+
+With ``process`` among the executors, convert also runs as "halves": each half of the input converted by its own
+one-process command, the two at once. No executor of two workers can beat that (it coordinates nothing), so its
+speed-up is the ceiling the machine allows in that round: below 2× by what two busy CPUs cost each other
+(shared caches and memory, the host's other guests).
 
     python benchmarks/scale.py                          # 1× 10× 30×, 3 rounds; AGENTFLAN_DATA: the corpora
     python benchmarks/scale.py --scales 1 16 30 --rounds 3 --jobs build
@@ -13,7 +19,9 @@ name, or from an id field, which is suffixed); a file or glob input gets its rec
 ``id``-like fields suffixed. The build recipe is `recipes/agent-flan.yaml` with its data root at the replica.
 Convert reads FireAct `multitask.jsonl` (ReAct) and the openai file convert makes of it; audit reads the build's
 ``canonical.jsonl``. agentflan's bytecode is written first (`compile_package`). Prints a Markdown table: the
-range (min–max) over the rounds for every figure, with the load average before and after.
+range (min–max) over the rounds for every figure (speed-ups also with their median), with the load average
+before and after; "of the halves'" is the halves' wall time over the job's, round by round (1.00: the job is
+as fast as the ceiling).
 """
 
 from __future__ import annotations
@@ -21,6 +29,8 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -132,15 +142,18 @@ def compile_package(tree: str | Path) -> None:
     compileall.compile_dir(str(tree), quiet=1)
 
 
-def run(argv: list[str], env: dict[str, str]) -> tuple[float, float, float]:
-    """(wall s, CPU s, peak RSS MiB) of one command in a fresh process."""
+def run(argv: list[str], env: dict[str, str], *others: list[str]) -> tuple[float, float, float]:
+    """(wall s, CPU s, peak RSS MiB) of one command in a fresh process; with ``others``, of it and them run at
+    once (wall: until the last ends; CPU: all of theirs; RSS: the largest)."""
     start = time.perf_counter()
-    proc = subprocess.Popen(argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"failed: {' '.join(argv)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
-    return wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024
+    procs = [subprocess.Popen(a, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE) for a in (argv, *others)]
+    cpu = rss = 0.0
+    for proc, args in zip(procs, (argv, *others), strict=True):
+        _, status, usage = os.wait4(proc.pid, 0)
+        if os.waitstatus_to_exitcode(status) != 0:
+            sys.exit(f"failed: {' '.join(args)}\n{proc.stderr.read().decode() if proc.stderr else ''}")
+        cpu, rss = cpu + usage.ru_utime + usage.ru_stime, max(rss, usage.ru_maxrss / 1024)
+    return time.perf_counter() - start, cpu, rss
 
 
 COPY = """
@@ -158,36 +171,67 @@ for p in sys.argv[2:]:
 """
 
 
-def jobs(scale: int, rep: Path, work: Path, executors: list[str], which: list[str]) -> dict[str, list[str]]:
-    """Every command to time at one scale, by name; "copy ..." jobs are the floor: an orjson parse and
-    re-serialisation of the same inputs."""
+def jobs(scale: int, rep: Path, work: Path, executors: list[str], which: list[str]) -> dict[str, list[list[str]]]:
+    """Every command to time at one scale, by name, as the commands that run at once (most jobs: one); "copy
+    ..." jobs are the floor: an orjson parse and re-serialisation of the same inputs."""
     cli = [sys.executable, "-m", "agentflan"]
     copy = [sys.executable, "-c", COPY, str(work / "copy.out")]
     openai, replies = work / f"x{scale}.openai.jsonl", work / f"x{scale}.replies.jsonl"
-    out: dict[str, list[str]] = {}
+    out: dict[str, list[list[str]]] = {}
     if "convert" in which:
-        out["copy react"] = [*copy, str(rep / REACT)]
-        out["copy openai"] = [*copy, str(openai)]
+        out["copy react"] = [[*copy, str(rep / REACT)]]
+        out["copy openai"] = [[*copy, str(openai)]]
     if "build" in which:
-        out["copy build inputs"] = [*copy, *map(str, sorted(p for p in rep.rglob("*.json*") if p.is_file()))]
+        out["copy build inputs"] = [[*copy, *map(str, sorted(p for p in rep.rglob("*.json*") if p.is_file()))]]
     if "classify" in which:
-        out["copy replies"] = [*copy, str(replies)]
-        out["eval classify local"] = [*cli, "eval", "classify", str(replies), "-o", str(work / "classified.jsonl"),
-                                      "-q"]
+        out["copy replies"] = [[*copy, str(replies)]]
+        out["eval classify local"] = [[*cli, "eval", "classify", str(replies), "-o", str(work / "classified.jsonl"),
+                                       "-q"]]
     for ex in executors:
         opts = ["--executor", ex] + (["--workers", "2"] if ex != "local" else [])
         if "convert" in which:
-            out[f"convert react→openai {ex}"] = [*cli, "convert", str(rep / REACT), "--to", "openai", "-o",
-                                                  str(work / f"c-{ex}.jsonl"), "-q", "--overwrite", *opts]
-            out[f"convert openai→openai {ex}"] = [*cli, "convert", str(openai), "--to", "openai", "-o",
-                                                   str(work / f"o-{ex}.jsonl"), "-q", "--overwrite", *opts]
+            out[f"convert react→openai {ex}"] = [_convert(cli, rep / REACT, work / f"c-{ex}.jsonl", opts)]
+            out[f"convert openai→openai {ex}"] = [_convert(cli, openai, work / f"o-{ex}.jsonl", opts)]
         if "build" in which:
-            out[f"build {ex}"] = [*cli, "build", str(rep / "recipe.yaml"), "-o", str(work / f"b-{ex}"), "-q",
-                                  "--overwrite", *opts]
+            out[f"build {ex}"] = [[*cli, "build", str(rep / "recipe.yaml"), "-o", str(work / f"b-{ex}"), "-q",
+                                   "--overwrite", *opts]]
         if "audit" in which:
-            out[f"audit {ex}"] = [*cli, "audit", str(work / "b-local" / "canonical.jsonl"), "-o",
-                                  str(work / f"a-{ex}"), "--overwrite", "-q", *opts]
+            out[f"audit {ex}"] = [[*cli, "audit", str(work / "b-local" / "canonical.jsonl"), "-o",
+                                   str(work / f"a-{ex}"), "--overwrite", "-q", *opts]]
+    if "convert" in which and "process" in executors:
+        for name, source in (("react", rep / REACT), ("openai", openai)):
+            halves = _halves(source, work)
+            out[f"convert {name}→openai halves"] = [_convert(cli, h, h.with_suffix(".out.jsonl"), []) for h in halves]
     return out
+
+
+def remove_output(argv: list[str]) -> None:
+    """Remove what the command ``argv`` wrote in an earlier round (its ``-o`` file with its rejects and
+    manifest, or its folder), before it is timed: replacing an output frees the old one's blocks, about 55 ms
+    for the 30× convert output, which is the earlier round's cleanup, not this round's work."""
+    if "-o" not in argv:
+        return
+    out = Path(argv[argv.index("-o") + 1])
+    if out.is_dir():
+        shutil.rmtree(out)
+    for path in (out, out.with_name(out.name + ".rejects.jsonl"), out.with_name(out.name + ".manifest.json")):
+        path.unlink(missing_ok=True)
+
+
+def _convert(cli: list[str], source: Path, out: Path, opts: list[str]) -> list[str]:
+    return [*cli, "convert", str(source), "--to", "openai", "-o", str(out), "-q", "--overwrite", *opts]
+
+
+def _halves(path: Path, work: Path) -> tuple[Path, Path]:
+    """The first and second half of the lines of ``path``, as two files in ``work``. Streamed: what this process
+    holds, the commands it starts hold too until they exec, and their peak RSS would count it."""
+    with path.open("rb") as f:
+        count = sum(1 for _ in f)
+    halves = work / f"{path.stem}.half1.jsonl", work / f"{path.stem}.half2.jsonl"
+    with path.open("rb") as f, halves[0].open("wb") as first, halves[1].open("wb") as second:
+        for i, line in enumerate(f):
+            (first if i < count // 2 else second).write(line)
+    return halves
 
 
 FLOORS = {"convert react→openai": "copy react", "convert openai→openai": "copy openai",
@@ -242,10 +286,12 @@ def main() -> None:
         load_before = os.getloadavg()
         for r in range(args.rounds):
             for scale, (env, todo) in plans.items():
-                for name, argv in todo.items():
+                for name, argvs in todo.items():
                     (work_of[scale] / "copy.out").unlink(missing_ok=True)
+                    for argv in argvs:
+                        remove_output(argv)
                     fig = figures.setdefault((scale, name), Figure())
-                    wall, cpu, rss = run(argv, env)
+                    wall, cpu, rss = run(argvs[0], env, *argvs[1:])
                     fig.wall.append(wall)
                     fig.cpu.append(cpu)
                     fig.rss_mib.append(rss)
@@ -268,17 +314,22 @@ def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, be
           f"{f'busy processes: {args.busy}; ' if args.busy else ''}"
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
           f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
-    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local | throughput / orjson copy |")
-    print("|---|---|---|---|---|---|---|")
+    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (median) | of the halves' | "
+          "throughput / orjson copy |")
+    print("|---|---|---|---|---|---|---|---|")
     for (scale, name), fig in figures.items():
         job = name.rpartition(" ")[0]
         base = figures.get((scale, f"{job} local"))
-        speed = ("" if base is None or base is fig or name.startswith("copy") else
-                 _span([b / w for b, w in zip(base.wall, fig.wall, strict=True)]) + "×")
+        speeds = [] if base is None or base is fig or name.startswith("copy") else \
+            [b / w for b, w in zip(base.wall, fig.wall, strict=True)]
+        speed = f"{_span(speeds)}× ({statistics.median(speeds):.2f})" if speeds else ""
+        halves = figures.get((scale, f"{job} halves"))
+        ceiling = "" if halves is None or halves is fig or not speeds else \
+            _span([h / w for h, w in zip(halves.wall, fig.wall, strict=True)])
         floor = figures.get((scale, FLOORS.get(job, "")))
         ratio = "" if floor is None else _span([c / w for c, w in zip(floor.wall, fig.wall, strict=True)])
         print(f"| {scale}× | {name} | {_span(fig.wall)} | {_span(fig.cpu)} | {_span(fig.rss_mib, '{:.0f}')} | "
-              f"{speed} | {ratio} |")
+              f"{speed} | {ceiling} | {ratio} |")
 
 
 if __name__ == "__main__":

@@ -27,6 +27,7 @@ def workers_always_start(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(executors, "STARTUP_SECONDS", 0.0)
     monkeypatch.setattr(executors, "WORK_WHILE_STARTING", False)
     monkeypatch.setattr(machine, "cpu_of_others", lambda mine=(): None)  # whatever else the machine runs meanwhile
+    monkeypatch.setattr(machine, "_early", None)  # a reading taken when agentflan.cli was imported: unpatched
 
 
 def _convert(inputs: list[Path], out: Path, workers: int, to: str = "openai") -> dict:
@@ -373,6 +374,24 @@ def test_the_decision_waits_until_the_busy_check_can_tell(tmp_path: Path, monkey
     monkeypatch.setattr(machine.OtherWork, "MIN_SECONDS", 0.1)  # longer than a task of this input takes
     two = _convert(_fixture(tmp_path / "in", n=6000), tmp_path / "two.jsonl", 2)
     assert two["executor"]["ran"] == "local" and "other work held the other CPU(s)" in two["executor"]["note"]
+
+
+def test_an_early_reading_lets_the_busy_check_tell_at_once_and_serves_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The reading a command takes as it starts (`machine.watch_others_early`) serves the executor's busy check,
+    which can then tell at the first task; only once, and only while it is recent."""
+    monkeypatch.setattr(machine, "cpu_of_others", lambda mine=(): (time.perf_counter(), time.perf_counter()))
+    monkeypatch.setattr(machine.OtherWork, "MIN_SECONDS", 0.1)
+    machine.watch_others_early()
+    time.sleep(0.15)
+    early = machine.other_work([12345])
+    assert not early.too_soon() and early.mine == (12345,)
+    busy = early.cpus()
+    assert busy is not None and busy >= 0.9  # the other process's CPU grows as fast as the clock
+    assert machine.other_work().too_soon()  # taken: the next executor measures from its own start
+    monkeypatch.setattr(machine, "EARLY_READING_SECONDS", 0.05)
+    machine.watch_others_early()
+    time.sleep(0.1)
+    assert machine.other_work().too_soon()  # too old to say what other work does now
 
 
 @pytest.mark.skipif(not Path("/proc/stat").exists(), reason="reads /proc/stat (Linux)")

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import typer
-from typer.core import TyperGroup
+from agentflan.pipeline.machine import watch_others_early
 
-from agentflan import __version__
+watch_others_early()  # before the imports below, the bulk of a command's start-up
+
+import typer  # noqa: E402
+from typer.core import TyperGroup  # noqa: E402
+
+from agentflan import __version__  # noqa: E402
 
 # Commands that begin work from their raw option values (strings, as typed) as soon as they are named, before
 # typer parses and converts their options: that costs about 0.14 s (typer imports its conversion machinery on

@@ -35,7 +35,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from agentflan.errors import AgentflanError, UsageError
-from agentflan.pipeline.machine import OtherWork, usable_cpus
+from agentflan.pipeline.machine import OtherWork, other_work, usable_cpus
 from agentflan.pipeline.workers import (
     Starting,
     few_collections,
@@ -149,7 +149,7 @@ class ProcessExecutor(Executor):
         # for the next ones on ReAct) would make this process look half as fast as it is, so that workers slower
         # than it were kept: the rate is measured on the tasks after it
         warm: tuple[float, int] | None = None
-        self._others = OtherWork(fork_server())
+        self._others = other_work(fork_server())
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
