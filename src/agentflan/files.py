@@ -3,7 +3,6 @@ killed process left: the foundation `pipeline.sinks` and `pipeline.run` build on
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -68,9 +67,18 @@ def pid_alive(pid: int) -> bool:
 
 def _state(pid: int) -> str:
     """A process's state letter from /proc (Linux); a zombie has exited and only waits to be reaped."""
-    with contextlib.suppress(OSError, IndexError):
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    return ""
+    fields = proc_stat(pid)
+    return fields[0].decode() if fields else ""
+
+
+def proc_stat(pid: int) -> list[bytes] | None:
+    """The fields of /proc/PID/stat after the command name (state first); None when there is no such process
+    (or no /proc)."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rpartition(b")")[2].split()
+    except OSError:
+        return None
 
 
 _DOCUMENT = {"ensure_ascii": False, "indent": 2, "sort_keys": True, "allow_nan": False}
