@@ -85,3 +85,27 @@ def test_empty_file_is_one_reject(tmp_path: Path) -> None:
 def test_help_shows_an_example() -> None:
     result = runner.invoke(app, ["convert", "--help"])
     assert result.exit_code == 0 and "Example" in result.output
+
+
+def test_a_quiet_command_never_imports_rich_and_a_loud_one_prints(tmp_path: Path) -> None:
+    """rich is a sixth of a command's start-up: a quiet run whose stderr is no terminal prints nothing through
+    it, so it never imports it; a run that prints its summary or an error still does."""
+    import subprocess
+    import sys
+
+    src = tmp_path / "in.jsonl"
+    src.write_text(json.dumps(GOOD) + "\n")
+
+    def run(*args: str) -> list[str]:
+        code = ("import sys\nfrom agentflan.cli import app\n"
+                f"try:\n    app({list(args)!r}, prog_name='agentflan')\nexcept SystemExit:\n    pass\n"
+                "print(sorted(m for m in sys.modules if m.partition('.')[0] == 'rich'))")
+        done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+        return [done.stdout.splitlines()[-1], _flat(done.stdout + done.stderr)]
+
+    quiet = run("convert", str(src), "--to", "openai", "-o", str(tmp_path / "q.jsonl"), "-q")
+    assert quiet[0] == "[]" and (tmp_path / "q.jsonl").is_file()
+    loud = run("convert", str(src), "--to", "openai", "-o", str(tmp_path / "l.jsonl"))
+    assert "'rich.console'" in loud[0] and "written 1" in loud[1]
+    failed = run("convert", str(tmp_path / "missing.jsonl"), "--to", "openai", "-o", str(tmp_path / "m.jsonl"), "-q")
+    assert "'rich.console'" in failed[0] and "error:" in failed[1] and "missing.jsonl" in failed[1]

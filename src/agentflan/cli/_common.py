@@ -10,18 +10,17 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 
 from agentflan.errors import AgentflanError, InputError, UsageError
+from agentflan.pipeline.progress import LazyConsole
 
 if TYPE_CHECKING:
     from rich.table import Table
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-err_console = Console(stderr=True)
-console = Console()
+err_console = LazyConsole(stderr=True)
+console = LazyConsole()
 
 SetOption = Annotated[
     list[str] | None,
@@ -87,6 +86,8 @@ def require_model_folder(model: str) -> None:
 
 
 def _error(label: str, message: str) -> None:
+    from rich.markup import escape
+
     # Escaped: messages hold file names and "[train]"; not wrapped: a message is one line, whatever the width.
     err_console.print(f"[red]{label}:[/red] {escape(message)}", highlight=False, soft_wrap=True)
 

@@ -83,7 +83,7 @@ def preview(cfg: TrainConfig, show: int | None, html_file: Path | None, quiet: b
     prepared = prepare(cfg, show_progress=not quiet)
     shown = prepared.examples[:show or 20]
     if show is not None:
-        print_examples(console, shown, prepared.tokenizer, prepared.label_stats)
+        print_examples(console.console, shown, prepared.tokenizer, prepared.label_stats)
     if html_file is not None:
         page = html_page(shown, prepared.tokenizer, prepared.label_stats, f"agentflan labels: {cfg.data}")
         write_text_atomic(html_file, page)
