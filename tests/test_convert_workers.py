@@ -6,6 +6,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -453,6 +454,50 @@ def test_a_dead_worker_leaves_the_tasks_to_this_process() -> None:
         results = list(ex.map(_dies_in_a_worker, tasks))
     assert results == [n * n for n in range(60)]
     assert ex.note is not None and ex.note.startswith("a worker died") and ex.ran == "local"
+
+
+def test_a_large_input_starts_workers_before_its_first_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """From `SIZED_START_BYTES` of input the decision comes before any task has run (when workers would fork);
+    the first task then runs in this process, measuring its rate, while the workers take the next ones; the
+    bytes are the same as one process's."""
+    monkeypatch.setattr(executors, "SIZED_START_BYTES", 1)
+    monkeypatch.setattr(executors, "only_thread", lambda: True)  # other tests' threads may run in this process
+    decided_after: list[int] = []
+    ran_here: list[float] = []
+    decide, run_here = executors.ProcessExecutor._decide, executors.ProcessExecutor._run_here
+
+    def spy_decide(self: executors.ProcessExecutor, seconds: float, done: int, total: int | None) -> None:
+        decided_after.append(done)
+        decide(self, seconds, done, total)
+
+    def spy_run_here(self: executors.ProcessExecutor, *args: Any) -> Any:
+        result = run_here(self, *args)
+        ran_here.append(self._local_rate)
+        return result
+
+    monkeypatch.setattr(executors.ProcessExecutor, "_decide", spy_decide)
+    monkeypatch.setattr(executors.ProcessExecutor, "_run_here", spy_run_here)
+    inputs = _fixture(tmp_path / "in", n=4000)
+    one = _convert(inputs, tmp_path / "one.jsonl", 1)
+    two = _convert(inputs, tmp_path / "two.jsonl", 2)
+    _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
+    assert two["executor"]["ran"] == "process" and "note" not in two["executor"]
+    assert one["inputs"] == two["inputs"]
+    assert decided_after[-1] == 0 and len(ran_here) == 1 and ran_here[0] > 0
+
+
+@pytest.mark.parametrize("count", [1, 3, 60])
+def test_the_first_task_here_keeps_the_order_even_when_a_worker_dies(count: int,
+                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """With workers started before the first task, results come in task order whether the input has fewer
+    tasks than the workers take at first or a worker dies among them."""
+    monkeypatch.setattr(executors, "SIZED_START_BYTES", 1)
+    monkeypatch.setattr(executors, "only_thread", lambda: True)
+    tasks = [(os.getpid(), n) for n in range(count)]
+    with executors.ProcessExecutor(2) as ex:
+        results = list(ex.map(_dies_in_a_worker, tasks, weight=lambda task: 1, total=count))
+    assert results == [n * n for n in range(count)]
+    assert ex.note is None if count <= 7 else ex.note is not None and ex.note.startswith("a worker died")
 
 
 def test_scratch_folders_of_dead_commands_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

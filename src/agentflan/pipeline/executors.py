@@ -10,9 +10,11 @@ writes are byte-identical under every executor and worker count.
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
 two CPUs to run them on, and other work did not hold those CPUs while it measured (`machine.OtherWork`). They
-fork from this process, which runs no other thread (else they come from a fork server, which imports what they
-need once and forks them, while this process goes on with the tasks); they take over once all have started
-(`workers`). Once they have run for `CHECK_SECONDS` it compares
+fork from this process, which runs no other thread, and take the tasks at once (else they come from a fork
+server, which imports what they need once and forks them, while this process goes on with the tasks; they take
+over once all have started: `workers`). An input of `SIZED_START_BYTES` or more is work enough for forked
+workers whatever its records: they start before the first task, which runs here, measuring this process's rate,
+while they take the next ones. Once they have run for `CHECK_SECONDS` it compares
 their rate with this process's alone and, when they are slower (other work holds the CPUs), finishes the rest
 here. Either way it says why (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are
 in flight, so memory stays bounded whatever the input's size.
@@ -41,6 +43,7 @@ from agentflan.pipeline.workers import (
     few_collections,
     fork_server,
     in_background,
+    only_thread,
     spawn_pool,
     stop_fork_server,
     stop_pool,
@@ -66,6 +69,11 @@ CHECK_SECONDS = 1.0
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 # After this long, workers start at once when the work expected would repay them twice over.
 EARLY_SECONDS = 0.05
+# From this many bytes of input, workers that fork from this process start before the first task, which runs
+# here (measuring this process's rate) while they take the next ones: at the fastest step (convert openai ->
+# openai, 24 MB/s on the development machine) that is 0.35 s of work, which 2 forked workers (started 10 ms after
+# the decision) do in about 0.2 s. Measuring a first task alone would leave a CPU idle for 30-35 ms (ReAct).
+SIZED_START_BYTES = 8 << 20
 # Whether this process goes on with the tasks while the workers start (tests that must see the workers run on a
 # small input turn it off; so does `ALWAYS_ENV`).
 WORK_WHILE_STARTING = True
@@ -150,6 +158,12 @@ class ProcessExecutor(Executor):
         # than it were kept: the rate is measured on the tasks after it
         warm: tuple[float, int] | None = None
         self._others = other_work(fork_server())
+        here: T | None = None  # the first task, when workers start before it: it runs here while they take the next
+        if known is not None and known >= SIZED_START_BYTES and only_thread() and not os.environ.get(ALWAYS_ENV):
+            self._decide(0.0, 0, known)  # workers would fork: the input's size alone shows that they pay off
+            if self._pool is not None and (here := next(it, None)) is None:
+                self._used_pool = False  # no task came: the workers were never forked
+                return
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
@@ -158,14 +172,17 @@ class ProcessExecutor(Executor):
                                  f"starting {self.workers} workers would cost; no workers started")
                 return
             done_weight += measure(task)
+            began = time.perf_counter()
             yield fn(task)
             now = time.perf_counter()
             wall, seconds = now - started, time.process_time() - cpu
             if warm is None:
                 warm = (now, done_weight)
-                # even at the first task's slower pace the rest would repay workers twice over: start them now,
-                # and measure this process's rate while they start
+                # even at the first task's pace (with the input's hash and first listing) the rest would repay
+                # workers twice over: start them now. The first task's own rate stands for this process's until
+                # a later one measures it (forked workers leave none to measure on: they take over at once).
                 if self._clearly_worth(seconds, done_weight, known):
+                    self._local_rate = done_weight / max(now - began, 1e-9)
                     self._decide(seconds, done_weight, known)
             elif wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
                 self._local_rate = _rate(warm, now, done_weight)
@@ -178,7 +195,9 @@ class ProcessExecutor(Executor):
         starting = Starting(self._pool)
         if not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV):
             starting.wait()
-        while not starting.ready():
+        # Forked workers are up within milliseconds, before a task here would end: a task here would hold one
+        # CPU while the other idled (ReAct 10x: 35 ms); they take the tasks at once.
+        while here is None and not starting.forked and not starting.ready():
             task = next(it, None)
             if task is None:
                 self.note = "the input ran out before the workers had started; ran in one process"
@@ -189,12 +208,13 @@ class ProcessExecutor(Executor):
             if warm is not None and done_weight > warm[1]:
                 self._local_rate = _rate(warm, time.perf_counter(), done_weight)
         if starting.failed is None:
-            yield from self._parallel(fn, it, measure)
+            yield from self._parallel(fn, it, measure, here)
         else:
             self.note = f"the workers could not start ({starting.failed}); ran in one process"
             self._single, self._used_pool = True, False
             stop_pool(self._pool)
             self._pool = None
+            yield from (fn(task) for task in ([] if here is None else [here]))
         yield from (fn(task) for task in it)
 
     def _remaining(self, seconds: float, done: int, total: int | None) -> tuple[float | None, float]:
@@ -239,9 +259,12 @@ class ProcessExecutor(Executor):
             self._start_pool(started)
             self._used_pool = True
 
-    def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int]) -> Iterator[R]:
+    def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int],
+                  here: T | None = None) -> Iterator[R]:
         """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
-        process alone (a busy machine): then the tasks in flight are finished and the rest left to the caller."""
+        process alone (a busy machine): then the tasks in flight are finished and the rest left to the caller.
+        ``here``, a task before ``tasks``, runs in this process once the workers have tasks of their own, and
+        measures this process's rate."""
         from concurrent.futures.process import BrokenProcessPool
 
         pending: deque[tuple[Future[R], T, int]] = deque()
@@ -253,6 +276,9 @@ class ProcessExecutor(Executor):
                 submitting.append(task)
                 pending.append((self._pool.submit(fn, task), task, measure(task)))
                 submitting.clear()
+                if here is not None and len(pending) >= 2 * self.workers:
+                    yield self._run_here(fn, here, measure)
+                    here = None
                 while len(pending) > 4 * self.workers:
                     future, _, w = pending[0]
                     result = future.result()
@@ -271,6 +297,9 @@ class ProcessExecutor(Executor):
                         stop_pool(self._pool)
                         self._pool = None
                         return
+            if here is not None:  # fewer tasks than that
+                yield self._run_here(fn, here, measure)
+                here = None
             yield from _in_order(pending, last=self._stop_in_background)
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): the tasks it and the others held run again here, in order;
@@ -279,8 +308,16 @@ class ProcessExecutor(Executor):
             self._single = True
             stop_pool(self._pool)
             self._pool = None
+            yield from (fn(task) for task in ([] if here is None else [here]))
             yield from (fn(task) for _, task, _ in pending)
             yield from (fn(task) for task in submitting)
+
+    def _run_here(self, fn: Callable[[T], R], task: T, measure: Callable[[T], int]) -> R:
+        """``fn(task)`` in this process, which measures this process's rate."""
+        began = time.perf_counter()
+        result = fn(task)
+        self._local_rate = measure(task) / max(time.perf_counter() - began, 1e-9)
+        return result
 
     def _stop_in_background(self) -> None:
         """The workers and their server exit while the caller handles the last result."""

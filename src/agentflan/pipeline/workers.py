@@ -59,10 +59,10 @@ class Starting:
         self.answers: list[Future[int]] = []
         self.failed: str | None = None
         self._count = pool._max_workers
-        forked_here = forks(pool)
-        if forked_here:
+        self.forked = forks(pool)  # forked here, and already asked
+        if self.forked:
             self._ask(pool)
-        self._thread = in_background(self._start, pool, not forked_here)
+        self._thread = in_background(self._start, pool, not self.forked)
 
     def _ask(self, pool: Any) -> None:
         try:
