@@ -5,6 +5,7 @@ output by the kernel. Either way the bytes that arrive are the bytes that left."
 from __future__ import annotations
 
 import gzip
+import hashlib
 import pickle
 from pathlib import Path
 
@@ -121,6 +122,30 @@ def test_spooled_lines_land_in_order_in_any_output(tmp_path: Path, spooling: Pat
     assert raw == b'{"n":-2}\n' + big + b'{"n": -1}\n{"n":-3}\n'
     assert sink.count == 20_003
     assert list(spooling.iterdir()) == []  # taken, so removed
+    # a plain file's sha256 is taken as it is written; a compressed one's is left to a read of the file
+    assert sink.sha256 == (hashlib.sha256(out.read_bytes()).hexdigest() if suffix == ".jsonl" else None)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.one_of(st.tuples(st.just("record"), st.integers(-10**6, 10**6)),
+                          st.tuples(st.just("lines"), st.integers(0, 3000))), max_size=12))
+def test_a_manifest_names_the_sha256_of_the_bytes_on_disk(tmp_path: Path, spooling: Path,
+                                                          writes: list[tuple[str, int]]) -> None:
+    """Whatever mix of records, lines and spooled lines a run writes, the sha256 its manifest gives each output
+    is that of the file as it lies on disk."""
+    from agentflan.pipeline.run import RunDir
+
+    out = tmp_path / f"run{len(list(tmp_path.iterdir()))}"
+    with RunDir(out, "demo") as run:
+        sink = run.sink("out.jsonl")
+        for kind, n in writes:
+            if kind == "record":
+                sink.write({"n": n})
+            else:  # n lines, spooled from about 2,000 on
+                sink.write_lines(spool.put(b"".join(b'{"i":%d,"pad":"%s"}\n' % (i, b"x" * 20) for i in range(n))), n)
+        manifest = run.manifest()
+    listed = {o["path"]: o["sha256"] for o in manifest["outputs"]}
+    assert listed["out.jsonl"] == hashlib.sha256((out / "out.jsonl").read_bytes()).hexdigest()
 
 
 def test_outside_a_worker_nothing_is_spooled() -> None:

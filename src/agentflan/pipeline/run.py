@@ -171,7 +171,8 @@ class RunDir:
     def _outputs(self) -> list[dict[str, Any]]:
         entries = []
         for name, (sink, notes) in self._sinks.items():
-            entries.append({"path": name, **notes, "records": sink.count, "sha256": sha256_file(self.tmp / name)})
+            entries.append({"path": name, **notes, "records": sink.count,
+                            "sha256": sink.sha256 or sha256_file(self.tmp / name)})
         for extra in sorted(p.name for p in self.tmp.iterdir() if p.name not in self._sinks):
             if extra != self._name("manifest.json") and (self.tmp / extra).is_file():
                 entries.append({"path": extra, "sha256": sha256_file(self.tmp / extra)})

@@ -55,7 +55,9 @@ class RecordSink:
         self._json_columns: list[str] | None = None
         self._fh: IO[bytes] | None = None
         self._raw: IO[bytes] | None = None  # the file under a gzip stream, which GzipFile does not close
-        self._plain: IO[bytes] | None = None  # the file itself when nothing compresses it (bytes can be copied in)
+        # The sha256 of a plain file, taken as its bytes are written: hashing it once closed is another pass over
+        # the whole output at the end of the run (ReAct 30x: 90 MB, 0.06 s), where workers would leave a CPU idle.
+        self._digest: Any = None
         self._closed = False
 
     def __enter__(self) -> RecordSink:
@@ -73,8 +75,22 @@ class RecordSink:
 
                 self._fh = zstandard.ZstdCompressor().stream_writer(raw)
             else:
-                self._fh = self._plain = raw
+                import hashlib
+
+                self._fh = raw
+                self._digest = hashlib.sha256()
         return self
+
+    @property
+    def sha256(self) -> str | None:
+        """The file's sha256 when it was taken as the file was written (a plain JSONL file), else None."""
+        return self._digest.hexdigest() if self._digest is not None else None
+
+    def _put(self, data: bytes) -> None:
+        assert self._fh is not None
+        if self._digest is not None:
+            self._digest.update(data)
+        self._fh.write(data)
 
     def write(self, record: dict[str, Any]) -> None:
         """Write one record; `JSONRejected` (nothing written, not counted) when it is not strict JSON."""
@@ -83,8 +99,7 @@ class RecordSink:
             if len(self._buffer) >= _PARQUET_BATCH:
                 self._flush_parquet()
         else:
-            assert self._fh is not None
-            self._fh.write(strictjson.dumps_line(record))
+            self._put(strictjson.dumps_line(record))
         self.count += 1
 
     def write_lines(self, lines: bytes | Spooled, count: int) -> None:
@@ -94,11 +109,7 @@ class RecordSink:
             for line in take(lines).splitlines():
                 self.write(strictjson.loads(line))
             return
-        assert self._fh is not None
-        if isinstance(lines, Spooled) and self._plain is not None:
-            lines.copy_into(self._plain)
-        else:
-            self._fh.write(take(lines))
+        self._put(take(lines))
         self.count += count
 
     def _flush_parquet(self) -> None:

@@ -1,10 +1,10 @@
 """Large byte results of a worker handed over through a file instead of the result pipe: the worker writes them to
 a file of its own in a scratch folder the executor made (`new_folder`; `configure`, in the worker's start-up)
-and returns where they are (`Spooled`); the parent copies them into its output inside the kernel (`copy_into`)
-and removes the file. Outside a worker, or below `MIN_BYTES`, `put` returns the bytes themselves.
+and returns where they are (`Spooled`); the parent reads them (`take`), writes them to its output, hashing them on
+the way, and the file is removed. Outside a worker, or below `MIN_BYTES`, `put` returns the bytes themselves.
 
 Pickling and piping a result through the pool costs the worker and the parent about as much as the bytes are
-large (for `convert`, twice the input); a file write and a kernel copy cost a fraction of that.
+large (for `convert`, twice the input); a file write and a read cost a fraction of that.
 
     >>> put(b"small") == b"small"
     True
@@ -16,7 +16,6 @@ import itertools
 import os
 import shutil
 from dataclasses import dataclass
-from typing import IO
 
 # Below this, the bytes travel in the result itself (a file costs more than piping them).
 MIN_BYTES = 64 << 10
@@ -66,26 +65,6 @@ class Spooled:
             data = f.read()
         os.unlink(self.path)
         return data
-
-    def copy_into(self, out: IO[bytes]) -> None:
-        """Append the bytes to the file ``out`` (a plain, buffered binary file) and remove ``path``."""
-        out.flush()
-        with open(self.path, "rb") as src:
-            left = self.size
-            try:
-                while left > 0:
-                    copied = os.copy_file_range(src.fileno(), out.fileno(), left)
-                    if copied == 0:
-                        break
-                    left -= copied
-            except (AttributeError, OSError):  # not Linux, or across file systems the kernel cannot copy
-                src.seek(self.size - left)
-                shutil.copyfileobj(src, out)
-                left = 0
-        out.seek(0, os.SEEK_END)  # the buffered file learns where the kernel left the end
-        os.unlink(self.path)
-        if left:
-            raise OSError(f"{self.path}: {left} of {self.size} spooled bytes could not be copied")
 
 
 def put(data: bytes | bytearray) -> bytes | Spooled:
