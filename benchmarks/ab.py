@@ -7,7 +7,8 @@ per round, so a change in the machine's load touches both alike), each in a fres
         "convert react.jsonl --to openai -o /tmp/x.jsonl -q --overwrite" \\
         "eval classify replies.jsonl -o /tmp/c.jsonl -q --overwrite"
 
-Each command is the arguments of ``python -m agentflan`` (split on spaces). ``--copy FILE`` (repeatable) adds the floor
+Each command is the arguments of ``python -m agentflan`` (split on spaces). With more than one command, each
+tree's speed-up of every command over the first is printed too (e.g. one process first, then ``--workers 2``). ``--copy FILE`` (repeatable) adds the floor
 `benchmarks/scale.py` uses: an orjson parse and re-serialisation of FILE, timed once per round. Both trees' bytecode
 is written first, as an installed package has it (`scale.compile_package`).
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +31,11 @@ from scale import COPY, compile_package, remove_output, run
 def _span(values: list[float]) -> str:
     lo, hi = min(values), max(values)
     return f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}–{hi:.2f}"
+
+
+def _ratios(values: list[float]) -> str:
+    """A range of per-round ratios with their median."""
+    return f"{_span(values)}× ({statistics.median(values):.2f})"
 
 
 def main() -> None:
@@ -62,14 +69,22 @@ def main() -> None:
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
           f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; A = {args.a}, B = {args.b}\n")
-    print("| command | tree | wall s | CPU s | A wall / B wall |")
+    print("| command | tree | wall s | CPU s | A wall / B wall (median) |")
     print("|---|---|---|---|---|")
     for (command, label), xs in times.items():
         ratio = ""
         if label == "B":
             a = times[(command, "A")]
-            ratio = _span([w_a / w_b for (w_a, _), (w_b, _) in zip(a, xs, strict=True)]) + "×"
+            ratio = _ratios([w_a / w_b for (w_a, _), (w_b, _) in zip(a, xs, strict=True)])
         print(f"| `{command}` | {label} | {_span([w for w, _ in xs])} | {_span([c for _, c in xs])} | {ratio} |")
+    if len(args.commands) > 1:  # e.g. one process first, then the same with workers: each tree's speed-up
+        print("\n| command | tree | first command's wall / this one's, per round (median) |")
+        print("|---|---|---|")
+        first = args.commands[0]
+        for command in args.commands[1:]:
+            for label in trees:
+                pairs = zip(times[(first, label)], times[(command, label)], strict=True)
+                print(f"| `{command}` | {label} | {_ratios([w_1 / w_n for (w_1, _), (w_n, _) in pairs])} |")
 
 
 if __name__ == "__main__":
