@@ -456,12 +456,16 @@ def test_a_dead_worker_leaves_the_tasks_to_this_process() -> None:
     assert ex.note is not None and ex.note.startswith("a worker died") and ex.ran == "local"
 
 
-def test_a_large_input_starts_workers_before_its_first_task(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """From `SIZED_START_BYTES` of input the decision comes before any task has run (when workers would fork);
-    the first task then runs in this process, measuring its rate, while the workers take the next ones; the
-    bytes are the same as one process's."""
-    monkeypatch.setattr(executors, "SIZED_START_BYTES", 1)
-    monkeypatch.setattr(executors, "only_thread", lambda: True)  # other tests' threads may run in this process
+def test_the_decision_comes_after_a_small_first_batch_and_the_next_runs_here(tmp_path: Path,
+                                                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first batch holds `FIRST_BATCH` records, so that the decision comes after a few milliseconds of work;
+    once forked workers take the tasks, the next one runs in this process, measuring its rate; the bytes are the
+    same as one process's."""
+    from agentflan.pipeline.batches import FIRST_BATCH, batches
+    from agentflan.pipeline.read import InputStats
+
+    monkeypatch.setattr(executors, "WORK_WHILE_STARTING", True)
+    monkeypatch.setattr(executors, "forks", lambda pool: True)  # other tests' threads may keep workers from forking
     decided_after: list[int] = []
     ran_here: list[float] = []
     decide, run_here = executors.ProcessExecutor._decide, executors.ProcessExecutor._run_here
@@ -478,26 +482,32 @@ def test_a_large_input_starts_workers_before_its_first_task(tmp_path: Path, monk
     monkeypatch.setattr(executors.ProcessExecutor, "_decide", spy_decide)
     monkeypatch.setattr(executors.ProcessExecutor, "_run_here", spy_run_here)
     inputs = _fixture(tmp_path / "in", n=4000)
+    first = next(batches(inputs[0], "auto", InputStats("a", ""), first=FIRST_BATCH))
+    assert len(first.records) == FIRST_BATCH
     one = _convert(inputs, tmp_path / "one.jsonl", 1)
     two = _convert(inputs, tmp_path / "two.jsonl", 2)
     _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
     assert two["executor"]["ran"] == "process" and "note" not in two["executor"]
     assert one["inputs"] == two["inputs"]
-    assert decided_after[-1] == 0 and len(ran_here) == 1 and ran_here[0] > 0
+    assert decided_after == [first.weight()] and len(ran_here) == 1 and ran_here[0] > 0
 
 
-@pytest.mark.parametrize("count", [1, 3, 60])
-def test_the_first_task_here_keeps_the_order_even_when_a_worker_dies(count: int,
-                                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    """With workers started before the first task, results come in task order whether the input has fewer
-    tasks than the workers take at first or a worker dies among them."""
-    monkeypatch.setattr(executors, "SIZED_START_BYTES", 1)
-    monkeypatch.setattr(executors, "only_thread", lambda: True)
+@pytest.mark.parametrize("count", [2, 3, 60])
+def test_the_task_here_keeps_the_order_even_when_a_worker_dies(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a task running here while the workers take the next ones, results come in task order, whether the
+    input ends before the workers have a task or a worker dies among them."""
+    monkeypatch.setattr(executors, "WORK_WHILE_STARTING", True)
+    monkeypatch.setattr(executors, "forks", lambda pool: True)
     tasks = [(os.getpid(), n) for n in range(count)]
     with executors.ProcessExecutor(2) as ex:
         results = list(ex.map(_dies_in_a_worker, tasks, weight=lambda task: 1, total=count))
     assert results == [n * n for n in range(count)]
-    assert ex.note is None if count <= 7 else ex.note is not None and ex.note.startswith("a worker died")
+    if count == 2:  # the first task decided, the second ran here: none was left for the workers
+        assert ex.ran == "local" and ex.note == "the input ran out before the workers had a task; ran in one process"
+    elif count == 3:  # the workers ran the third
+        assert ex.ran == "process" and ex.note is None
+    else:
+        assert ex.ran == "local" and ex.note is not None and ex.note.startswith("a worker died")
 
 
 def test_scratch_folders_of_dead_commands_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,7 @@ from agentflan import formats
 from agentflan.errors import RecordError
 from agentflan.formats.base import Writer
 from agentflan.pipeline import spool
-from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_task, task_weight
+from agentflan.pipeline.batches import FIRST_BATCH, Batch, batches, expected_bytes, read_task, task_weight
 from agentflan.pipeline.executors import note, open_executor
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.progress import RecordProgress
@@ -76,8 +76,8 @@ def convert(
 
 
 def _tasks(files: Inputs) -> Iterator[Batch | Reject]:
-    for file in files.of("input"):
-        yield from batches(file.path, file.fmt, files.ledger(file))
+    for n, file in enumerate(files.of("input")):
+        yield from batches(file.path, file.fmt, files.ledger(file), first=FIRST_BATCH if n == 0 else None)
 
 
 def _write_all(results: Iterable[ConvertedBatch], run: RunDir, files: Inputs, to_format: str,

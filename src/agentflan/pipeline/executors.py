@@ -10,11 +10,11 @@ writes are byte-identical under every executor and worker count.
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
 two CPUs to run them on, and other work did not hold those CPUs while it measured (`machine.OtherWork`). They
-fork from this process, which runs no other thread, and take the tasks at once (else they come from a fork
-server, which imports what they need once and forks them, while this process goes on with the tasks; they take
-over once all have started: `workers`). An input of `SIZED_START_BYTES` or more is work enough for forked
-workers whatever its records: they start before the first task, which runs here, measuring this process's rate,
-while they take the next ones. Once they have run for `CHECK_SECONDS` it compares
+fork from this process, which runs no other thread, and take the tasks at once while the next one runs here,
+measuring this process's rate (else they come from a fork server, which imports what they need once and forks
+them, while this process goes on with the tasks; they take over once all have started: `workers`). The first
+task is small (`batches.FIRST_BATCH` records), so that little runs before the decision while a CPU idles. Once
+they have run for `CHECK_SECONDS` it compares
 their rate with this process's alone and, when they are slower (other work holds the CPUs), finishes the rest
 here. Either way it says why (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are
 in flight, so memory stays bounded whatever the input's size.
@@ -42,8 +42,8 @@ from agentflan.pipeline.workers import (
     Starting,
     few_collections,
     fork_server,
+    forks,
     in_background,
-    only_thread,
     spawn_pool,
     stop_fork_server,
     stop_pool,
@@ -69,11 +69,6 @@ CHECK_SECONDS = 1.0
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
 # After this long, workers start at once when the work expected would repay them twice over.
 EARLY_SECONDS = 0.05
-# From this many bytes of input, workers that fork from this process start before the first task, which runs
-# here (measuring this process's rate) while they take the next ones: at the fastest step (convert openai ->
-# openai, 24 MB/s on the development machine) that is 0.35 s of work, which 2 forked workers (started 10 ms after
-# the decision) do in about 0.2 s. Measuring a first task alone would leave a CPU idle for 30-35 ms (ReAct).
-SIZED_START_BYTES = 8 << 20
 # Whether this process goes on with the tasks while the workers start (tests that must see the workers run on a
 # small input turn it off; so does `ALWAYS_ENV`).
 WORK_WHILE_STARTING = True
@@ -153,17 +148,11 @@ class ProcessExecutor(Executor):
         known = total if weight else None
         self._min_cpus = min_cpus
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
-        # (time, weight done) after the first task, whose one-time costs (first calls, caches: 83 ms against 30-45
-        # for the next ones on ReAct) would make this process look half as fast as it is, so that workers slower
-        # than it were kept: the rate is measured on the tasks after it
+        # (time, weight done) after the first task, whose one-time costs (first calls, caches) would make this
+        # process look slower than it is, so that workers slower than it were kept: the rate is measured on the
+        # tasks after it
         warm: tuple[float, int] | None = None
         self._others = other_work(fork_server())
-        here: T | None = None  # the first task, when workers start before it: it runs here while they take the next
-        if known is not None and known >= SIZED_START_BYTES and only_thread() and not os.environ.get(ALWAYS_ENV):
-            self._decide(0.0, 0, known)  # workers would fork: the input's size alone shows that they pay off
-            if self._pool is not None and (here := next(it, None)) is None:
-                self._used_pool = False  # no task came: the workers were never forked
-                return
         while self._pool is None and not self._single:
             task = next(it, None)
             if task is None:
@@ -172,31 +161,38 @@ class ProcessExecutor(Executor):
                                  f"starting {self.workers} workers would cost; no workers started")
                 return
             done_weight += measure(task)
-            began = time.perf_counter()
+            began, began_cpu = time.perf_counter(), time.process_time()
             yield fn(task)
             now = time.perf_counter()
             wall, seconds = now - started, time.process_time() - cpu
             if warm is None:
                 warm = (now, done_weight)
-                # even at the first task's pace (with the input's hash and first listing) the rest would repay
-                # workers twice over: start them now. The first task's own rate stands for this process's until
-                # a later one measures it (forked workers leave none to measure on: they take over at once).
-                if self._clearly_worth(seconds, done_weight, known):
+                # even at the first task's pace (its one-time costs included; the input's hash and listing are
+                # not: they do not grow with the records left) the rest would repay workers twice over: start
+                # them now. Its rate stands for this process's until the next task measures it (`_run_here`).
+                first = time.process_time() - began_cpu
+                if self._clearly_worth(first, done_weight, known):
                     self._local_rate = done_weight / max(now - began, 1e-9)
-                    self._decide(seconds, done_weight, known)
+                    self._decide(first, done_weight, known)
             elif wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
                 self._local_rate = _rate(warm, now, done_weight)
                 self._decide(seconds, done_weight, known)
         if self._pool is None:
             yield from (fn(task) for task in it)
             return
-        # The workers start (forked from here at once, or from a fork server that first imports what they need)
-        # while this process goes on with the tasks in order; they take over once every one has answered.
+        # Forked workers take the tasks at once, while the next one runs here, measuring this process's rate.
+        # Workers from a fork server (which first imports what they need) start while this process goes on with
+        # the tasks in order; they take over once every one has answered.
+        here: T | None = None
+        alone = not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV)  # the workers run every task left
+        if forks(self._pool) and not alone and (here := next(it, None)) is None:
+            self._used_pool = False  # no task left: the workers were never started
+            return
         starting = Starting(self._pool)
-        if not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV):
+        if alone:
             starting.wait()
-        # Forked workers are up within milliseconds, before a task here would end: a task here would hold one
-        # CPU while the other idled (ReAct 10x: 35 ms); they take the tasks at once.
+        # Forked workers are up within milliseconds, before a task here would end: waiting for them with a task
+        # here would hold one CPU while the other idled (ReAct 10x: 35 ms).
         while here is None and not starting.forked and not starting.ready():
             task = next(it, None)
             if task is None:
@@ -300,6 +296,9 @@ class ProcessExecutor(Executor):
             if here is not None:  # fewer tasks than that
                 yield self._run_here(fn, here, measure)
                 here = None
+                if not pending and first is None:
+                    self.note = "the input ran out before the workers had a task; ran in one process"
+                    self._used_pool = False
             yield from _in_order(pending, last=self._stop_in_background)
         except BrokenProcessPool as exc:
             # A worker died (killed, out of memory): the tasks it and the others held run again here, in order;

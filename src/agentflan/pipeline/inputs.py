@@ -25,7 +25,7 @@ from typing import Any
 
 from agentflan.files import sha256_file
 from agentflan.formats.base import SideFile
-from agentflan.pipeline.batches import Batch, batches, expected_bytes, read_task, task_weight
+from agentflan.pipeline.batches import FIRST_BATCH, Batch, batches, expected_bytes, read_task, task_weight
 from agentflan.pipeline.executors import Executor
 from agentflan.pipeline.read import InputStats, count_reject, read_file, side_files_of
 from agentflan.pipeline.sidefiles import SideFiles
@@ -113,8 +113,9 @@ class Inputs:
         owners: deque[InputFile] = deque()  # the file of each task handed out, in order
 
         def tasks() -> Iterator[Batch | Reject]:
-            for file in files:
-                for task in batches(file.path, file.fmt, self.ledger(file), flag_calls=self.flag_calls):
+            for n, file in enumerate(files):
+                for task in batches(file.path, file.fmt, self.ledger(file), flag_calls=self.flag_calls,
+                                    first=FIRST_BATCH if n == 0 else None):
                     owners.append(file)
                     yield task
 
