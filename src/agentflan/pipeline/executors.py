@@ -170,10 +170,10 @@ class ProcessExecutor(Executor):
                 # even at the first task's pace (its one-time costs included; the input's hash and listing are
                 # not: they do not grow with the records left) the rest would repay workers twice over: start
                 # them now. Its rate stands for this process's until the next task measures it (`_run_here`).
-                first = time.process_time() - began_cpu
-                if self._clearly_worth(first, done_weight, known):
+                first_seconds = time.process_time() - began_cpu
+                if self._clearly_worth(first_seconds, done_weight, known):
                     self._local_rate = done_weight / max(now - began, 1e-9)
-                    self._decide(first, done_weight, known)
+                    self._decide(first_seconds, done_weight, known)
             elif wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
                 self._local_rate = _rate(warm, now, done_weight)
                 self._decide(seconds, done_weight, known)
@@ -184,7 +184,7 @@ class ProcessExecutor(Executor):
         # Workers from a fork server (which first imports what they need) start while this process goes on with
         # the tasks in order; they take over once every one has answered.
         here: T | None = None
-        alone = not WORK_WHILE_STARTING or os.environ.get(ALWAYS_ENV)  # the workers run every task left
+        alone = not WORK_WHILE_STARTING or bool(os.environ.get(ALWAYS_ENV))  # the workers run every task left
         if forks(self._pool) and not alone and (here := next(it, None)) is None:
             self._used_pool = False  # no task left: the workers were never started
             return
