@@ -54,8 +54,8 @@ R = TypeVar("R")
 
 EXECUTORS = ("local", "process", "ray")
 
-# What workers must save before they pay off. On the development machine forked workers answer 40-50 ms after
-# the decision (a fork server, where they cannot fork, costs 0.3 s of CPU on a CPU that would idle), and shipping
+# What workers must save before they pay off. On the development machine forked workers begin their first
+# tasks 13-23 ms after the decision (ReAct 10x; a fork server, where they cannot fork, costs 0.3 s of CPU on a CPU that would idle), and shipping
 # work to them keeps 2 workers' CPU time up to 10% above one process's (ReAct 30x: 5.4-5.5 s against 4.9-5.5),
 # so 2 workers break even at about 0.1 s of work left. With margin, 0.6 s must be left: the shared ReAct file 6
 # times over (1.2 s alone) runs 1.40-1.44x faster with 2 workers, 5 times over runs alone.
@@ -172,7 +172,7 @@ class ProcessExecutor(Executor):
                 # them now. Its rate stands for this process's until the next task measures it (`_run_here`).
                 first_seconds = time.process_time() - began_cpu
                 if self._clearly_worth(first_seconds, done_weight, known):
-                    self._local_rate = done_weight / max(now - began, 1e-9)
+                    self._local_rate = _rate((began, 0), now, done_weight)
                     self._decide(first_seconds, done_weight, known)
             elif wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
                 self._local_rate = _rate(warm, now, done_weight)
@@ -191,9 +191,9 @@ class ProcessExecutor(Executor):
         starting = Starting(self._pool)
         if alone:
             starting.wait()
-        # Forked workers are up within milliseconds, before a task here would end: waiting for them with a task
-        # here would hold one CPU while the other idled (ReAct 10x: 35 ms).
-        while here is None and not starting.forked and not starting.ready():
+        # Only workers from a fork server are waited for with tasks here: forked ones are up within milliseconds,
+        # before a task here would end, which would hold one CPU while the other idled (ReAct 10x: 35 ms).
+        while here is None and not starting.ready():
             task = next(it, None)
             if task is None:
                 self.note = "the input ran out before the workers had started; ran in one process"
@@ -315,7 +315,7 @@ class ProcessExecutor(Executor):
         """``fn(task)`` in this process, which measures this process's rate."""
         began = time.perf_counter()
         result = fn(task)
-        self._local_rate = measure(task) / max(time.perf_counter() - began, 1e-9)
+        self._local_rate = _rate((began, 0), time.perf_counter(), measure(task))
         return result
 
     def _stop_in_background(self) -> None:

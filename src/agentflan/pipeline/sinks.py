@@ -7,6 +7,7 @@ that is not is refused with `JSONRejected` and nothing of it is written."""
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
 import os
 from pathlib import Path
@@ -75,8 +76,6 @@ class RecordSink:
 
                 self._fh = zstandard.ZstdCompressor().stream_writer(raw)
             else:
-                import hashlib
-
                 self._fh = raw
                 self._digest = hashlib.sha256()
         return self

@@ -58,7 +58,6 @@ class Spooled:
     """Bytes a worker wrote to ``path``, which belongs to the receiver from then on."""
 
     path: str
-    size: int
 
     def read(self) -> bytes:
         with open(self.path, "rb") as f:
@@ -74,7 +73,7 @@ def put(data: bytes | bytearray) -> bytes | Spooled:
     path = os.path.join(_folder, f"{os.getpid()}-{next(_names)}")
     with open(path, "wb") as f:
         f.write(data)
-    return Spooled(path, len(data))
+    return Spooled(path)
 
 
 def take(data: bytes | Spooled) -> bytes:
