@@ -90,7 +90,7 @@ def _write_all(results: Iterable[ConvertedBatch], run: RunDir, files: Inputs, to
     with RecordProgress(f"convert → {to_format}", enabled=show_progress) as progress:
         for result in results:
             if result.stats is not None:
-                files.stats[result.stats.path].add(result.stats)
+                files.input_ledger(result.stats.path).add(result.stats)
             sink.write_lines(result.lines, result.written)
             rejects.write_lines(result.rejects, sum(result.reasons.values()))
             written += result.written

@@ -166,6 +166,11 @@ class Inputs:
         """The ledgers of the ``input`` group by recorded source."""
         return {source: s for (g, source), s in self._ledgers.items() if g == "input"}
 
+    def input_ledger(self, source: str) -> InputStats:
+        """The ledger of the ``input`` file recorded as ``source`` (once read): in constant time, for a command
+        that folds in counts per batch (`stats` builds the whole mapping)."""
+        return self._ledgers[("input", source)]
+
     @property
     def read_count(self) -> int:
         return sum(s.read for s in self.ledgers("input"))
