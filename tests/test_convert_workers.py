@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import time
 from pathlib import Path
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 
 from agentflan.cli import app
 from agentflan.pipeline import executors, machine
+from agentflan.pipeline.convert import convert_batch
 from agentflan.schema import Message, ToolCall, Trajectory
 
 runner = CliRunner()
@@ -142,22 +144,26 @@ def test_executor_usage_errors(tmp_path: Path) -> None:
 
 
 def test_workers_slower_than_one_process_hand_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Workers that run slower than one process did alone (a busy machine) finish their tasks in flight and
-    leave the rest to this process; the bytes are the same."""
-    decide = executors.ProcessExecutor._decide
+    """Workers that take longer than one process would have alone (their steps' CPU time and this process's:
+    here they wait, as on a machine whose CPUs other work holds) finish their tasks in flight and leave the rest
+    to this process, and it says why; the bytes are the same."""
+    from agentflan.pipeline import convert as convert_module
 
-    def unbeatable(self: executors.ProcessExecutor, *args: object) -> None:
-        decide(self, *args)  # type: ignore[arg-type]
-        self._local_rate = float("inf")
-
-    monkeypatch.setattr(executors.ProcessExecutor, "_decide", unbeatable)
+    monkeypatch.setattr(convert_module, "convert_batch", _convert_batch_starved)
     monkeypatch.setattr(executors, "CHECK_SECONDS", 0.0)
     inputs = _fixture(tmp_path / "in", n=4000)  # more batches than the workers hold in flight
     one = _convert(inputs, tmp_path / "one.jsonl", 1)
     two = _convert(inputs, tmp_path / "two.jsonl", 2)
     _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
-    assert two["executor"]["ran"] == "local" and "finished in one process" in two["executor"]["note"]
+    note = two["executor"]["note"]
+    assert two["executor"]["ran"] == "local" and note.startswith("2 workers took") and "finished in one" in note
     assert one["written"] == two["written"]
+
+
+def _convert_batch_starved(task: Any, to_format: str) -> Any:
+    if multiprocessing.parent_process() is not None:  # in a worker
+        time.sleep(0.05)  # wall time without CPU time
+    return convert_batch(task, to_format)
 
 
 def test_batches_are_weighed_without_encoding_their_records(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -458,41 +464,50 @@ def test_a_dead_worker_leaves_the_tasks_to_this_process() -> None:
 
 def test_the_decision_comes_after_a_small_first_batch_and_the_next_runs_here(tmp_path: Path,
                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first batch holds `FIRST_BATCH` records, so that the decision comes after a few milliseconds of work;
-    once forked workers take the tasks, the next one runs in this process, measuring its rate; the bytes are the
-    same as one process's."""
-    from agentflan.pipeline.batches import FIRST_BATCH, batches
+    """The first two batches hold `FIRST_BATCH` records, so that the decision comes after a few milliseconds of
+    work, at the second (the first's time holds one-time costs); once forked workers take the tasks, the next one
+    runs in this process; the bytes are the same as one process's."""
+    from agentflan.pipeline import convert as convert_module
+    from agentflan.pipeline.batches import BATCH, FIRST_BATCH, SMALL_BATCHES, Batch, batches
     from agentflan.pipeline.read import InputStats
 
     monkeypatch.setattr(executors, "WORK_WHILE_STARTING", True)
     monkeypatch.setattr(executors, "forks", lambda pool: True)  # other tests' threads may keep workers from forking
     decided_after: list[int] = []
-    ran_here: list[float] = []
-    decide, run_here = executors.ProcessExecutor._decide, executors.ProcessExecutor._run_here
+    decide = executors.ProcessExecutor._decide
 
     def spy_decide(self: executors.ProcessExecutor, seconds: float, done: int, total: int | None) -> None:
         decided_after.append(done)
         decide(self, seconds, done, total)
 
-    def spy_run_here(self: executors.ProcessExecutor, *args: Any) -> Any:
-        result = run_here(self, *args)
-        ran_here.append(self._local_rate)
-        return result
-
     monkeypatch.setattr(executors.ProcessExecutor, "_decide", spy_decide)
-    monkeypatch.setattr(executors.ProcessExecutor, "_run_here", spy_run_here)
+    monkeypatch.setattr(convert_module, "convert_batch", _convert_batch_here)
+    _RAN_HERE.clear()
     inputs = _fixture(tmp_path / "in", n=4000)
-    first = next(batches(inputs[0], "auto", InputStats("a", ""), first=FIRST_BATCH))
-    assert len(first.records) == FIRST_BATCH
+    listed = batches(inputs[0], "auto", InputStats("a", ""), first=FIRST_BATCH)
+    small = [next(listed) for _ in range(SMALL_BATCHES + 1)]
+    assert [len(b.records) for b in small] == [FIRST_BATCH] * SMALL_BATCHES + [BATCH]
     one = _convert(inputs, tmp_path / "one.jsonl", 1)
+    _RAN_HERE.clear()
     two = _convert(inputs, tmp_path / "two.jsonl", 2)
     _same_outputs(tmp_path / "one.jsonl", tmp_path / "two.jsonl")
     assert two["executor"]["ran"] == "process" and "note" not in two["executor"]
     assert one["inputs"] == two["inputs"]
-    assert decided_after == [first.weight()] and len(ran_here) == 1 and ran_here[0] > 0
+    assert decided_after == [small[0].weight() + small[1].weight()]
+    # the two that measured, then one while the workers took the next ones (rejects found while listing aside)
+    assert [len(task.records) for task in _RAN_HERE if isinstance(task, Batch)] == [FIRST_BATCH] * 2 + [BATCH]
 
 
-@pytest.mark.parametrize("count", [2, 3, 60])
+_RAN_HERE: list[Any] = []  # the tasks the spy below saw run in this process
+
+
+def _convert_batch_here(task: Any, to_format: str) -> Any:
+    if multiprocessing.parent_process() is None:  # not in a worker
+        _RAN_HERE.append(task)
+    return convert_batch(task, to_format)
+
+
+@pytest.mark.parametrize("count", [3, 4, 60])
 def test_the_task_here_keeps_the_order_even_when_a_worker_dies(count: int, monkeypatch: pytest.MonkeyPatch) -> None:
     """With a task running here while the workers take the next ones, results come in task order, whether the
     input ends before the workers have a task or a worker dies among them."""
@@ -502,12 +517,30 @@ def test_the_task_here_keeps_the_order_even_when_a_worker_dies(count: int, monke
     with executors.ProcessExecutor(2) as ex:
         results = list(ex.map(_dies_in_a_worker, tasks, weight=lambda task: 1, total=count))
     assert results == [n * n for n in range(count)]
-    if count == 2:  # the first task decided, the second ran here: none was left for the workers
+    if count == 3:  # the second task decided, the third ran here: none was left for the workers
         assert ex.ran == "local" and ex.note == "the input ran out before the workers had a task; ran in one process"
-    elif count == 3:  # the workers ran the third
+    elif count == 4:  # the workers ran the fourth
         assert ex.ran == "process" and ex.note is None
     else:
         assert ex.ran == "local" and ex.note is not None and ex.note.startswith("a worker died")
+
+
+def _where(task: tuple[int, int]) -> tuple[int, int]:
+    return task[1], os.getpid()
+
+
+def test_tasks_of_no_weight_run_here_in_their_place(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A task of weight 0 (a reject found while listing: no work) runs in this process, as shipping it would
+    cost more than running it; the others run in the workers (once two have measured the step here), and the
+    results keep the tasks' order."""
+    monkeypatch.setenv(executors.ALWAYS_ENV, "1")
+    tasks = [(w, n) for n in range(300) for w in ([0] * 3 if n % 7 == 0 else [5])]
+    with executors.ProcessExecutor(2) as ex:
+        results = list(ex.map(_where, tasks, weight=lambda task: task[0], total=5 * len(tasks)))
+    assert [n for n, _ in results] == [n for _, n in tasks]
+    assert {pid for (_, pid), (w, _) in zip(results, tasks, strict=True) if w == 0} == {os.getpid()}
+    shipped = [pid for (_, pid), (w, _) in zip(results, tasks, strict=True) if w > 0][2:]  # after the decision
+    assert shipped and os.getpid() not in shipped and ex.ran == "process"
 
 
 def test_scratch_folders_of_dead_commands_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

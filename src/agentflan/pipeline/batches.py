@@ -12,6 +12,7 @@ import os
 from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass
+from itertools import chain, repeat
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +27,12 @@ from agentflan.schema import Trajectory
 # Raw records per batch: large enough that a batch's work outweighs shipping it, small enough to keep every
 # worker busy and the records in flight few.
 BATCH = 256
-# Raw records in the first batch of a command's input: the process executor measures the step on it before it
-# decides whether workers pay off, while the other CPU idles (ReAct: 256 records took 32-37 ms, these 4-5 ms).
-FIRST_BATCH = 32
+# Raw records in each of the first `SMALL_BATCHES` batches of a command's input: the process executor measures
+# the step on them before it decides whether workers pay off, while the other CPU idles (ReAct: 256 records took
+# 32-37 ms). The first batch's time holds the step's one-time costs (API-Bank's first file: 11.7 ms, the next
+# ones 1.4-1.6 ms), so the decision waits for the second.
+FIRST_BATCH = 16
+SMALL_BATCHES = 2
 
 
 @dataclass
@@ -128,14 +132,16 @@ def _size(value: object) -> int:
 def batches(path: Path, fmt: str, stats: InputStats, size: int = BATCH,
             flag_calls: bool = True, first: int | None = None) -> Iterator[Batch | Reject]:
     """A file's records as batches for one reader each, with every reject found while listing them (counted in
-    ``stats``) in its place between them; the first batch holds at most ``first`` records (default ``size``)."""
+    ``stats``) in its place between them; the first `SMALL_BATCHES` batches hold at most ``first`` records
+    (default ``size``)."""
     batch: list[SourceRecord | RawLine] = []
     reader_name = ""
-    limit = first or size
+    limits = chain([first] * SMALL_BATCHES if first else [], repeat(size))
+    limit = next(limits)
     for item in source_records(str(path), fmt, stats, raw=True):
         if batch and (isinstance(item, Reject) or item[0].name != reader_name or len(batch) >= limit):
             yield Batch(reader_name, stats.path, stats.licence, batch, flag_calls)
-            batch, limit = [], size
+            batch, limit = [], next(limits)
         if isinstance(item, Reject):
             yield item
             continue

@@ -10,14 +10,15 @@ writes are byte-identical under every executor and worker count.
 ``process`` never loses to one process by more than a measurement: it runs the first tasks here and measures
 them, and starts workers only when the work it expects to remain outweighs what starting them costs, there are
 two CPUs to run them on, and other work did not hold those CPUs while it measured (`machine.OtherWork`). They
-fork from this process, which runs no other thread, and take the tasks at once while the next one runs here,
-measuring this process's rate (else they come from a fork server, which imports what they need once and forks
-them, while this process goes on with the tasks; they take over once all have started: `workers`). The first
-task is small (`batches.FIRST_BATCH` records), so that little runs before the decision while a CPU idles. Once
-they have run for `CHECK_SECONDS` it compares
-their rate with this process's alone and, when they are slower (other work holds the CPUs), finishes the rest
-here. Either way it says why (`Executor.note`, in the manifest and on stderr). At most ``4 × workers`` tasks are
-in flight, so memory stays bounded whatever the input's size.
+fork from this process, which runs no other thread, and take the tasks at once while the next one runs here
+(else they come from a fork server, which imports what they need once and forks them, while this process goes
+on with the tasks; they take over once all have started: `workers`). The first tasks are small
+(`batches.FIRST_BATCH` records), so that little runs before the decision while a CPU idles; the estimate is
+taken from the second on, as the first's time holds the step's one-time costs. Once they have run for
+`CHECK_SECONDS`, when they have taken longer than one process would have alone (the CPU time of their steps
+and of this process: other work holds the CPUs), it finishes the rest here. Either way it says why
+(`Executor.note`, in the manifest and on stderr). A task of no weight (no work: a reject found while listing)
+runs here, as shipping it would cost more. At most ``4 × workers`` tasks are in flight, so memory stays bounded whatever the input's size.
 
 ``ray`` starts a local cluster when no address is given (``--ray-address`` names a running one; the inputs must
 then be readable at the same paths on every node) and runs each window of tasks as one Ray Data dataset, in
@@ -64,11 +65,11 @@ STARTUP_SECONDS = 0.3
 PROBE_SECONDS = 0.3
 # How long the workers run before their rate is compared with this process's alone.
 CHECK_SECONDS = 1.0
+# Results that may wait behind one a worker has not returned (tasks of no work run here at once, and queue).
+WAITING_RESULTS = 256
 # Set (to anything) to start the workers without measuring and never hand back: for tests and benchmarks that
 # time or watch the workers themselves.
 ALWAYS_ENV = "AGENTFLAN_WORKERS_ALWAYS"
-# After this long, workers start at once when the work expected would repay them twice over.
-EARLY_SECONDS = 0.05
 # Whether this process goes on with the tasks while the workers start (tests that must see the workers run on a
 # small input turn it off; so does `ALWAYS_ENV`).
 WORK_WHILE_STARTING = True
@@ -126,7 +127,6 @@ class ProcessExecutor(Executor):
         self._pool: Any = None
         self._single = False
         self._used_pool = False
-        self._local_rate = 0.0  # weight per second of this process alone, measured on the first tasks
         self._min_cpus = 2
         self._scratch: str | None = None  # where the workers spool large results (`spool`)
         self._stopping: Any = None  # the thread that stops the pool once its last result is in
@@ -148,10 +148,10 @@ class ProcessExecutor(Executor):
         known = total if weight else None
         self._min_cpus = min_cpus
         done_weight, started, cpu = 0, time.perf_counter(), time.process_time()
-        # (time, weight done) after the first task, whose one-time costs (first calls, caches) would make this
-        # process look slower than it is, so that workers slower than it were kept: the rate is measured on the
-        # tasks after it
-        warm: tuple[float, int] | None = None
+        # whether a task that held work has run: the first one's time holds the step's one-time costs (first
+        # calls, caches, imports), which would make the work left look larger than it is
+        warm = False
+        cheapest: float | None = None  # the least CPU seconds per weight a task after the first took here
         self._others = other_work(fork_server())
         while self._pool is None and not self._single:
             task = next(it, None)
@@ -160,27 +160,29 @@ class ProcessExecutor(Executor):
                     self.note = (f"the input took {time.process_time() - cpu:.1f} s in one process, less than "
                                  f"starting {self.workers} workers would cost; no workers started")
                 return
-            done_weight += measure(task)
-            began, began_cpu = time.perf_counter(), time.process_time()
+            task_weight = measure(task)
+            done_weight += task_weight
+            began_cpu = time.process_time()
             yield fn(task)
             now = time.perf_counter()
             wall, seconds = now - started, time.process_time() - cpu
-            if warm is None:
-                warm = (now, done_weight)
-                # even at the first task's pace (its one-time costs included; the input's hash and listing are
-                # not: they do not grow with the records left) the rest would repay workers twice over: start
-                # them now. Its rate stands for this process's until the next task measures it (`_run_here`).
-                first_seconds = time.process_time() - began_cpu
-                if self._clearly_worth(first_seconds, done_weight, known):
-                    self._local_rate = _rate((began, 0), now, done_weight)
-                    self._decide(first_seconds, done_weight, known)
-            elif wall >= PROBE_SECONDS or (wall >= EARLY_SECONDS and self._clearly_worth(seconds, done_weight, known)):
-                self._local_rate = _rate(warm, now, done_weight)
-                self._decide(seconds, done_weight, known)
+            if not warm:
+                warm = task_weight > 0  # else a reject found while listing: no work
+                continue
+            if task_weight > 0:
+                cost = (time.process_time() - began_cpu) / task_weight
+                cheapest = cost if cheapest is None else min(cheapest, cost)
+            # even at the cheapest pace a task went (the input's hash and listing left out: workers do not share
+            # them) the rest would repay workers twice over: decide now, else after `PROBE_SECONDS`
+            if cheapest is not None and self._clearly_worth(cheapest * done_weight, done_weight, known):
+                seconds = cheapest * done_weight
+            elif wall < PROBE_SECONDS:
+                continue
+            self._decide(seconds, done_weight, known)
         if self._pool is None:
             yield from (fn(task) for task in it)
             return
-        # Forked workers take the tasks at once, while the next one runs here, measuring this process's rate.
+        # Forked workers take the tasks at once, while the next one runs here.
         # Workers from a fork server (which first imports what they need) start while this process goes on with
         # the tasks in order; they take over once every one has answered.
         here: T | None = None
@@ -199,10 +201,7 @@ class ProcessExecutor(Executor):
                 self.note = "the input ran out before the workers had started; ran in one process"
                 self._used_pool = False
                 return
-            done_weight += measure(task)
             yield fn(task)
-            if warm is not None and done_weight > warm[1]:
-                self._local_rate = _rate(warm, time.perf_counter(), done_weight)
         if starting.failed is None:
             yield from self._parallel(fn, it, measure, here)
         else:
@@ -229,7 +228,6 @@ class ProcessExecutor(Executor):
         if os.environ.get(ALWAYS_ENV) and self.workers > 1:
             self._start_pool(self.workers)
             self._used_pool = True
-            self._local_rate = 0.0  # never hand back
             return
         remaining, needed = self._remaining(seconds, done, total)
         if cpus < self._min_cpus:
@@ -258,45 +256,55 @@ class ProcessExecutor(Executor):
     def _parallel(self, fn: Callable[[T], R], tasks: Iterator[T], measure: Callable[[T], int],
                   here: T | None = None) -> Iterator[R]:
         """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
-        process alone (a busy machine): then the tasks in flight are finished and the rest left to the caller.
-        ``here``, a task before ``tasks``, runs in this process once the workers have tasks of their own, and
-        measures this process's rate."""
+        process would be alone (a busy machine): then the tasks in flight are finished and the rest left to the
+        caller. ``here``, a task before ``tasks``, runs in this process once the workers have tasks of their own."""
         from concurrent.futures.process import BrokenProcessPool
 
-        pending: deque[tuple[Future[R], T, int]] = deque()
-        first: float | None = None
-        done = 0
+        pending: deque[tuple[Future[tuple[R, float]], T, int]] = deque()
+        handed, held = 0, 0  # tasks handed to the workers in all, and of those the ones not yet returned
+        # From the workers' first result (their start-up paid): (when, this process's CPU seconds then), and the
+        # CPU seconds the workers' steps took since, which one process alone would have spent on them too.
+        first: tuple[float, float] | None = None
+        steps = 0.0
         submitting: list[T] = []  # the task being handed over when the pool broke, if it was then
         try:
             for task in tasks:
-                submitting.append(task)
-                pending.append((self._pool.submit(fn, task), task, measure(task)))
-                submitting.clear()
-                if here is not None and len(pending) >= 2 * self.workers:
-                    yield self._run_here(fn, here, measure)
+                w = measure(task)
+                if w == 0:  # no work (a reject found while listing): shipping it would cost more than running it
+                    pending.append((_done((fn(task), 0.0)), task, 0))
+                else:
+                    submitting.append(task)
+                    pending.append((self._pool.submit(_timed, fn, task), task, w))
+                    submitting.clear()
+                    handed, held = handed + 1, held + 1
+                if here is not None and held >= 2 * self.workers:
+                    yield fn(here)
                     here = None
-                while len(pending) > 4 * self.workers:
+                # Results leave in order as soon as they are in; this process waits for one only while the
+                # workers hold enough tasks to stay busy, or too many results wait behind it.
+                while pending and (held > 4 * self.workers or len(pending) > WAITING_RESULTS
+                                   or pending[0][0].done()):
                     future, _, w = pending[0]
-                    result = future.result()
+                    result, seconds = future.result()
                     pending.popleft()
                     yield result
-                    now = time.perf_counter()
-                    if first is None:  # the workers' start-up is paid; their rate counts from their first result
-                        first = now
+                    if w == 0:
                         continue
-                    done += w
-                    if now - first >= CHECK_SECONDS and done / (now - first) < self._local_rate:
-                        self.note = (f"{self.workers} workers ran at {done / (now - first) / self._local_rate:.2f}x"
-                                     f" the rate of one process (is the machine busy?); finished in one process")
+                    held -= 1
+                    if first is None:
+                        first = (time.perf_counter(), time.process_time())
+                        continue
+                    steps += seconds
+                    if self._slower_than_alone(first, steps):
                         self._single = True
                         yield from _in_order(pending)
                         stop_pool(self._pool)
                         self._pool = None
                         return
             if here is not None:  # fewer tasks than that
-                yield self._run_here(fn, here, measure)
+                yield fn(here)
                 here = None
-                if not pending and first is None:
+                if handed == 0:
                     self.note = "the input ran out before the workers had a task; ran in one process"
                     self._used_pool = False
             yield from _in_order(pending, last=self._stop_in_background)
@@ -311,12 +319,21 @@ class ProcessExecutor(Executor):
             yield from (fn(task) for _, task, _ in pending)
             yield from (fn(task) for task in submitting)
 
-    def _run_here(self, fn: Callable[[T], R], task: T, measure: Callable[[T], int]) -> R:
-        """``fn(task)`` in this process, which measures this process's rate."""
-        began = time.perf_counter()
-        result = fn(task)
-        self._local_rate = _rate((began, 0), time.perf_counter(), measure(task))
-        return result
+    def _slower_than_alone(self, first: tuple[float, float], steps: float) -> bool:
+        """Whether, `CHECK_SECONDS` or more after their first result, the workers have taken longer than one
+        process alone would have: the CPU seconds of their steps since then and of this process's own work
+        (listing, writing), which is how long it would have run them, whatever their kind (a rate in bytes
+        would compare one format's tasks with another's). Then it says so."""
+        since, cpu = first
+        wall = time.perf_counter() - since
+        if wall < CHECK_SECONDS or os.environ.get(ALWAYS_ENV):
+            return False
+        alone = steps + time.process_time() - cpu
+        if wall <= alone:
+            return False
+        self.note = (f"{self.workers} workers took {wall:.1f} s for what one process would have done in about "
+                     f"{alone:.1f} s (is the machine busy?); finished in one process")
+        return True
 
     def _stop_in_background(self) -> None:
         """The workers and their server exit while the caller handles the last result."""
@@ -343,21 +360,31 @@ class ProcessExecutor(Executor):
             self._scratch = None
 
 
-def _in_order(pending: deque[tuple[Future[R], Any, int]], last: Callable[[], None] | None = None) -> Iterator[R]:
-    """The results of ``pending`` (future, task, weight), in order, each removed once its result is in (so that
-    a worker dying meanwhile leaves exactly the tasks not yet returned); ``last`` is called before the last."""
+def _in_order(pending: deque[tuple[Future[tuple[R, float]], Any, int]],
+              last: Callable[[], None] | None = None) -> Iterator[R]:
+    """The results of ``pending`` (future of (result, CPU seconds), task, weight), in order, each removed once its
+    result is in (so that a worker dying meanwhile leaves exactly the tasks not yet returned); ``last`` is called
+    before the last."""
     while pending:
-        result = pending[0][0].result()
+        result, _ = pending[0][0].result()
         pending.popleft()
         if not pending and last is not None:
             last()
         yield result
 
 
-def _rate(warm: tuple[float, int], now: float, done: int) -> float:
-    """Weight per second since ``warm`` (time, weight done then)."""
-    since, before = warm
-    return (done - before) / max(now - since, 1e-9)
+def _timed(fn: Callable[[T], R], task: T) -> tuple[R, float]:
+    """``fn(task)`` and the CPU seconds it took (in a worker)."""
+    began = time.process_time()
+    result = fn(task)
+    return result, time.process_time() - began
+
+
+def _done(result: R) -> Future[R]:
+    """A future that holds ``result`` already."""
+    future: Future[R] = Future()
+    future.set_result(result)
+    return future
 
 
 class RayExecutor(Executor):
