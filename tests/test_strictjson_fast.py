@@ -149,3 +149,49 @@ def test_check_fast_path_keeps_the_limits(monkeypatch: pytest.MonkeyPatch) -> No
     with pytest.raises(JSONRejected, match="string_too_long"):
         strictjson.check({"a": "x" * 11})
     assert strictjson.check({"a": "x" * 3}) == {"a": "x" * 3}
+
+
+def _depth(value: object) -> int:
+    children = value.values() if isinstance(value, dict) else value if isinstance(value, list) else None
+    return 0 if children is None else 1 + max((_depth(c) for c in children), default=0)
+
+
+_nested = st.recursive(st.integers() | st.text(max_size=3), lambda kids: st.lists(kids, max_size=3)
+                       | st.dictionaries(st.text(max_size=3), kids, max_size=3), max_leaves=60)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_nested, st.integers(1, 12))
+def test_the_depth_walk_refuses_exactly_what_is_nested_too_deep(value: object, limit: int) -> None:
+    import unittest.mock
+
+    with unittest.mock.patch.object(strictjson, "MAX_DEPTH", limit):
+        if _depth(value) > limit:
+            with pytest.raises(JSONRejected, match="nesting_too_deep"):
+                strictjson._check_depth(value)
+        else:
+            strictjson._check_depth(value)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_risky_values | st.binary(max_size=40), st.booleans())
+def test_probing_a_line_for_an_object_agrees_with_the_standard_library(value: object, bom: bool) -> None:
+    """`sources.container` probes lines with orjson first; whether a line holds a non-empty object is what the
+    standard library alone says."""
+    from agentflan.pipeline.sources import BOM, _is_object_line
+
+    if isinstance(value, bytes):
+        line = value
+    else:
+        try:
+            line = json.dumps(value).encode("utf-8", "surrogatepass")
+        except (TypeError, ValueError):
+            return
+    line = (BOM if bom else b"") + line + b"\n"
+    try:
+        parsed = json.loads(line.removeprefix(BOM))
+    except (ValueError, RecursionError):
+        expected = False
+    else:
+        expected = isinstance(parsed, dict) and bool(parsed)
+    assert _is_object_line(line) is expected

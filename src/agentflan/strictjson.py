@@ -169,13 +169,15 @@ def _vouched(value: Any) -> bool:
 
 def _check_depth(value: Any) -> None:
     """`check` of the nesting alone (containers only: the scalars of an orjson value are already strict)."""
-    stack: list[tuple[Any, int]] = [(value, 1)] if isinstance(value, dict | list) else []
-    while stack:
-        node, depth = stack.pop()
-        children = node.values() if isinstance(node, dict) else node
+    # level by level: one list per level, not a tuple per container (ToolBench's answer files: 1,000s each)
+    level = [value] if isinstance(value, dict | list) else []
+    depth = 1
+    while level:
         if depth > MAX_DEPTH:
             raise JSONRejected("nesting_too_deep", f"nested deeper than the {MAX_DEPTH} levels allowed")
-        stack.extend((c, depth + 1) for c in children if isinstance(c, dict | list))
+        level = [c for node in level for c in (node.values() if isinstance(node, dict) else node)
+                 if isinstance(c, dict | list)]
+        depth += 1
 
 
 def _check_scalar(value: Any) -> None:
