@@ -543,6 +543,46 @@ def test_tasks_of_no_weight_run_here_in_their_place(monkeypatch: pytest.MonkeyPa
     assert shipped and os.getpid() not in shipped and ex.ran == "process"
 
 
+def test_the_task_here_leaves_before_the_results_after_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The task that runs here once forked workers have tasks comes before every result after it, even a
+    result already in (a task of no weight, run here at once)."""
+    monkeypatch.setattr(executors, "WORK_WHILE_STARTING", True)
+    monkeypatch.setattr(executors, "forks", lambda pool: True)
+    tasks = [(5, 0), (5, 1), (5, 2), (0, 3), (0, 4)] + [(5, n) for n in range(5, 40)]
+    with executors.ProcessExecutor(2) as ex:
+        results = list(ex.map(_where, tasks, weight=lambda task: task[0], total=5 * len(tasks)))
+    assert [n for n, _ in results] == list(range(40))
+    assert ex.ran == "process"
+
+
+def test_light_tasks_go_to_a_worker_together_in_their_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tasks lighter than `BUNDLE_WEIGHT` are handed over together, up to that weight; a heavier one goes alone;
+    the results keep the tasks' order."""
+    monkeypatch.setenv(executors.ALWAYS_ENV, "1")
+    handed: list[int] = []
+    spawn = executors.spawn_pool
+
+    def spying(workers: int, scratch: str | None = None) -> Any:
+        pool = spawn(workers, scratch)
+        submit = pool.submit
+
+        def recording(fn: Any, *args: Any) -> Any:
+            if fn is executors._timed:
+                handed.append(len(args[1]))
+            return submit(fn, *args)
+
+        pool.submit = recording
+        return pool
+
+    monkeypatch.setattr(executors, "spawn_pool", spying)
+    light, heavy = executors.BUNDLE_WEIGHT // 8, executors.BUNDLE_WEIGHT * 2
+    tasks = [(light, n) for n in range(200)] + [(heavy, n) for n in range(200, 205)]
+    with executors.ProcessExecutor(2) as ex:
+        results = list(ex.map(_where, tasks, weight=lambda task: task[0], total=sum(w for w, _ in tasks)))
+    assert [n for n, _ in results] == list(range(205)) and ex.ran == "process"
+    assert handed == [8] * 24 + [6] + [1] * 5  # the first two measured here, before the decision
+
+
 def test_scratch_folders_of_dead_commands_are_removed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A killed command cannot remove its workers' scratch folder: the next one removes those whose command is
     gone, and leaves a live command's and anything not named like them."""

@@ -18,7 +18,9 @@ taken from the second on, as the first's time holds the step's one-time costs. O
 `CHECK_SECONDS`, when they have taken longer than one process would have alone (the CPU time of their steps
 and of this process: other work holds the CPUs), it finishes the rest here. Either way it says why
 (`Executor.note`, in the manifest and on stderr). A task of no weight (no work: a reject found while listing)
-runs here, as shipping it would cost more. At most ``4 × workers`` tasks are in flight, so memory stays bounded whatever the input's size.
+runs here, as shipping it would cost more; light tasks (a small file's) go to a worker together, up to
+`BUNDLE_WEIGHT`. At most ``4 × workers`` hand-overs are in flight, so memory stays bounded whatever the input's
+size.
 
 ``ray`` starts a local cluster when no address is given (``--ray-address`` names a running one; the inputs must
 then be readable at the same paths on every node) and runs each window of tasks as one Ray Data dataset, in
@@ -34,6 +36,7 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future
+from itertools import chain
 from types import TracebackType
 from typing import Any, TypeVar
 
@@ -65,6 +68,10 @@ STARTUP_SECONDS = 0.3
 PROBE_SECONDS = 0.3
 # How long the workers run before their rate is compared with this process's alone.
 CHECK_SECONDS = 1.0
+# Tasks go to a worker together up to this weight (a heavier one goes alone), handed over when the next would
+# pass it: a small file's task (API-Bank: a 1.5 KB dialogue, about 1 ms of work) cost the command about a third
+# of that to hand over and take back. A ReAct batch of 256 lines weighs about 290 KB.
+BUNDLE_WEIGHT = 64 << 10
 # Results that may wait behind one a worker has not returned (tasks of no work run here at once, and queue).
 WAITING_RESULTS = 256
 # Set (to anything) to start the workers without measuring and never hand back: for tests and benchmarks that
@@ -257,26 +264,33 @@ class ProcessExecutor(Executor):
                   here: T | None = None) -> Iterator[R]:
         """Results from the workers, in order, until ``tasks`` run out or the workers prove slower than this
         process would be alone (a busy machine): then the tasks in flight are finished and the rest left to the
-        caller. ``here``, a task before ``tasks``, runs in this process once the workers have tasks of their own."""
+        caller. ``here``, a task before ``tasks``, runs in this process once the workers have tasks of their own
+        (and before any result leaves). Light tasks go to a worker together (`BUNDLE_WEIGHT`)."""
         from concurrent.futures.process import BrokenProcessPool
 
-        pending: deque[tuple[Future[tuple[R, float]], T, int]] = deque()
-        handed, held = 0, 0  # tasks handed to the workers in all, and of those the ones not yet returned
+        # (future of each task's (result, CPU seconds), the tasks, their weight), in task order
+        pending: deque[tuple[Future[list[tuple[R, float]]], list[T], int]] = deque()
+        handed, held = 0, 0  # bundles handed to the workers in all, and of those the ones not yet returned
+        bundle: list[T] = []  # tasks gathered for the next hand-over
+        weight = 0
         # From the workers' first result (their start-up paid): (when, this process's CPU seconds then), and the
         # CPU seconds the workers' steps took since, which one process alone would have spent on them too.
         first: tuple[float, float] | None = None
         steps = 0.0
-        submitting: list[T] = []  # the task being handed over when the pool broke, if it was then
+        submitting: list[T] = []  # the bundle being handed over when the pool broke, if it was then
         try:
-            for task in tasks:
-                w = measure(task)
-                if w == 0:  # no work (a reject found while listing): shipping it would cost more than running it
-                    pending.append((_done((fn(task), 0.0)), task, 0))
-                else:
-                    submitting.append(task)
-                    pending.append((self._pool.submit(_timed, fn, task), task, w))
-                    submitting.clear()
+            for task in chain(tasks, [None]):  # None: the end, which hands over what is gathered
+                w = 0 if task is None else measure(task)
+                if bundle and (task is None or w == 0 or weight + w > BUNDLE_WEIGHT):
+                    submitting = bundle
+                    pending.append((self._pool.submit(_timed, fn, bundle), bundle, weight))
+                    submitting, bundle, weight = [], [], 0
                     handed, held = handed + 1, held + 1
+                if task is not None and w > 0:
+                    bundle.append(task)
+                    weight += w
+                elif task is not None:  # no work (a reject found while listing): shipping it costs more
+                    pending.append((_done([(fn(task), 0.0)]), [task], 0))
                 if here is not None and held >= 2 * self.workers:
                     yield fn(here)
                     here = None
@@ -284,22 +298,26 @@ class ProcessExecutor(Executor):
                 # workers hold enough tasks to stay busy, or too many results wait behind it.
                 while pending and (held > 4 * self.workers or len(pending) > WAITING_RESULTS
                                    or pending[0][0].done()):
+                    if here is not None:  # before it, in task order
+                        yield fn(here)
+                        here = None
                     future, _, w = pending[0]
-                    result, seconds = future.result()
+                    results = future.result()
                     pending.popleft()
-                    yield result
+                    yield from (result for result, _ in results)
                     if w == 0:
                         continue
                     held -= 1
                     if first is None:
                         first = (time.perf_counter(), time.process_time())
                         continue
-                    steps += seconds
+                    steps += sum(seconds for _, seconds in results)
                     if self._slower_than_alone(first, steps):
                         self._single = True
                         yield from _in_order(pending)
                         stop_pool(self._pool)
                         self._pool = None
+                        yield from (fn(task) for task in bundle)  # gathered, not handed over
                         return
             if here is not None:  # fewer tasks than that
                 yield fn(here)
@@ -309,15 +327,15 @@ class ProcessExecutor(Executor):
                     self._used_pool = False
             yield from _in_order(pending, last=self._stop_in_background)
         except BrokenProcessPool as exc:
-            # A worker died (killed, out of memory): the tasks it and the others held run again here, in order;
-            # a step gives the same result wherever it runs.
+            # A worker died (killed, out of memory): the tasks it and the others held run again here, in order,
+            # then those being handed over or gathered; a step gives the same result wherever it runs.
             self.note = f"a worker died ({exc}); finished in one process"[:300]
             self._single = True
             stop_pool(self._pool)
             self._pool = None
             yield from (fn(task) for task in ([] if here is None else [here]))
-            yield from (fn(task) for _, task, _ in pending)
-            yield from (fn(task) for task in submitting)
+            yield from (fn(task) for _, held_tasks, _ in pending for task in held_tasks)
+            yield from (fn(task) for task in (submitting or bundle))
 
     def _slower_than_alone(self, first: tuple[float, float], steps: float) -> bool:
         """Whether, `CHECK_SECONDS` or more after their first result, the workers have taken longer than one
@@ -360,24 +378,26 @@ class ProcessExecutor(Executor):
             self._scratch = None
 
 
-def _in_order(pending: deque[tuple[Future[tuple[R, float]], Any, int]],
+def _in_order(pending: deque[tuple[Future[list[tuple[R, float]]], Any, int]],
               last: Callable[[], None] | None = None) -> Iterator[R]:
-    """The results of ``pending`` (future of (result, CPU seconds), task, weight), in order, each removed once its
-    result is in (so that a worker dying meanwhile leaves exactly the tasks not yet returned); ``last`` is called
-    before the last."""
+    """The results of ``pending`` (future of each task's (result, CPU seconds), tasks, weight), in order, each
+    entry removed once its results are in (so that a worker dying meanwhile leaves exactly the tasks not yet
+    returned); ``last`` is called before the last."""
     while pending:
-        result, _ = pending[0][0].result()
+        results = pending[0][0].result()
         pending.popleft()
         if not pending and last is not None:
             last()
-        yield result
+        yield from (result for result, _ in results)
 
 
-def _timed(fn: Callable[[T], R], task: T) -> tuple[R, float]:
-    """``fn(task)`` and the CPU seconds it took (in a worker)."""
-    began = time.process_time()
-    result = fn(task)
-    return result, time.process_time() - began
+def _timed(fn: Callable[[T], R], tasks: list[T]) -> list[tuple[R, float]]:
+    """``fn`` of each task, with the CPU seconds it took (in a worker)."""
+    out = []
+    for task in tasks:
+        began = time.process_time()
+        out.append((fn(task), time.process_time() - began))
+    return out
 
 
 def _done(result: R) -> Future[R]:
