@@ -66,7 +66,7 @@ EXECUTORS = ("local", "process", "ray")
 STARTUP_SECONDS = 0.3
 # How long the first tasks run here before the decision: long enough to measure, short enough not to matter.
 PROBE_SECONDS = 0.3
-# How long the workers run before their rate is compared with this process's alone.
+# How long after their first result the workers' time is first compared with one process's (`_slower_than_alone`).
 CHECK_SECONDS = 1.0
 # Tasks go to a worker together up to this weight (a heavier one goes alone), handed over when the next would
 # pass it: a small file's task (API-Bank: a 1.5 KB dialogue, about 1 ms of work) cost the command about a third
