@@ -277,14 +277,12 @@ class ProcessExecutor(Executor):
         # CPU seconds the workers' steps took since, which one process alone would have spent on them too.
         first: tuple[float, float] | None = None
         steps = 0.0
-        submitting: list[T] = []  # the bundle being handed over when the pool broke, if it was then
         try:
             for task in chain(tasks, [None]):  # None: the end, which hands over what is gathered
                 w = 0 if task is None else measure(task)
                 if bundle and (task is None or w == 0 or weight + w > BUNDLE_WEIGHT):
-                    submitting = bundle
                     pending.append((self._pool.submit(_timed, fn, bundle), bundle, weight))
-                    submitting, bundle, weight = [], [], 0
+                    bundle, weight = [], 0  # only once handed over: a pool that breaks meanwhile leaves it here
                     handed, held = handed + 1, held + 1
                 if task is not None and w > 0:
                     bundle.append(task)
@@ -335,7 +333,7 @@ class ProcessExecutor(Executor):
             self._pool = None
             yield from (fn(task) for task in ([] if here is None else [here]))
             yield from (fn(task) for _, held_tasks, _ in pending for task in held_tasks)
-            yield from (fn(task) for task in (submitting or bundle))
+            yield from (fn(task) for task in bundle)
 
     def _slower_than_alone(self, first: tuple[float, float], steps: float) -> bool:
         """Whether, `CHECK_SECONDS` or more after their first result, the workers have taken longer than one
