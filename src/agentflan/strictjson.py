@@ -49,6 +49,7 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 _DIGITS_AS_ZERO = bytes.maketrans(b"123456789", b"000000000")
 _LONG_DIGITS = b"0" * 19
 _MAX_INT_BITS = math.ceil(MAX_INT_DIGITS * math.log2(10))
+_CONTAINERS = (dict, list)  # what orjson decodes containers to
 
 
 class JSONRejected(json.JSONDecodeError):
@@ -169,14 +170,15 @@ def _vouched(value: Any) -> bool:
 
 def _check_depth(value: Any) -> None:
     """`check` of the nesting alone (containers only: the scalars of an orjson value are already strict)."""
-    # level by level: one list per level, not a tuple per container (ToolBench's answer files: 1,000s each)
-    level = [value] if isinstance(value, dict | list) else []
+    # level by level: one list per level, not a tuple per container (ToolBench's answer files: 1,000s each);
+    # `isinstance` with a tuple of types, which takes two thirds of the time it takes with `dict | list`
+    level = [value] if isinstance(value, _CONTAINERS) else []
     depth = 1
     while level:
         if depth > MAX_DEPTH:
             raise JSONRejected("nesting_too_deep", f"nested deeper than the {MAX_DEPTH} levels allowed")
         level = [c for node in level for c in (node.values() if isinstance(node, dict) else node)
-                 if isinstance(c, dict | list)]
+                 if isinstance(c, _CONTAINERS)]
         depth += 1
 
 
