@@ -55,7 +55,7 @@ def forget_derived() -> None:
         cached.cache_clear()
 
 
-SideFileOpener = Callable[[Path], "SideFile | None"]
+SideFileOpener = Callable[[str | Path], "SideFile | None"]
 
 
 @dataclass(frozen=True)
@@ -78,7 +78,7 @@ class RecordContext:
     def side_file(self, path: str | Path) -> SideFile | None:
         """A side file named by the format's layout, or None when it is absent or unreadable (and when the
         record is read outside the pipeline, which alone can record what was opened)."""
-        return self.side_files(Path(path)) if self.side_files is not None else None
+        return self.side_files(path) if self.side_files is not None else None
 
     def default_id(self, item: str | None = None) -> str:
         """An id stable across runs when the record has none: file stem, index and item path."""
