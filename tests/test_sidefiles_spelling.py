@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from agentflan.pipeline.sidefiles import recorded_path
+from agentflan.pipeline.sidefiles import SideFiles, recorded_path
 
 
 def _fresh(side: str, input_path: str, input_source: str) -> str:
@@ -36,6 +36,8 @@ _source = _path | st.builds(lambda p: f"bfcl:{p}", _path)
 def test_a_kept_spelling_is_the_fresh_one(side: str, input_path: str, source: str) -> None:
     assert recorded_path(side, input_path, source) == _fresh(side, input_path, source)
     assert recorded_path(Path(side), input_path, source) == _fresh(side, input_path, source)
+    opener = SideFiles(input_path, source)  # what a record's opener records, its input's part worked out once
+    assert opener._recorded(side) == _fresh(side, input_path, source)
 
 
 def test_the_working_directory_is_part_of_the_spelling(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

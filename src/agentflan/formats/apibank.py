@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.formats.base import Reader, RecordContext, SideFile, derived_from_side_files, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, derived_from_side_files, files_in, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
 from agentflan.schema import Message, Role, Tool, ToolCall, Trajectory
@@ -63,8 +63,8 @@ def _corpus_descriptions(ctx: RecordContext) -> dict[str, Tool]:
     if not folder.name.startswith(LEVEL_PREFIX):
         return {}
     try:
-        files = sorted(f for d in folder.parent.glob(f"{LEVEL_PREFIX}*-toolsearcher") if d.is_dir()
-                       for f in d.glob("*.jsonl"))
+        searchers = [d for d in files_in([folder.parent], f"{LEVEL_PREFIX}*-toolsearcher") if d.is_dir()]
+        files = files_in(searchers, "*.jsonl")
     except OSError:
         return {}
     return _descriptions_in(tuple(side for f in files if (side := ctx.side_file(f)) is not None))

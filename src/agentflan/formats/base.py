@@ -16,6 +16,7 @@ provides: it decodes them strictly, once per process, and records each one with 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
@@ -53,6 +54,36 @@ def derived_from_side_files(maxsize: int) -> Callable[[_F], _F]:
 def forget_derived() -> None:
     for cached in _DERIVED:
         cached.cache_clear()
+    _LISTED.clear()
+
+
+# (folders, pattern) -> (the folders' modification times, the files found): what `files_in` listed last.
+_LISTED: dict[tuple[tuple[str, ...], str], tuple[tuple[int, ...], tuple[Path, ...]]] = {}
+_LISTED_MAX = 1024
+
+
+def files_in(folders: Iterable[Path], pattern: str) -> tuple[Path, ...]:
+    """The entries of ``folders`` that ``pattern`` (one path part) matches, sorted; an absent folder holds none.
+    Readers that read a record with its corpus's other files (API-Bank, ToolTalk) list the same folders for every
+    record: a listing is kept until a folder's modification time changes (an entry added, removed or renamed).
+    A file changed in place is caught where it is opened (`SideFile`s are keyed by size and time)."""
+    names = tuple(map(str, folders))
+    stamps: list[int] = []
+    for name in names:
+        try:
+            stamps.append(os.stat(name).st_mtime_ns)
+        except OSError:
+            stamps.append(-1)
+    key = (names, pattern)
+    kept = _LISTED.get(key)
+    if kept is not None and kept[0] == tuple(stamps):
+        return kept[1]
+    found = tuple(sorted(f for name, stamp in zip(names, stamps, strict=True) if stamp >= 0
+                         for f in Path(name).glob(pattern)))
+    if len(_LISTED) >= _LISTED_MAX:
+        _LISTED.clear()  # only the saving is lost
+    _LISTED[key] = (tuple(stamps), found)
+    return found
 
 
 SideFileOpener = Callable[[str | Path], "SideFile | None"]

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from agentflan.errors import RecordError
-from agentflan.formats.base import Reader, RecordContext, SideFile, derived_from_side_files, require
+from agentflan.formats.base import Reader, RecordContext, SideFile, derived_from_side_files, files_in, require
 from agentflan.formats.canonical import validated
 from agentflan.formats.openai import arguments
 from agentflan.schema import Message, Tool, ToolCall, Trajectory
@@ -55,7 +55,7 @@ def _corpus_calls(ctx: RecordContext) -> dict[str, list[dict[str, Any]]]:
     if folder.name not in SPLITS:
         return {}
     try:
-        files = sorted(f for split in SPLITS for f in (folder.parent / split).glob("*.json"))
+        files = files_in([folder.parent / split for split in SPLITS], "*.json")
     except OSError:
         return {}
     return _calls_in(tuple(side for f in files if (side := ctx.side_file(f)) is not None))

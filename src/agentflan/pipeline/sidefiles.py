@@ -31,13 +31,23 @@ class SideFiles:
         self.path = path
         self.source = source or path
         self.opened: dict[str, str] = {}
+        self._spelling: tuple[str, str, str, str] | None = None  # `_spelled`'s arguments but the side file's
 
     def __call__(self, side: str | Path) -> SideFile | None:
         found = load(side)
         if found is not None:
             # Interned: every input of a folder opens the same siblings, so the same names recur in many ledgers.
-            self.opened[sys.intern(recorded_path(side, self.path, self.source))] = found.sha256
+            self.opened[sys.intern(self._recorded(os.fspath(side)))] = found.sha256
         return found
+
+    def _recorded(self, side: str) -> str:
+        """`recorded_path` of ``side`` for this input, its input's part worked out once (a record of API-Bank
+        opens some 50 side files)."""
+        if self.source == self.path:
+            return os.path.normpath(side)
+        if self._spelling is None:
+            self._spelling = _spelling_of(self.path, self.source)
+        return _spelled(side, *self._spelling)
 
 
 def merged(seen: Mapping[str, str], opened: Mapping[str, str]) -> Mapping[str, str]:
@@ -77,11 +87,16 @@ def recorded_path(side: str | Path, input_path: str, input_source: str) -> str:
     """
     if input_source == input_path:
         return os.path.normpath(side)
+    return _spelled(os.fspath(side), *_spelling_of(input_path, input_source))
+
+
+def _spelling_of(input_path: str, input_source: str) -> tuple[str, str, str, str]:
+    """`_spelled`'s arguments after the side file: where the input was opened, the folder of its recorded path,
+    the recorded path's scheme (``bfcl:``) and the working directory."""
     scheme, sep, rest = input_source.partition(":")
     if not sep or "/" in scheme:
         scheme, rest = "", input_source
-    return _spelled(os.fspath(side), os.path.dirname(input_path) or ".", os.path.dirname(rest), scheme,
-                    os.getcwd())
+    return os.path.dirname(input_path) or ".", os.path.dirname(rest), scheme, os.getcwd()
 
 
 # Every record of a folder's files opens the same siblings (ToolTalk, API-Bank: 19,134 openings of 256 distinct
