@@ -22,6 +22,7 @@ listed in ``metadata["tools_synthesized"]``.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -63,7 +64,7 @@ def _corpus_descriptions(ctx: RecordContext) -> dict[str, Tool]:
     if not folder.name.startswith(LEVEL_PREFIX):
         return {}
     try:
-        searchers = [d for d in files_in([folder.parent], f"{LEVEL_PREFIX}*-toolsearcher") if d.is_dir()]
+        searchers = [d for d in files_in([folder.parent], f"{LEVEL_PREFIX}*-toolsearcher") if os.path.isdir(d)]
         files = files_in(searchers, "*.jsonl")
     except OSError:
         return {}

@@ -57,16 +57,19 @@ def forget_derived() -> None:
     _LISTED.clear()
 
 
-# (folders, pattern) -> (the folders' modification times, the files found): what `files_in` listed last.
-_LISTED: dict[tuple[tuple[str, ...], str], tuple[tuple[int, ...], tuple[Path, ...]]] = {}
-_LISTED_MAX = 1024
+# (folders, pattern) -> (the folders' modification times, the files found): what `files_in` listed lately. A
+# reader needs the listings of the corpus it is reading; more would hold every corpus's names until
+# `forget_derived` (30 replicas of API-Bank and ToolTalk: about 5,000 names).
+_LISTED: dict[tuple[tuple[str, ...], str], tuple[tuple[int, ...], tuple[str, ...]]] = {}
+_LISTED_MAX = 16
 
 
-def files_in(folders: Iterable[Path], pattern: str) -> tuple[Path, ...]:
-    """The entries of ``folders`` that ``pattern`` (one path part) matches, sorted; an absent folder holds none.
-    Readers that read a record with its corpus's other files (API-Bank, ToolTalk) list the same folders for every
-    record: a listing is kept until a folder's modification time changes (an entry added, removed or renamed).
-    A file changed in place is caught where it is opened (`SideFile`s are keyed by size and time)."""
+def files_in(folders: Iterable[str | Path], pattern: str) -> tuple[str, ...]:
+    """The paths of the entries of ``folders`` that ``pattern`` (one path part) matches, in the order of their
+    `Path`s; an absent folder holds none. Readers that read a record with its corpus's other files (API-Bank,
+    ToolTalk) list the same folders for every record: a listing is kept until a folder's modification time changes
+    (an entry added, removed or renamed). A file changed in place is caught where it is opened (`SideFile`s are
+    keyed by size and time)."""
     names = tuple(map(str, folders))
     stamps: list[int] = []
     for name in names:
@@ -78,8 +81,8 @@ def files_in(folders: Iterable[Path], pattern: str) -> tuple[Path, ...]:
     kept = _LISTED.get(key)
     if kept is not None and kept[0] == tuple(stamps):
         return kept[1]
-    found = tuple(sorted(f for name, stamp in zip(names, stamps, strict=True) if stamp >= 0
-                         for f in Path(name).glob(pattern)))
+    found = tuple(map(str, sorted(f for name, stamp in zip(names, stamps, strict=True) if stamp >= 0
+                                  for f in Path(name).glob(pattern))))
     if len(_LISTED) >= _LISTED_MAX:
         _LISTED.clear()  # only the saving is lost
     _LISTED[key] = (tuple(stamps), found)

@@ -26,6 +26,9 @@ from agentflan.pipeline.sources import RawLine, Reject, SourceRecord, decoded, i
 from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags
 
+_NO_REASONS: Counter[str] = Counter()  # never counted into: see `InputStats.count_reason`
+_NO_SIDE_FILES: Mapping[str, str] = {}
+
 
 @dataclass(slots=True)  # one per input file: thousands in a large build
 class InputStats:
@@ -40,8 +43,11 @@ class InputStats:
     read: int = 0
     accepted: int = 0
     rejected: int = 0
-    rejects_by_reason: Counter[str] = field(default_factory=Counter)
-    side_files: Mapping[str, str] = field(default_factory=dict)
+    # Both start as one shared empty mapping (a build at 30x the corpora holds 10,903 ledgers, and an empty
+    # Counter and dict each cost 168 bytes): `count_reason` gives a ledger its own Counter at its first reject,
+    # and side files are only ever replaced.
+    rejects_by_reason: Counter[str] = field(default_factory=lambda: _NO_REASONS)
+    side_files: Mapping[str, str] = field(default_factory=lambda: _NO_SIDE_FILES)
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -63,8 +69,14 @@ class InputStats:
         self.read += other.read
         self.accepted += other.accepted
         self.rejected += other.rejected
-        self.rejects_by_reason.update(other.rejects_by_reason)
+        for reason, count in other.rejects_by_reason.items():
+            self.count_reason(reason, count)
         self.note_side_files(other.side_files)
+
+    def count_reason(self, reason: str, count: int = 1) -> None:
+        if self.rejects_by_reason is _NO_REASONS:
+            self.rejects_by_reason = Counter()
+        self.rejects_by_reason[reason] += count
 
     def note_side_files(self, opened: Mapping[str, str]) -> None:
         """Record the side files (recorded path → sha256) a reader opened for this input."""
@@ -140,7 +152,7 @@ def count_reject(stats: InputStats, rej: Reject) -> Reject:
     """Count ``rej`` against its input, recorded under the input's source."""
     stats.read += 1
     stats.rejected += 1
-    stats.rejects_by_reason[rej.reason] += 1
+    stats.count_reason(rej.reason)
     return rej if rej.path == stats.path else dataclasses.replace(rej, path=stats.path)
 
 

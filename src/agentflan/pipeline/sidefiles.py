@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import stat
-import sys
 from collections.abc import Mapping
 from functools import lru_cache
 from pathlib import Path
@@ -36,8 +35,13 @@ class SideFiles:
     def __call__(self, side: str | Path) -> SideFile | None:
         found = load(side)
         if found is not None:
-            # Interned: every input of a folder opens the same siblings, so the same names recur in many ledgers.
-            self.opened[sys.intern(self._recorded(os.fspath(side)))] = found.sha256
+            # One string per name: every input of a folder opens the same siblings, so the same names recur in
+            # many ledgers. Shared through `_NAMES`, not `sys.intern`: the interpreter's table of interned strings
+            # never shrinks, and 30 replicas of the corpora name 7,680 siblings.
+            recorded = self._recorded(os.fspath(side))
+            if len(_NAMES) >= _NAMES_MAX:
+                _NAMES.clear()  # only sharing is lost
+            self.opened[_NAMES.setdefault(recorded, recorded)] = found.sha256
         return found
 
     def _recorded(self, side: str) -> str:
@@ -74,6 +78,9 @@ def merged(seen: Mapping[str, str], opened: Mapping[str, str]) -> Mapping[str, s
 # Distinct sets of side files seen lately: one per corpus folder read (a few per corpus, times its replicas).
 _SHARED: dict[tuple[tuple[str, str], ...], dict[str, str]] = {}
 _SHARED_MAX = 1024
+# The recorded names of the side files opened so far, each the one string the ledgers share (until `release`).
+_NAMES: dict[str, str] = {}
+_NAMES_MAX = 1 << 16
 
 
 def recorded_path(side: str | Path, input_path: str, input_source: str) -> str:
@@ -101,8 +108,9 @@ def _spelling_of(input_path: str, input_source: str) -> tuple[str, str, str, str
 
 # Every record of a folder's files opens the same siblings (ToolTalk, API-Bank: 19,134 openings of 256 distinct
 # (folder, sibling) pairs in a build of the corpora, each spelled in about 8 us), so spellings are kept per
-# folder, not per input. The working directory is part of the key: a relative path's spelling depends on it.
-@lru_cache(maxsize=4096)
+# folder, not per input: enough for one corpus's siblings (ToolTalk's 110 or so), as one corpus is read at a
+# time. The working directory is part of the key: a relative path's spelling depends on it.
+@lru_cache(maxsize=512)
 def _spelled(side: str, opened_in: str, recorded_in: str, scheme: str, cwd: str) -> str:
     del cwd
     spelled = os.path.normpath(os.path.join(recorded_in, os.path.relpath(side, opened_in)))
@@ -137,5 +145,7 @@ def release() -> None:
     """Let go of the side files decoded so far (they are read again if opened again). A command calls it when
     its reading is done, so that the memory they held is reused by the work after it rather than added to it."""
     _load.cache_clear()
+    _spelled.cache_clear()
     _SHARED.clear()
-    forget_derived()
+    _NAMES.clear()
+    forget_derived()  # and the folder listings (`formats.base.files_in`)
