@@ -60,7 +60,9 @@ class Inputs:
         self.flag_calls = flag_calls
         self.given: list[Path] = []
         self.files: list[InputFile] = []
-        self._ledgers: dict[tuple[str, str], InputStats] = {}  # (group, source) → ledger, in reading order
+        # source → ledger for the ``input`` group (the source string itself the key: a tuple a file cost 64 bytes,
+        # 0.7 MiB of a build at 30x), (group, source) → ledger for the others; in reading order
+        self._ledgers: dict[str | tuple[str, str], InputStats] = {}
         self.add(paths, group=group)
 
     # -- what will be read ---------------------------------------------------------------------------------------
@@ -142,7 +144,7 @@ class Inputs:
 
     def ledger(self, file: InputFile) -> InputStats:
         """The ledger of ``file``, created (with the file's sha256) the first time it is read in its group."""
-        key = (file.group, file.source)
+        key = file.source if file.group == "input" else (file.group, file.source)
         if key not in self._ledgers:
             self._ledgers[key] = InputStats(file.source, sha256_file(file.path))
         return self._ledgers[key]
@@ -159,17 +161,17 @@ class Inputs:
 
     def ledgers(self, group: str | None = None) -> list[InputStats]:
         """The ledgers of the files read (of one group), in reading order."""
-        return [s for (g, _), s in self._ledgers.items() if group is None or g == group]
+        return [s for key, s in self._ledgers.items() if group is None or _group(key) == group]
 
     @property
     def stats(self) -> dict[str, InputStats]:
         """The ledgers of the ``input`` group by recorded source."""
-        return {source: s for (g, source), s in self._ledgers.items() if g == "input"}
+        return {key: s for key, s in self._ledgers.items() if isinstance(key, str)}
 
     def input_ledger(self, source: str) -> InputStats:
         """The ledger of the ``input`` file recorded as ``source`` (once read): in constant time, for a command
         that folds in counts per batch (`stats` builds the whole mapping)."""
-        return self._ledgers[("input", source)]
+        return self._ledgers[source]
 
     @property
     def read_count(self) -> int:
@@ -192,9 +194,18 @@ class Inputs:
     def entries(self, group: str | None = None) -> list[dict[str, Any]]:
         """The manifest's ``inputs``: each file read (of one group), with its sha256, licence, format and
         counts; listing every group, a file outside the ``input`` group names its group."""
-        return [{**s.to_dict(), **({"group": g} if group is None and g != "input" else {})}
-                for (g, _), s in self._ledgers.items() if group is None or g == group]
+        out = []
+        for key, s in self._ledgers.items():
+            g = _group(key)
+            if group is None or g == group:
+                out.append({**s.to_dict(), **({"group": g} if group is None and g != "input" else {})})
+        return out
 
     def side_files(self) -> list[dict[str, str]]:
         """The manifest's ``side_files``: every file the readers opened beside an input, with its sha256."""
         return side_files_of(self.ledgers())
+
+
+def _group(key: str | tuple[str, str]) -> str:
+    """The group of a ledger's key in `Inputs` (a bare source: ``input``)."""
+    return "input" if isinstance(key, str) else key[0]
