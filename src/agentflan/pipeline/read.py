@@ -44,8 +44,8 @@ class InputStats:
     accepted: int = 0
     rejected: int = 0
     # Both start as one shared empty mapping (a build at 30x the corpora holds 10,903 ledgers, and an empty
-    # Counter and dict each cost 168 bytes): `count_reason` gives a ledger its own Counter at its first reject,
-    # and side files are only ever replaced.
+    # Counter and dict cost 168 bytes together): `count_reason` gives a ledger its own Counter at its first
+    # reject, and side files are only ever replaced.
     rejects_by_reason: Counter[str] = field(default_factory=lambda: _NO_REASONS)
     side_files: Mapping[str, str] = field(default_factory=lambda: _NO_SIDE_FILES)
 

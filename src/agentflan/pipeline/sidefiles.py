@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import stat
 from collections.abc import Mapping
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 
 from agentflan.errors import InputError
@@ -30,7 +30,6 @@ class SideFiles:
         self.path = path
         self.source = source or path
         self.opened: dict[str, str] = {}
-        self._spelling: tuple[str, str, str, str] | None = None  # `_spelled`'s arguments but the side file's
 
     def __call__(self, side: str | Path) -> SideFile | None:
         found = load(side)
@@ -47,11 +46,11 @@ class SideFiles:
     def _recorded(self, side: str) -> str:
         """`recorded_path` of ``side`` for this input, its input's part worked out once (a record of API-Bank
         opens some 50 side files)."""
-        if self.source == self.path:
-            return os.path.normpath(side)
-        if self._spelling is None:
-            self._spelling = _spelling_of(self.path, self.source)
-        return _spelled(side, *self._spelling)
+        return _respelled(side, self._spelling)
+
+    @cached_property
+    def _spelling(self) -> _Spelling | None:
+        return _spelling_of(self.path, self.source)
 
 
 def merged(seen: Mapping[str, str], opened: Mapping[str, str]) -> Mapping[str, str]:
@@ -92,14 +91,22 @@ def recorded_path(side: str | Path, input_path: str, input_source: str) -> str:
     >>> recorded_path(Path("/cache/possible_answer/BFCL_v4_x.json"), "/cache/BFCL_v4_x.json", "bfcl:BFCL_v4_x.json")
     'bfcl:possible_answer/BFCL_v4_x.json'
     """
-    if input_source == input_path:
-        return os.path.normpath(side)
-    return _spelled(os.fspath(side), *_spelling_of(input_path, input_source))
+    return _respelled(os.fspath(side), _spelling_of(input_path, input_source))
 
 
-def _spelling_of(input_path: str, input_source: str) -> tuple[str, str, str, str]:
+# `_spelled`'s arguments after the side file, for one input; None when the input is recorded as it was opened.
+_Spelling = tuple[str, str, str, str]
+
+
+def _respelled(side: str, spelling: _Spelling | None) -> str:
+    return os.path.normpath(side) if spelling is None else _spelled(side, *spelling)
+
+
+def _spelling_of(input_path: str, input_source: str) -> _Spelling | None:
     """`_spelled`'s arguments after the side file: where the input was opened, the folder of its recorded path,
-    the recorded path's scheme (``bfcl:``) and the working directory."""
+    the recorded path's scheme (``bfcl:``) and the working directory; None for an input recorded as opened."""
+    if input_source == input_path:
+        return None
     scheme, sep, rest = input_source.partition(":")
     if not sep or "/" in scheme:
         scheme, rest = "", input_source
