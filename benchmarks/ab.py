@@ -1,6 +1,6 @@
 """A/B: the same `agentflan` commands run from two source trees, interleaved (A, B, A, B... every command once
 per round, so a change in the machine's load touches both alike), each in a fresh process: wall time and CPU time
-(`os.wait4`, workers included), with the range over the rounds and the load average before and after.
+and peak RSS (`os.wait4`, workers included), with the range over the rounds and the load average before and after.
 
     git worktree add /tmp/base main     # or: mkdir /tmp/base && git archive main src | tar -x -C /tmp/base
     python benchmarks/ab.py --a /tmp/base/src --b src --rounds 3 \\
@@ -25,17 +25,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # benchmarks/ is not a package: found through sys.path
-from scale import COPY, compile_package, remove_output, run
-
-
-def _span(values: list[float]) -> str:
-    lo, hi = min(values), max(values)
-    return f"{lo:.2f}" if f"{lo:.2f}" == f"{hi:.2f}" else f"{lo:.2f}–{hi:.2f}"
+from scale import COPY, compile_package, remove_output, run, span
 
 
 def _ratios(values: list[float]) -> str:
     """A range of per-round ratios with their median."""
-    return f"{_span(values)}× ({statistics.median(values):.2f})"
+    return f"{span(values)}× ({statistics.median(values):.2f})"
 
 
 def main() -> None:
@@ -48,7 +43,7 @@ def main() -> None:
     ap.add_argument("--copy", action="append", default=[], help="a file to time the orjson copy of (the floor); repeatable")
     args = ap.parse_args()
     trees = {"A": str(Path(args.a).resolve()), "B": str(Path(args.b).resolve())}
-    times: dict[tuple[str, str], list[tuple[float, float]]] = {}
+    times: dict[tuple[str, str], list[tuple[float, float, float]]] = {}  # wall s, CPU s, peak RSS MiB
     for tree in trees.values():
         compile_package(tree)
     before = os.getloadavg()
@@ -59,24 +54,25 @@ def main() -> None:
                     env = {**os.environ, "PYTHONPATH": tree}
                     argv = [sys.executable, "-m", "agentflan", *command.split()]
                     remove_output(argv)  # untimed, as in scale.py
-                    times.setdefault((command, label), []).append(run(argv, env)[:2])
+                    times.setdefault((command, label), []).append(run(argv, env))
             for path in args.copy:
                 out = Path(tmp) / "copy.out"
                 out.unlink(missing_ok=True)
                 times.setdefault((f"orjson copy of {path}", "-"), []).append(
-                    run([sys.executable, "-c", COPY, str(out), path], dict(os.environ))[:2])
+                    run([sys.executable, "-c", COPY, str(out), path], dict(os.environ)))
     after = os.getloadavg()
     print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
           f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; A = {args.a}, B = {args.b}\n")
-    print("| command | tree | wall s | CPU s | A wall / B wall (median) |")
-    print("|---|---|---|---|---|")
+    print("| command | tree | wall s | CPU s | peak RSS MiB | A wall / B wall (median) |")
+    print("|---|---|---|---|---|---|")
     for (command, label), xs in times.items():
         ratio = ""
         if label == "B":
             a = times[(command, "A")]
-            ratio = _ratios([w_a / w_b for (w_a, _), (w_b, _) in zip(a, xs, strict=True)])
-        print(f"| `{command}` | {label} | {_span([w for w, _ in xs])} | {_span([c for _, c in xs])} | {ratio} |")
+            ratio = _ratios([w_a / w_b for (w_a, *_), (w_b, *_) in zip(a, xs, strict=True)])
+        print(f"| `{command}` | {label} | {span([w for w, _, _ in xs])} | {span([c for _, c, _ in xs])} | "
+              f"{span([r for _, _, r in xs], '{:.1f}')} | {ratio} |")
     if len(args.commands) > 1:  # e.g. one process first, then the same with workers: each tree's speed-up
         print("\n| command | tree | first command's wall / this one's, per round (median) |")
         print("|---|---|---|")
@@ -84,7 +80,7 @@ def main() -> None:
         for command in args.commands[1:]:
             for label in trees:
                 pairs = zip(times[(first, label)], times[(command, label)], strict=True)
-                print(f"| `{command}` | {label} | {_ratios([w_1 / w_n for (w_1, _), (w_n, _) in pairs])} |")
+                print(f"| `{command}` | {label} | {_ratios([w_1 / w_n for (w_1, *_), (w_n, *_) in pairs])} |")
 
 
 if __name__ == "__main__":

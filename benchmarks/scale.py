@@ -303,7 +303,8 @@ def main() -> None:
     _report(figures, args, load_before, load_after)
 
 
-def _span(values: list[float], fmt: str = "{:.2f}") -> str:
+def span(values: list[float], fmt: str = "{:.2f}") -> str:
+    """The range of ``values`` as text (one value when both ends print alike)."""
     lo, hi = min(values), max(values)
     return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
 
@@ -322,13 +323,13 @@ def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, be
         base = figures.get((scale, f"{job} local"))
         speeds = [] if base is None or base is fig or name.startswith("copy") else \
             [b / w for b, w in zip(base.wall, fig.wall, strict=True)]
-        speed = f"{_span(speeds)}× ({statistics.median(speeds):.2f})" if speeds else ""
+        speed = f"{span(speeds)}× ({statistics.median(speeds):.2f})" if speeds else ""
         halves = figures.get((scale, f"{job} halves"))
         ceiling = "" if halves is None or halves is fig or not speeds else \
-            _span([h / w for h, w in zip(halves.wall, fig.wall, strict=True)])
+            span([h / w for h, w in zip(halves.wall, fig.wall, strict=True)])
         floor = figures.get((scale, FLOORS.get(job, "")))
-        ratio = "" if floor is None else _span([c / w for c, w in zip(floor.wall, fig.wall, strict=True)])
-        print(f"| {scale}× | {name} | {_span(fig.wall)} | {_span(fig.cpu)} | {_span(fig.rss_mib, '{:.0f}')} | "
+        ratio = "" if floor is None else span([c / w for c, w in zip(floor.wall, fig.wall, strict=True)])
+        print(f"| {scale}× | {name} | {span(fig.wall)} | {span(fig.cpu)} | {span(fig.rss_mib, '{:.0f}')} | "
               f"{speed} | {ceiling} | {ratio} |")
 
 

@@ -35,15 +35,28 @@ from agentflan.schema import Trajectory
 
 @dataclass(frozen=True, slots=True)
 class InputFile:
-    """One file to read: where it is opened, how it is recorded, its format, the argument it came from."""
+    """One file to read: where it is opened (`location`), how it is recorded (``source``), its format, the
+    argument it came from (`given`)."""
 
-    # A string, not a Path: a build holds one of these per input file (10,902 at 30x the corpora), and a Path
-    # keeps its parts and its string (about 200 bytes more each).
-    location: str
     source: str
     fmt: str = "auto"
-    given: str = ""  # the path or recipe entry that named it (a directory names many files)
     group: str = "input"
+    # A build holds one of these per input file (10,903 at 30x the corpora), so its paths are not each a string
+    # of its own (a string per file was 1.6 MiB there): where the file is opened is ``head`` + ``source`` when
+    # that path ends with the recorded one (a recipe's inputs under the data root, a path recorded as given),
+    # ``head`` being one string for many files; else ``head`` alone (``whole``).
+    head: str = ""
+    whole: bool = False
+    named_by: str | None = None  # the directory or pattern that named it; None: the file itself was named
+
+    @property
+    def location(self) -> str:
+        return self.head if self.whole else self.head + self.source
+
+    @property
+    def given(self) -> str:
+        """The path or recipe entry that named the file (a directory names many files)."""
+        return self.location if self.named_by is None else self.named_by
 
     @property
     def path(self) -> Path:
@@ -63,6 +76,7 @@ class Inputs:
         # source → ledger for the ``input`` group (the source string itself the key: a tuple a file cost 56 bytes,
         # 0.6 MiB of a build at 30x), (group, source) → ledger for the others; in reading order
         self._ledgers: dict[str | tuple[str, str], InputStats] = {}
+        self._heads: dict[str, str] = {}  # one string for each `InputFile.head`
         self.add(paths, group=group)
 
     # -- what will be read ---------------------------------------------------------------------------------------
@@ -80,8 +94,13 @@ class Inputs:
                 recorded = source or (str(path.relative_to(relative_to)) if relative_to is not None
                                       and path.is_relative_to(relative_to) else str(path))
                 location = str(path)
-                shown = location if path == given else str(given)  # one string for both, not a copy
-                added.append(InputFile(location, recorded, fmt or self.fmt, shown, group))
+                named_by = None if path == given else str(given)  # one string for all the files it names
+                if location.endswith(recorded):
+                    head = location[:len(location) - len(recorded)]
+                    added.append(InputFile(recorded, fmt or self.fmt, group, self._heads.setdefault(head, head),
+                                           named_by=named_by))
+                else:
+                    added.append(InputFile(recorded, fmt or self.fmt, group, location, whole=True, named_by=named_by))
         self.files.extend(added)
         return added
 
