@@ -25,3 +25,16 @@ def test_a_reject_counts_in_its_own_ledger_only() -> None:
     c.note_side_files({"tools.json": "ab"})
     assert dict(c.side_files) == {"tools.json": "ab"} and dict(InputStats("f.jsonl", "").side_files) == {}
     assert a.to_dict()["rejects_by_reason"] == {"invalid_json": 2} and "side_files" not in a.to_dict()
+
+
+def test_the_shared_empty_count_refuses_a_direct_count() -> None:
+    """Counting into a fresh ledger's rejects directly would count into every ledger: it raises instead."""
+    import pytest
+
+    fresh = InputStats("g.jsonl", "")
+    with pytest.raises(TypeError):
+        fresh.rejects_by_reason["invalid_json"] += 1
+    assert dict(InputStats("h.jsonl", "").rejects_by_reason) == {}
+    back = pickle.loads(pickle.dumps(fresh))  # a worker's ledger, unpickled here, counts through count_reason
+    back.count_reason("invalid_json")
+    assert dict(back.rejects_by_reason) == {"invalid_json": 1} and dict(fresh.rejects_by_reason) == {}

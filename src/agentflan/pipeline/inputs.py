@@ -95,12 +95,10 @@ class Inputs:
                                       and path.is_relative_to(relative_to) else str(path))
                 location = str(path)
                 named_by = None if path == given else str(given)  # one string for all the files it names
-                if location.endswith(recorded):
-                    head = location[:len(location) - len(recorded)]
-                    added.append(InputFile(recorded, fmt or self.fmt, group, self._heads.setdefault(head, head),
-                                           named_by=named_by))
-                else:
-                    added.append(InputFile(recorded, fmt or self.fmt, group, location, whole=True, named_by=named_by))
+                whole = not location.endswith(recorded)
+                head = location if whole else location[:len(location) - len(recorded)]
+                added.append(InputFile(recorded, fmt or self.fmt, group,
+                                       head if whole else self._heads.setdefault(head, head), whole, named_by))
         self.files.extend(added)
         return added
 
@@ -185,7 +183,7 @@ class Inputs:
     @property
     def stats(self) -> dict[str, InputStats]:
         """The ledgers of the ``input`` group by recorded source."""
-        return {key: s for key, s in self._ledgers.items() if isinstance(key, str)}  # `_group`: input
+        return {s.path: s for key, s in self._ledgers.items() if _group(key) == "input"}
 
     def input_ledger(self, source: str) -> InputStats:
         """The ledger of the ``input`` file recorded as ``source`` (once read): in constant time, for a command

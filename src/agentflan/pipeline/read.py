@@ -26,7 +26,16 @@ from agentflan.pipeline.sources import RawLine, Reject, SourceRecord, decoded, i
 from agentflan.schema import Trajectory
 from agentflan.validate import call_flags, with_flags
 
-_NO_REASONS: Counter[str] = Counter()  # never counted into: see `InputStats.count_reason`
+
+class _NoReasons(Counter[str]):
+    """The empty reject count that ledgers share until their first reject (`InputStats.count_reason`): counting
+    into it directly would count into every ledger, so it refuses."""
+
+    def __setitem__(self, reason: str, count: int) -> None:
+        raise TypeError("a ledger counts its rejects through InputStats.count_reason")
+
+
+_NO_REASONS: Counter[str] = _NoReasons()
 _NO_SIDE_FILES: Mapping[str, str] = {}
 
 
@@ -74,7 +83,7 @@ class InputStats:
         self.note_side_files(other.side_files)
 
     def count_reason(self, reason: str, count: int = 1) -> None:
-        if self.rejects_by_reason is _NO_REASONS:
+        if type(self.rejects_by_reason) is _NoReasons:  # the shared one, or its copy back from a worker
             self.rejects_by_reason = Counter()
         self.rejects_by_reason[reason] += count
 
