@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from agentflan import formats
 from agentflan.files import sha256_file
@@ -180,3 +182,28 @@ def test_real_agentinstruct(real_file, domain: str) -> None:
         assert [(c.name, c.arguments) for _, c in back.calls()] == [(c.name, c.arguments) for _, c in traj.calls()]
         assert [m.content for m in back.messages if m.role == "tool"] == [
             m.content for m in traj.messages if m.role == "tool"]
+
+
+PROMPT_WORDS = ["play the role of linux", "operate a MySQL database", "get_relations(", "Interact with a household",
+                "You are web shopping", "Based on the HTML webpage above", "Thought:", "Action:", "linux", "\n"]
+
+
+@given(st.lists(st.sampled_from(PROMPT_WORDS) | st.text(max_size=12), max_size=6).map(" ".join))
+def test_prompted_domain_answers_as_domain_of(instruction: str) -> None:
+    """The lookup that readers ask of every record names the same domain `domain_of` does, and None exactly
+    where `domain_of` refuses."""
+    from agentflan.errors import RecordError
+    from agentflan.formats.agentinstruct import domain_of, prompted_domain
+
+    try:
+        expected = domain_of(None, instruction, by_id=False)
+    except RecordError:
+        expected = None
+    assert prompted_domain(instruction) is expected
+
+
+def test_prompted_domain_finds_each_fixture_domain(parsed: dict[str, Trajectory]) -> None:
+    from agentflan.formats.agentinstruct import prompted_domain
+
+    found = {prompted_domain(t.messages[0].content).name for t in parsed.values()}  # type: ignore[union-attr]
+    assert found == set(DOMAINS)

@@ -342,9 +342,8 @@ def _environment(messages: list[Message], metadata: dict[str, Any]) -> list[Mess
     first = next((i for i, m in enumerate(messages) if m.role != "system"), None)
     if first is None or messages[first].role != "user":
         return messages
-    try:
-        domain = agentinstruct.domain_of(None, messages[first].content, by_id=False)
-    except RecordError:
+    domain = agentinstruct.prompted_domain(messages[first].content)
+    if domain is None:
         return messages
     metadata.update(domain=domain.name, environment_actions=True)
     ack = first + 1

@@ -69,10 +69,7 @@ def read(value: Any, ctx: RecordContext) -> Iterator[Trajectory]:
     turns = [(require(raw, "role", str, f"messages[{i}]"), require(raw, "content", str, f"messages[{i}]"))
              for i, raw in enumerate(raw_messages)]
     if turns and turns[0][0] == "user":
-        try:
-            domain = agentinstruct.domain_of(None, turns[0][1], by_id=False)
-        except RecordError:
-            domain = None
+        domain = agentinstruct.prompted_domain(turns[0][1])
         if domain is not None:  # an AgentInstruct trajectory the react writer wrote in its domain's syntax
             yield agentinstruct.read_turns(turns, domain, value.get("id"), ctx, where="messages")
             return
