@@ -1,5 +1,6 @@
 """The end of a large uncompressed file goes in small batches (`batches.TAIL_BATCH`), so that workers end close
-together; the records, their order and the rejects between them are those of the usual batches."""
+together; the records, their order and the rejects between them are those of the usual batches. A file's first
+batch is never small for this: its size is asked only once it proves longer than a batch."""
 
 from __future__ import annotations
 
@@ -56,8 +57,9 @@ def test_the_tail_is_listed_in_small_batches_and_nothing_else_changes(
     assert _flat(tailed) == _flat(usual)
     tail = len(data) - tail_bytes
     offsets = {r.line: r.offset for r in sources.iter_raw(path) if isinstance(r, RawLine)}
-    for kind, held in tailed:
-        if kind == "batch" and all(offsets[line] >= tail for line in held):  # type: ignore[union-attr]
+    batches_after_the_first = [held for kind, held in tailed if kind == "batch"][1:]
+    for held in batches_after_the_first:
+        if all(offsets[line] >= tail for line in held):  # type: ignore[union-attr]
             assert len(held) <= 2  # type: ignore[arg-type]
     for kind, held in usual:  # what lies before the tail is batched as before
         if kind == "batch" and all(offsets[line] < tail for line in held):  # type: ignore[union-attr]
@@ -77,3 +79,14 @@ def test_a_small_file_keeps_the_usual_batches(tmp_path: Path) -> None:
     assert path.stat().st_size < batches_module.TAIL_FROM
     sizes = [len(t.records) for t in batches(path, "openai", InputStats(str(path), "")) if isinstance(t, Batch)]
     assert sizes == [256, 256, 88]
+
+
+def test_only_a_file_longer_than_a_batch_is_asked_its_size(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: list[Path] = []
+    monkeypatch.setattr(batches_module, "_tail_start", lambda path: asked.append(path))
+    small, large = tmp_path / "small.jsonl", tmp_path / "large.jsonl"
+    small.write_bytes(b'{"i": 1}\n{"i": 2}\n')
+    large.write_bytes(b"".join(b'{"i": %d}\n' % i for i in range(20)))
+    for path in (small, large):
+        list(batches(path, "openai", InputStats(str(path), ""), size=7))
+    assert asked == [large]

@@ -139,16 +139,19 @@ def batches(path: Path, fmt: str, stats: InputStats, size: int = BATCH,
             flag_calls: bool = True, first: int | None = None) -> Iterator[Batch | Reject]:
     """A file's records as batches for one reader each, with every reject found while listing them (counted in
     ``stats``) in its place between them; the first `SMALL_BATCHES` batches hold at most ``first`` records
-    (default ``size``), those of a large file's last `TAIL_BYTES` at most `TAIL_BATCH`."""
+    (default ``size``), those after the first in a large file's last `TAIL_BYTES` at most `TAIL_BATCH`."""
     batch: list[SourceRecord | RawLine] = []
     reader_name = ""
     limits = chain([first] * SMALL_BATCHES if first else [], repeat(size))
     limit = next(limits)
-    tail = _tail_start(path)
+    tail: int | None = None
+    sized = False  # the size is asked only of a file longer than a batch: a stat for each of 5,000 small files
     for item in source_records(str(path), fmt, stats, raw=True):
         if batch and (isinstance(item, Reject) or item[0].name != reader_name or len(batch) >= limit):
             yield Batch(reader_name, stats.path, stats.licence, batch, flag_calls)
             batch, limit = [], next(limits)
+            if not sized:
+                tail, sized = _tail_start(path), True
         if isinstance(item, Reject):
             yield item
             continue
