@@ -20,6 +20,16 @@ def test_strings_numbers_dates_and_times() -> None:
         assert not ctx.grounded(value), value
 
 
+def test_words_that_parse_as_floats_are_compared_as_words() -> None:
+    """``float()`` reads "NaN", "inf" and "Infinity"; as argument values they are words (the audit's grounding
+    section stopped on a call with the argument "NaN")."""
+    ctx = Context("Set the value to NaN, the limit to inf and the ceiling to -Infinity.")
+    for value in ("NaN", "nan", "inf", "Infinity", "-Infinity"):
+        assert ctx.grounded(value), value
+    for value in ("NaN", "inf", "Infinity"):
+        assert not Context("Set the value to 3.").grounded(value), value
+
+
 def test_date_forms() -> None:
     assert Context("on 3 May 2024").grounded("2024-05-03")
     assert Context("due 05/03/2024").grounded("2024-05-03")

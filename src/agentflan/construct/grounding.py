@@ -21,6 +21,7 @@ Booleans and nulls are not checked: ``true`` for a flag is a decision, not a val
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -61,6 +62,8 @@ def _number_forms(token: str) -> set[str]:
         try:
             value = float(f)
         except ValueError:
+            continue
+        if not math.isfinite(value):  # "nan", "inf", "Infinity" parse as floats but are words, not numbers
             continue
         forms.add(repr(value))
         if value == int(value):
