@@ -20,6 +20,10 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+# benchmarks/ is not a package: found through sys.path
+from scale import span
+
 # (part, substrings of a frame that place a sample in it); the deepest frame that matches any decides.
 PARTS: list[tuple[str, tuple[str, ...]]] = [
     ("imports", ("_find_and_load", "<frozen importlib")),
@@ -93,8 +97,7 @@ def main() -> None:
         cells = []
         for f in found:
             values = f.get(name, []) + [0.0] * (args.runs - len(f.get(name, [])))
-            low, high = f"{min(values):.0f}", f"{max(values):.0f}"
-            cells.append("" if max(values) < 0.5 else f"{low}%" if low == high else f"{low}–{high}%")
+            cells.append("" if max(values) < 0.5 else span(values, "{:.0f}") + "%")
         if any(cells):
             print(f"| {name} | " + " | ".join(cells) + " |")
     for i, command in enumerate(args.commands):

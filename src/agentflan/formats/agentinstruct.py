@@ -444,8 +444,8 @@ def domain_of(record_id: Any, instruction: str, by_id: bool = True) -> Domain:
 
 def prompted_domain(instruction: str) -> Domain | None:
     """The domain whose instruction prompt ``instruction`` is, or None. For readers that ask of every record
-    whether it is an AgentInstruct trajectory: raising `domain_of`'s error for the usual answer, no, took three
-    times as long as the answer (ReAct convert: about 2% of it)."""
+    whether it is an AgentInstruct trajectory: catching `domain_of`'s error for the usual answer, no, cost 5.2 µs
+    a FireAct record against 3.0 µs for the answer alone (about 1% of a ReAct convert)."""
     for domain in DOMAINS.values():
         if domain.signature.search(instruction):
             return domain
