@@ -1,9 +1,11 @@
-"""Files written whole and atomically (manifests, reports, companion files), their sha256, and the temporaries a
-killed process left: the foundation `pipeline.sinks` and `pipeline.run` build on, usable by any layer."""
+"""Files written whole and atomically (manifests, reports, companion files), their sha256 (also taken as a file is
+read: `HashedFile`), and the temporaries a killed process left: the foundation `pipeline.sinks` and `pipeline.run`
+build on, usable by any layer."""
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import shutil
@@ -16,13 +18,57 @@ _TMP = ".tmp-"
 
 
 def sha256_file(path: str | Path) -> str:
-    h = hashlib.sha256()
-    # unbuffered, in 64 KiB reads: a buffered read of 1 MiB allocated 1 MiB for every small file (15.6 µs
-    # against 8.7 µs per API-Bank file)
-    with open(path, "rb", buffering=0) as f:
-        while chunk := f.read(1 << 16):
-            h.update(chunk)
-    return h.hexdigest()
+    with HashedFile(path) as f:
+        digest = f.hexdigest()
+    assert digest is not None  # nothing was read but the hash's own reads
+    return digest
+
+
+class HashedFile(io.RawIOBase):
+    """A file read through once, hashing every byte as it passes, so that a file read whole is not read again for
+    its sha256 (for the manifest). Reads must be sequential: a seek elsewhere spoils the hash (`hexdigest`)."""
+
+    def __init__(self, path: str | Path) -> None:
+        self._file = open(path, "rb", buffering=0)  # noqa: SIM115 - closed with this object
+        self._hash = hashlib.sha256()
+        self._intact = True
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True  # a buffered reader's tell() asks
+
+    def readinto(self, buffer: Any) -> int:
+        n = self._file.readinto(buffer)
+        if n:
+            self._hash.update(memoryview(buffer)[:n])
+        return n or 0
+
+    def tell(self) -> int:
+        return self._file.tell()
+
+    def seek(self, offset: int, whence: int = io.SEEK_SET) -> int:
+        if offset != 0 or whence != io.SEEK_CUR:  # anything but asking where it is
+            self._intact = False
+        return self._file.seek(offset, whence)
+
+    def fileno(self) -> int:
+        return self._file.fileno()
+
+    def close(self) -> None:
+        self._file.close()
+        super().close()
+
+    def hexdigest(self) -> str | None:
+        """The sha256 of the whole file (what is left of it read now), or None after a seek."""
+        if not self._intact:
+            return None
+        # unbuffered, in 64 KiB reads: a buffered read of 1 MiB allocated 1 MiB for every small file (15.6 µs
+        # against 8.7 µs per API-Bank file)
+        while chunk := self._file.read(1 << 16):
+            self._hash.update(chunk)
+        return self._hash.hexdigest()
 
 
 def temporary_path(path: Path) -> Path:

@@ -92,6 +92,13 @@ def files_in(folders: Iterable[str | Path], pattern: str) -> tuple[str, ...]:
 SideFileOpener = Callable[[str | Path], "SideFile | None"]
 
 
+@lru_cache(maxsize=256)
+def _stem(path: str) -> str:
+    """``Path(path).stem``, asked for every record that has no id of its own: a `Path` costs about 3 us, about 2% of
+    a ReAct record's reading."""
+    return Path(path).stem
+
+
 @dataclass(frozen=True)
 class RecordContext:
     """Where the record being read came from; readers use it for ids and provenance."""
@@ -116,7 +123,7 @@ class RecordContext:
 
     def default_id(self, item: str | None = None) -> str:
         """An id stable across runs when the record has none: file stem, index and item path."""
-        base = f"{Path(self.path).stem}:{self.index}"
+        base = f"{_stem(self.path)}:{self.index}"
         return f"{base}:{item}" if item is not None else base
 
 

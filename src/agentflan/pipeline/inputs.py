@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from agentflan.files import sha256_file
 from agentflan.formats.base import SideFile
 from agentflan.pipeline.batches import FIRST_BATCH, Batch, batches, expected_bytes, read_task, task_weight
 from agentflan.pipeline.executors import Executor
@@ -151,7 +150,7 @@ class Inputs:
         """One file's raw records, for a file no format reader reads (query lists, model replies): a decodable
         record counts as accepted, an undecodable one as rejected (recorded under the file's source)."""
         stats = self.ledger(file)
-        for rec in iter_records(file.path):
+        for rec in iter_records(file.path, None if stats.digest else stats.hashed):
             if isinstance(rec, Reject):
                 yield count_reject(stats, rec)
                 continue
@@ -160,10 +159,11 @@ class Inputs:
             yield rec
 
     def ledger(self, file: InputFile) -> InputStats:
-        """The ledger of ``file``, created (with the file's sha256) the first time it is read in its group."""
+        """The ledger of ``file``, created the first time it is read in its group (its sha256 found while the file
+        is read, or when first asked: `InputStats.sha256`)."""
         key = file.source if file.group == "input" else (file.group, file.source)
         if key not in self._ledgers:
-            self._ledgers[key] = InputStats(file.source, sha256_file(file.path))
+            self._ledgers[key] = InputStats(file.source, "", hash_from=str(file.path))
         return self._ledgers[key]
 
     def side_file(self, path: str | Path, beside: InputFile) -> SideFile | None:

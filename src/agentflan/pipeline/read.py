@@ -46,7 +46,7 @@ class InputStats:
     modified."""
 
     path: str
-    sha256: str
+    digest: str  # the file's sha256 once known, else "" (`sha256` finds it)
     format: str | None = None
     licence: str | None = None
     read: int = 0
@@ -57,6 +57,21 @@ class InputStats:
     # reject, and side files are only ever replaced.
     rejects_by_reason: Counter[str] = field(default_factory=lambda: _NO_REASONS)
     side_files: Mapping[str, str] = field(default_factory=lambda: _NO_SIDE_FILES)
+    # The file to hash for `sha256` when reading it did not (read in part, or Parquet); None: a ledger of a part.
+    hash_from: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """The file's sha256: hashed while it was read whole (`sources.iter_raw`), else now, from `hash_from`."""
+        if not self.digest and self.hash_from is not None:
+            self.hashed(sha256_file(self.hash_from))
+        return self.digest
+
+    def hashed(self, digest: str) -> None:
+        """Take the sha256 that reading the whole file found (and let go of its path: a ledger per file, 10,903 in
+        a build at 30x the corpora)."""
+        self.digest = self.digest or digest
+        self.hash_from = None
 
     def to_dict(self) -> dict[str, Any]:
         out = {
@@ -111,7 +126,7 @@ def read_file(
     recorded (default: ``path`` as given; ``stats.path`` when stats are given).
     """
     p = str(path)
-    stats = stats if stats is not None else InputStats(source or p, sha256_file(p))
+    stats = stats if stats is not None else InputStats(source or p, "", hash_from=p)
     for item in source_records(p, fmt, stats):
         if isinstance(item, Reject):
             yield item
@@ -129,7 +144,8 @@ def source_records(path: str, fmt: str, stats: InputStats,
     chosen: Reader | None = None if fmt == "auto" else formats.reader(fmt)
     stats.format = chosen.name if chosen else None
     empty = True
-    records: Iterator[SourceRecord | RawLine | Reject] = iter_raw(path) if raw else iter_records(path)
+    digest = None if stats.digest else stats.hashed  # a file read again (build's passes) is not hashed again
+    records: Iterator[SourceRecord | RawLine | Reject] = iter_raw(path, digest) if raw else iter_records(path, digest)
     if chosen is not None and chosen.group_file:
         records = _grouped(path, records)
     for rec in records:

@@ -142,8 +142,9 @@ def load(path: str | Path) -> SideFile | None:
 def _load(path: str, size: int, mtime_ns: int) -> SideFile | None:
     del size, mtime_ns  # part of the cache key: a file changed on disk is read again
     try:
-        records = tuple(r.value for r in iter_records(path) if isinstance(r, SourceRecord))
-        return SideFile(path, sha256_file(path), records)
+        digest: list[str] = []  # found while reading it: the file is read once
+        records = tuple(r.value for r in iter_records(path, digest.append) if isinstance(r, SourceRecord))
+        return SideFile(path, digest[0] if digest else sha256_file(path), records)
     except (InputError, OSError):
         return None
 
