@@ -134,11 +134,13 @@ def test_killed_experiment_resumes_to_the_same_files(small_grid: tuple[Path, Pat
 
     ours, theirs = _files(out), _files(reference)
     assert set(ours) == set(theirs)
-    for name in ("report.md", "report.html", "report.json", "figures/hallucination.png"):
-        assert ours[name].read_bytes() == theirs[name].read_bytes(), name
+    # Every differing file is named at once, so that a failure shows where it began (a cell's metrics.jsonl
+    # or weights before the report that is made from them).
     different = [name for name in ours
                  if _comparable(ours[name], out) != _comparable(theirs[name], reference)]
     assert different == []
+    for name in ("report.md", "report.html", "report.json", "figures/hallucination.png"):
+        assert ours[name].read_bytes() == theirs[name].read_bytes(), name
 
 
 def test_lora_cells_are_evaluated_from_their_adapters(tmp_path: Path, real_data: Path) -> None:
