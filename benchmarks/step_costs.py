@@ -1,6 +1,8 @@
 """Per-record costs of the steps a convert runs, in this process: listing a file's lines into batches (the
-command's own work), a batch's lines read again where it runs (what a worker adds), and the convert step itself
-(react → openai by default). Prints the best and the median over rounds, in µs a record.
+command's own work, with the file's sha256 where the tree takes it while listing), the file's sha256 in a read of
+its own (what a command paid before listing, up to 8287b18), a batch's lines read again where it runs (what a
+worker adds), and the convert step itself (react → openai by default). Prints the best and the median over
+rounds, in µs a record.
 
 Run it once per tree, alternating, to compare two trees on a host whose speed wanders (the best of several
 rounds moves least):
@@ -21,13 +23,14 @@ import time
 from pathlib import Path
 
 import agentflan
+from agentflan.files import sha256_file
 from agentflan.pipeline.batches import FIRST_BATCH, batches
 from agentflan.pipeline.convert import convert_batch
 from agentflan.pipeline.read import InputStats
 
 
 def _listed(path: Path) -> list:
-    return list(batches(path, "auto", InputStats(str(path), "-"), first=FIRST_BATCH))
+    return list(batches(path, "auto", InputStats(str(path), ""), first=FIRST_BATCH))  # "": not hashed yet
 
 
 def main() -> None:
@@ -46,11 +49,14 @@ def main() -> None:
     gc.freeze()
     for t in timed[:3]:  # first calls: caches, lazy imports
         convert_batch(t, args.to)
-    listing, reading, step = [], [], []
+    listing, hashing, reading, step = [], [], [], []
     for _ in range(args.rounds):
         began = time.process_time()
         _listed(args.input)
         listing.append((time.process_time() - began) / records)
+        began = time.process_time()
+        sha256_file(args.input)
+        hashing.append((time.process_time() - began) / records)
         began = time.process_time()
         for blob in shipped:
             pickle.loads(blob).lines()
@@ -60,7 +66,8 @@ def main() -> None:
             convert_batch(t, args.to)
         step.append((time.process_time() - began) / timed_records)
     print(f"agentflan from {Path(agentflan.__file__).parent.parent}")
-    for name, values in (("listing a line", listing), ("reading a shipped line again", reading),
+    for name, values in (("listing a line", listing), ("the sha256 in a read of its own", hashing),
+                         ("reading a shipped line again", reading),
                          (f"the convert step (→ {args.to})", step)):
         print(f"{name}: best {min(values) * 1e6:.2f} µs, median {statistics.median(values) * 1e6:.2f} µs a record")
 

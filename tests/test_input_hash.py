@@ -1,6 +1,7 @@
-"""An input's sha256 is found while the file is read (`sources.HashedFile`), so a file read whole is read once:
-the digest equals a separate read's in every container, and a file read in part, or one Parquet reads itself, is
-hashed separately when its ledger is asked."""
+"""An input's sha256 is found while the file is read (`files.HashedFile` under `sources.iter_raw`), so a file read
+whole is read once: the digest equals a separate read's in every container; a file whose reading stops early has
+its rest hashed then, a Parquet file (which pyarrow reads) is hashed before it is read, and a ledger whose file
+was never read is hashed when asked."""
 
 from __future__ import annotations
 
@@ -15,8 +16,10 @@ import zstandard
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from agentflan.errors import InputError
 from agentflan.files import HashedFile, sha256_file
 from agentflan.pipeline import read as read_module
+from agentflan.pipeline import sources
 from agentflan.pipeline.convert import convert
 from agentflan.pipeline.inputs import Inputs
 from agentflan.pipeline.read import InputStats, read_file
@@ -85,16 +88,49 @@ def test_a_file_read_whole_is_not_read_again_for_its_hash(tmp_path: Path, monkey
     assert stats.sha256 == hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def test_a_file_read_in_part_is_hashed_when_asked(tmp_path: Path) -> None:
+def test_a_file_read_in_part_is_hashed_when_its_reading_stops(tmp_path: Path) -> None:
     path = tmp_path / "in.jsonl"
-    path.write_bytes(_openai_lines(30))
+    path.write_bytes(_openai_lines(3000))
     files = Inputs([path], "auto")
     (file,) = files.of("input")
     stream = files.read(file)
     next(stream)
-    stream.close()  # stopped after one record: the hash is not known from the reading
-    assert files.ledger(file).digest == ""
+    stream.close()  # stopped after one record (`eval --limit`): the rest is hashed now
+    original = path.read_bytes()
+    path.write_bytes(b"changed later\n")  # what the manifest records is the file that was read
+    assert files.ledger(file).digest == hashlib.sha256(original).hexdigest()
+
+
+def test_a_ledger_never_read_is_hashed_when_asked(tmp_path: Path) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(_openai_lines(3))
+    files = Inputs([path], "auto")
+    (file,) = files.of("input")
     assert files.ledger(file).sha256 == sha256_file(path)
+
+
+def test_a_parquet_input_is_hashed_before_pyarrow_reads_it(tmp_path: Path) -> None:
+    pa = pytest.importorskip("pyarrow")
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "in.parquet"
+    pq.write_table(pa.table({"id": ["a", "b"], "messages": [json.dumps(MESSAGES)] * 2}), path)
+    found: list[str] = []
+    assert len(list(iter_raw(path, found.append))) == 2
+    assert found == [sha256_file(path)]
+
+
+def test_a_file_that_cannot_be_opened_for_hashing_is_an_input_error(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "in.jsonl"
+    path.write_bytes(_openai_lines(3))
+
+    def refuse(p: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(sources, "HashedFile", refuse)
+    with pytest.raises(InputError, match="cannot open"):
+        list(iter_raw(path, lambda digest: None))
 
 
 def test_records_read_without_a_reader_are_hashed_on_the_way(tmp_path: Path) -> None:

@@ -57,7 +57,9 @@ class HashedFile(io.RawIOBase):
         return self._file.fileno()
 
     def close(self) -> None:
-        self._file.close()
+        file = getattr(self, "_file", None)  # None when opening it failed (the finaliser still closes)
+        if file is not None:
+            file.close()
         super().close()
 
     def hexdigest(self) -> str | None:

@@ -116,7 +116,8 @@ class Inputs:
             yield from self.read(f)
 
     def read(self, file: InputFile) -> Iterator[Trajectory | Reject]:
-        """One file's trajectories and rejects, counted in its ledger (opened, and hashed, when first read)."""
+        """One file's trajectories and rejects, counted in its ledger (opened when first read; the file hashed as it
+        is read)."""
         yield from read_file(file.path, file.fmt, self.ledger(file), self.flag_calls)
 
     def stream(self, files: list[InputFile], executor: Executor | None = None

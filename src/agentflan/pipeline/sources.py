@@ -20,15 +20,17 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from dataclasses import field as dc_field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import orjson
 
 from agentflan import strictjson
 from agentflan.errors import InputError
-from agentflan.files import HashedFile
+from agentflan.files import HashedFile, sha256_file
 from agentflan.schema import Trajectory
 from agentflan.strictjson import JSONRejected
+
+T = TypeVar("T")
 
 GZIP_MAGIC = b"\x1f\x8b"
 ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -131,10 +133,7 @@ def open_binary(path: str | Path, hashed: HashedFile | None = None) -> io.Buffer
     """Open a file, transparently decompressing gzip and zstd and skipping a UTF-8 BOM; read through ``hashed``
     (a `HashedFile` of ``path``) when given."""
     p = Path(path)
-    try:
-        raw = p.open("rb") if hashed is None else io.BufferedReader(hashed)
-    except OSError as exc:
-        raise InputError(f"{p}: cannot open ({exc.strerror or exc})") from exc
+    raw = _opened(p, lambda: p.open("rb") if hashed is None else io.BufferedReader(hashed))
     head = raw.peek(4)[:4]
     stream: Any = raw
     if head.startswith(GZIP_MAGIC):
@@ -150,6 +149,14 @@ def open_binary(path: str | Path, hashed: HashedFile | None = None) -> io.Buffer
     except _READ_ERRORS:
         pass  # a corrupt stream is reported by the reading that follows
     return buffered
+
+
+def _opened(p: Path, open_: Callable[[], T]) -> T:
+    """``open_()``, with a file that cannot be opened said as an `InputError`."""
+    try:
+        return open_()
+    except OSError as exc:
+        raise InputError(f"{p}: cannot open ({exc.strerror or exc})") from exc
 
 
 def _read_errors() -> tuple[type[BaseException], ...]:
@@ -186,28 +193,45 @@ def iter_raw(path: str | Path, digest: Callable[[str], object] | None = None
     with p.open("rb") as probe:
         magic = probe.read(4)
     if magic == PARQUET_MAGIC:
+        if digest is not None:  # pyarrow reads it its own way
+            digest(sha256_file(p))
         yield from _iter_parquet(p)
         return
     seen = 0
     try:
         kind = container(p)
-        hashed = HashedFile(p) if digest is not None else None
+        hashed = _opened(p, lambda: HashedFile(p)) if digest is not None else None
         with open_binary(p, hashed) as stream:
-            if kind == "jsonl":
-                plain = not magic.startswith((GZIP_MAGIC, ZSTD_MAGIC))
-                records: Iterator[SourceRecord | RawLine | Reject] = _iter_jsonl(p, stream, plain)
-            elif kind == "array":
-                records = _iter_json_array(p, stream)
-            else:
-                records = _iter_document(p, stream, lines_if_broken=kind == "either")
-            for rec in records:
-                seen += 1
-                yield rec
-            if hashed is not None and digest is not None and (hexdigest := hashed.hexdigest()) is not None:
-                digest(hexdigest)
+            try:
+                if kind == "jsonl":
+                    plain = not magic.startswith((GZIP_MAGIC, ZSTD_MAGIC))
+                    records: Iterator[SourceRecord | RawLine | Reject] = _iter_jsonl(p, stream, plain)
+                elif kind == "array":
+                    records = _iter_json_array(p, stream)
+                else:
+                    records = _iter_document(p, stream, lines_if_broken=kind == "either")
+                for rec in records:
+                    seen += 1
+                    yield rec
+            finally:
+                # Also when the reading stops early (a limit, a damaged stream): the rest is hashed now, while
+                # the file is the one that was read, as it was when it used to be hashed before reading.
+                if hashed is not None and digest is not None:
+                    _give_digest(hashed, digest)
     except _READ_ERRORS as exc:
         # A damaged gzip/zstd stream: what came before it was read, the rest cannot be located.
         yield Reject(str(p), "unreadable", f"the file cannot be read past record {seen}: {exc}", index=seen)
+
+
+def _give_digest(hashed: HashedFile, digest: Callable[[str], object]) -> None:
+    """Hand ``digest`` the sha256 of ``hashed``'s file, unless a seek spoilt it or the rest cannot be read (then
+    the ledger hashes the file when asked: `read.InputStats.sha256`)."""
+    try:
+        found = hashed.hexdigest()
+    except OSError:
+        return
+    if found is not None:
+        digest(found)
 
 
 def decoded(rec: RawLine) -> SourceRecord | Reject:
