@@ -151,7 +151,7 @@ class Inputs:
         """One file's raw records, for a file no format reader reads (query lists, model replies): a decodable
         record counts as accepted, an undecodable one as rejected (recorded under the file's source)."""
         stats = self.ledger(file)
-        for rec in iter_records(file.path, None if stats.digest else stats.hashed):
+        for rec in iter_records(file.path, stats.hasher()):
             if isinstance(rec, Reject):
                 yield count_reject(stats, rec)
                 continue

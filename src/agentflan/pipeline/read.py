@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections import Counter
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -66,6 +66,11 @@ class InputStats:
         if not self.digest and self.hash_from is not None:
             self.hashed(sha256_file(self.hash_from))
         return self.digest
+
+    def hasher(self) -> Callable[[str], None] | None:
+        """What a reading of the whole file should hand its sha256 to (`sources.iter_raw`); None once it is known
+        (a file read again, as build's passes do, is not hashed again)."""
+        return None if self.digest else self.hashed
 
     def hashed(self, digest: str) -> None:
         """Take the sha256 that reading the whole file found (and let go of its path: a ledger per file, 10,903 in
@@ -144,7 +149,7 @@ def source_records(path: str, fmt: str, stats: InputStats,
     chosen: Reader | None = None if fmt == "auto" else formats.reader(fmt)
     stats.format = chosen.name if chosen else None
     empty = True
-    digest = None if stats.digest else stats.hashed  # a file read again (build's passes) is not hashed again
+    digest = stats.hasher()
     records: Iterator[SourceRecord | RawLine | Reject] = iter_raw(path, digest) if raw else iter_records(path, digest)
     if chosen is not None and chosen.group_file:
         records = _grouped(path, records)

@@ -185,8 +185,9 @@ def iter_records(path: str | Path, digest: Callable[[str], object] | None = None
 def iter_raw(path: str | Path, digest: Callable[[str], object] | None = None
              ) -> Iterator[SourceRecord | RawLine | Reject]:
     """`iter_records`, with the lines of a JSON Lines container left undecoded (`RawLine`). ``digest`` is given
-    the file's sha256, hashed on the way, once every record has been read (not for Parquet, nor a file that
-    could not be read to its end)."""
+    the file's sha256: hashed on the way and handed over once the reading ends (the rest of the file hashed then
+    when it ends early), or for Parquet, which pyarrow reads, before it is read; not when a seek spoilt the hash
+    or the rest cannot be read."""
     p = Path(path)
     if not p.is_file():
         raise InputError(f"{p}: not a file")
