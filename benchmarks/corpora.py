@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # benchmarks/ is not a package: `scale` is found so
 from agentflan.paths import data_root
-from scale import _copy_file, _copy_records, compile_package, remove_output, run
+from scale import _copy_file, compile_package, copy_records, remove_output, run
 
 FOLDERS = ["FireAct", "ToolBench", "StableToolBench", "ToolTalk", "api-bank", "gorilla", "agent-data-protocol",
            "self-instruct", "FastChat"]
@@ -60,7 +60,7 @@ def _inputs(root: Path, work: Path, only: list[str]) -> list[tuple[str, Path]]:
     found: list[tuple[str, Path]] = [(name, root / name) for name in FOLDERS]
     for name, rel, times in REPEATED:
         out = work / Path(rel).name
-        _copy_records(root / rel, out, times)
+        copy_records(root / rel, out, times)
         found.append((name, out))
     for name, rel, times in SIBLINGS:
         out = work / (rel or "all")

@@ -19,9 +19,10 @@ name, or from an id field, which is suffixed); a file or glob input gets its rec
 ``id``-like fields suffixed. The build recipe is `recipes/agent-flan.yaml` with its data root at the replica.
 Convert reads FireAct `multitask.jsonl` (ReAct) and the openai file convert makes of it; audit reads the build's
 ``canonical.jsonl``. agentflan's bytecode is written first (`compile_package`). Prints a Markdown table: the
-range (min–max) over the rounds for every figure (speed-ups also with their median), with the load average
-before and after; "of the halves'" is the halves' wall time over the job's, round by round (1.00: the job is
-as fast as the ceiling).
+range (min–max) over the rounds for every figure (speed-ups also with their median and its 95% interval,
+`median_interval`: over 3 to 5 rounds it is wide; `speedup.py` runs the many paired rounds that tell whether a
+speed-up clears a bar), with the load average before and after; "of the halves'" is the halves' wall time
+over the job's, round by round (1.00: the job is as fast as the ceiling).
 """
 
 from __future__ import annotations
@@ -60,7 +61,7 @@ def _fresh(value: object, i: int) -> object:
     return out
 
 
-def _copy_records(src: Path, dst: Path, times: int) -> None:
+def copy_records(src: Path, dst: Path, times: int) -> None:
     """``src``'s records ``times`` over in one file of the same container."""
     text = src.read_text(encoding="utf-8")
     try:
@@ -94,7 +95,7 @@ def replicate(root: Path, out: Path, times: int) -> Path:
                 for f in resolve(path, root):
                     dst = out / f.relative_to(root)
                     dst.parent.mkdir(parents=True, exist_ok=True)
-                    _copy_records(f, dst, times)
+                    copy_records(f, dst, times)
                 specs.append(spec)
                 continue
             top, _, rest = path.partition("/")
@@ -108,7 +109,7 @@ def replicate(root: Path, out: Path, times: int) -> Path:
         recipe[section]["inputs"] = specs
     if not (out / REACT).exists():
         (out / REACT).parent.mkdir(parents=True, exist_ok=True)
-        _copy_records(root / REACT, out / REACT, times)
+        copy_records(root / REACT, out / REACT, times)
     recipe_path = out / "recipe.yaml"
     recipe_path.write_text(yaml.safe_dump(recipe, sort_keys=False), encoding="utf-8")
     return recipe_path
@@ -303,6 +304,16 @@ def main() -> None:
     _report(figures, args, load_before, load_after)
 
 
+def median_interval(values: list[float], resamples: int = 2000, seed: int = 0) -> tuple[float, float]:
+    """A 95% interval for the median of ``values`` (a percentile bootstrap: the medians of ``resamples`` draws
+    of as many values with replacement), for figures taken over a few rounds on a host whose speed wanders."""
+    import random
+
+    rng = random.Random(seed)
+    medians = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return medians[int(0.025 * resamples)], medians[int(0.975 * resamples) - 1]
+
+
 def span(values: list[float], fmt: str = "{:.2f}") -> str:
     """The range of ``values`` as text (one value when both ends print alike)."""
     lo, hi = min(values), max(values)
@@ -315,7 +326,7 @@ def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, be
           f"{f'busy processes: {args.busy}; ' if args.busy else ''}"
           f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
           f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
-    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (median) | of the halves' | "
+    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (median [95% interval]) | of the halves' | "
           "throughput / orjson copy |")
     print("|---|---|---|---|---|---|---|---|")
     for (scale, name), fig in figures.items():
@@ -323,7 +334,8 @@ def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, be
         base = figures.get((scale, f"{job} local"))
         speeds = [] if base is None or base is fig or name.startswith("copy") else \
             [b / w for b, w in zip(base.wall, fig.wall, strict=True)]
-        speed = f"{span(speeds)}× ({statistics.median(speeds):.2f})" if speeds else ""
+        low, high = median_interval(speeds) if speeds else (0.0, 0.0)
+        speed = f"{span(speeds)}× ({statistics.median(speeds):.2f} [{low:.2f}–{high:.2f}])" if speeds else ""
         halves = figures.get((scale, f"{job} halves"))
         ceiling = "" if halves is None or halves is fig or not speeds else \
             span([h / w for h, w in zip(halves.wall, fig.wall, strict=True)])
