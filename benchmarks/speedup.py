@@ -2,8 +2,8 @@
 command and the N-worker one on the same input, one after the other (their order alternating from round to
 round), in fresh processes, and the speed-up is taken round by round. Many short paired rounds answer "is it at
 least 1.6× faster?" on a host whose speed wanders far more than that between runs: on the development machine a
-plain Python loop alone took 0.54–0.94 s in ten runs of one minute, and the 5-round medians of `scale.py`
-moved from 1.46× to 1.81× between hours. The median's 95% interval is a percentile bootstrap over the rounds.
+plain Python loop alone took 0.37–0.67 s from round to round (docs/benchmarks.md, run W6), and the 5-round
+medians of `scale.py` moved from 1.46× to 1.81× between hours. The median's 95% interval is a percentile bootstrap over the rounds.
 
     python benchmarks/speedup.py                               # ReAct 10×, 20 rounds; AGENTFLAN_DATA: the corpora
     python benchmarks/speedup.py --scales 1 10 30 --kinds react openai --rounds 20
