@@ -20,12 +20,11 @@ import os
 import statistics
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # benchmarks/ is not a package: found through sys.path
-from scale import COPY, compile_package, remove_output, run, span
+from scale import COPY, compile_package, remove_output, run, run_header, span
 
 
 def _ratios(values: list[float]) -> str:
@@ -61,9 +60,7 @@ def main() -> None:
                 times.setdefault((f"orjson copy of {path}", "-"), []).append(
                     run([sys.executable, "-c", COPY, str(out), path], dict(os.environ)))
     after = os.getloadavg()
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
-          f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
-          f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}; A = {args.a}, B = {args.b}\n")
+    print(run_header(args.rounds, before, after) + f"; A = {args.a}, B = {args.b}\n")
     print("| command | tree | wall s | CPU s | peak RSS MiB | A wall / B wall (median) |")
     print("|---|---|---|---|---|---|")
     for (command, label), xs in times.items():

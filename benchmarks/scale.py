@@ -320,14 +320,19 @@ def span(values: list[float], fmt: str = "{:.2f}") -> str:
     return fmt.format(lo) if fmt.format(lo) == fmt.format(hi) else f"{fmt.format(lo)}–{fmt.format(hi)}"
 
 
+def run_header(rounds: int, before: tuple[float, ...], after: tuple[float, ...], note: str = "") -> str:
+    """The line a benchmark prints above its table: when, on how many CPUs, how many rounds, ``note`` (ending
+    in "; "), and the load average before and after the rounds."""
+    return (f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {rounds}; {note}"
+            f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
+            f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}")
+
+
 def _report(figures: dict[tuple[int, str], Figure], args: argparse.Namespace, before: tuple[float, ...],
             after: tuple[float, ...]) -> None:
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
-          f"{f'busy processes: {args.busy}; ' if args.busy else ''}"
-          f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
-          f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
-    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (median [95% interval]) | of the halves' | "
-          "throughput / orjson copy |")
+    print(run_header(args.rounds, before, after, f"busy processes: {args.busy}; " if args.busy else "") + "\n")
+    print("| scale | job | wall s | CPU s | peak RSS MiB | speed-up vs local (median [95% interval]) | "
+          "of the halves' | throughput / orjson copy |")
     print("|---|---|---|---|---|---|---|---|")
     for (scale, name), fig in figures.items():
         job = name.rpartition(" ")[0]

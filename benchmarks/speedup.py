@@ -3,7 +3,8 @@ command and the N-worker one on the same input, one after the other (their order
 round), in fresh processes, and the speed-up is taken round by round. Many short paired rounds answer "is it at
 least 1.6× faster?" on a host whose speed wanders far more than that between runs: on the development machine a
 plain Python loop alone took 0.37–0.67 s from round to round (docs/benchmarks.md, run W6), and the 5-round
-medians of `scale.py` moved from 1.46× to 1.81× between hours. The median's 95% interval is a percentile bootstrap over the rounds.
+medians of `scale.py` moved from 1.46× to 1.81× between hours. The median's 95% interval is a percentile
+bootstrap over the rounds (`scale.median_interval`).
 
     python benchmarks/speedup.py                               # ReAct 10×, 20 rounds; AGENTFLAN_DATA: the corpora
     python benchmarks/speedup.py --scales 1 10 30 --kinds react openai --rounds 20
@@ -29,13 +30,12 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 # benchmarks/ is not a package: found through sys.path
 from agentflan.paths import data_root
-from scale import REACT, compile_package, copy_records, median_interval, remove_output, run, span
+from scale import REACT, compile_package, copy_records, median_interval, remove_output, run, run_header, span
 
 # The machine's own ceiling (`--ceiling`): about 0.4-0.6 s of a plain Python loop, which shares nothing.
 LOOP = "s = 0\nfor i in range(3_000_000):\n    s += i * i"
@@ -95,9 +95,7 @@ def main() -> None:
     if args.json:
         args.json.write_text(json.dumps({name: {"one": one, "many": many, "ran": sorted(ran[name])}
                                          for name, (one, many) in walls.items()}, indent=1), encoding="utf-8")
-    print(f"date: {time.strftime('%Y-%m-%d %H:%M %Z')}; CPUs: {os.cpu_count()}; rounds: {args.rounds}; "
-          f"load average (1, 5, 15 min) before: {before[0]:.2f} {before[1]:.2f} {before[2]:.2f}, "
-          f"after: {after[0]:.2f} {after[1]:.2f} {after[2]:.2f}\n")
+    print(run_header(args.rounds, before, after) + "\n")
     _table(walls, ran, args.workers)
 
 
